@@ -1,0 +1,150 @@
+package dev.pier;
+
+import dev.pier.errors.PierException;
+import dev.pier.errors.Reason;
+import dev.pier.http.Access;
+import dev.pier.http.ErrorRenderer;
+import dev.pier.http.Json;
+import dev.pier.http.OpenApi;
+import dev.pier.http.OpsRoutes;
+import dev.pier.http.RequestContext;
+import dev.pier.http.Tls;
+import dev.pier.matrix.MatrixUserRoutes;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.javalin.json.JavalinJackson;
+import io.micrometer.core.instrument.Timer;
+import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.TimeUnit;
+
+import static io.javalin.apibuilder.ApiBuilder.delete;
+import static io.javalin.apibuilder.ApiBuilder.get;
+import static io.javalin.apibuilder.ApiBuilder.path;
+import static io.javalin.apibuilder.ApiBuilder.post;
+
+/**
+ * The HTTP server: every route of every family on one screen, with the {@link Access} each needs.
+ * {@link #create} returns an unstarted server so tests can start it on port 0.
+ */
+public final class App {
+    private static final Logger log = LoggerFactory.getLogger("pier.http");
+    static final String VERSION = App.class.getPackage().getImplementationVersion() != null
+            ? App.class.getPackage().getImplementationVersion() : "dev";
+
+    private App() {
+    }
+
+    public static Javalin create(Core core) {
+        OpenApi openApi = new OpenApi();
+        RequestContext rc = new RequestContext(core.authenticator, core.config.maxBodyBytes());
+        OpsRoutes ops = new OpsRoutes(core.db, core.metrics, openApi, VERSION);
+        MatrixUserRoutes matrixUsers = new MatrixUserRoutes(core.auth, core.users);
+
+        return Javalin.create(cfg -> {
+            cfg.startup.showJavalinBanner = false;
+            cfg.startup.showOldJavalinVersionWarning = false;
+            cfg.concurrency.useVirtualThreads = true;
+            cfg.http.maxRequestSize = core.config.maxBodyBytes();
+            cfg.http.defaultContentType = "application/json";
+            cfg.jsonMapper(new JavalinJackson(Json.MAPPER, true));
+            cfg.jetty.host = core.config.host();
+            cfg.jetty.port = core.config.port();
+            cfg.jetty.modifyServer(server -> {
+                // in-flight requests finish before the server stops (up to the stop timeout)
+                server.setHandler(new GracefulHandler());
+                server.setStopTimeout(20_000);
+            });
+            core.config.tlsDir().ifPresent(dir -> Tls.configure(cfg, dir, core.config.host(), core.config.port()));
+            cfg.events.handlerAdded(h -> openApi.add(h.getHttpMethod(), h.getPath(), h.getRoles()));
+            cfg.requestLogger.http((ctx, ms) -> logAndMeasure(core, ctx, ms));
+
+            cfg.routes.before(rc::before);
+            cfg.routes.beforeMatched(rc::authorize);
+            cfg.routes.exception(PierException.class, (e, ctx) -> ErrorRenderer.render(ctx, e));
+            cfg.routes.exception(HttpResponseException.class, (e, ctx) -> ErrorRenderer.render(ctx, e.getStatus(),
+                    reasonFor(e.getStatus()), messageFor(e, ctx)));
+            cfg.routes.exception(Exception.class, (e, ctx) -> {
+                String id = ctx.attribute(RequestContext.REQUEST_ID);
+                log.error("unexpected error, request id {}", id, e);
+                ErrorRenderer.render(ctx, 500, Reason.INTERNAL, "internal error; request id " + id);
+            });
+
+            cfg.routes.apiBuilder(() -> {
+                get("/healthz", ops::health);
+                get("/readyz", ops::ready);
+                get("/metrics", ops::metrics);
+                get("/openapi.json", ops::openApi);
+
+                path("/api/v1/user", () -> {
+                    post("/auth", matrixUsers::login);
+                    post("/auth/refresh", matrixUsers::refresh);
+                    delete("/auth/revoke/{user}", matrixUsers::revoke, Access.OWN_SESSIONS);
+                    get("/auth/setup/{user}", matrixUsers::setup, Access.MANAGE_USERS);
+                    get("/list", matrixUsers::list, Access.ADMIN_READ);
+                    post("/add", matrixUsers::add, Access.MANAGE_USERS);
+                    delete("/delete/{user}", matrixUsers::delete, Access.MANAGE_USERS);
+                });
+            });
+            describe(openApi);
+        });
+    }
+
+    private static void describe(OpenApi o) {
+        o.describe("post", "/api/v1/user/auth", "Matrix: log in with username and TOTP code");
+        o.describe("post", "/api/v1/user/auth/refresh", "Matrix: rotate an access/refresh token pair");
+        o.describe("delete", "/api/v1/user/auth/revoke/{user}", "Matrix: end every session of a user");
+        o.describe("get", "/api/v1/user/auth/setup/{user}", "Matrix: authenticator enrolment (QR and secret)");
+        o.describe("get", "/api/v1/user/list", "Matrix: list users");
+        o.describe("post", "/api/v1/user/add", "Matrix: add a user, returns the list");
+        o.describe("delete", "/api/v1/user/delete/{user}", "Matrix: delete a user, returns the list");
+        o.describe("get", "/healthz", "Liveness");
+        o.describe("get", "/readyz", "Readiness: checks the database");
+        o.describe("get", "/metrics", "Prometheus metrics");
+        o.describe("get", "/openapi.json", "This document");
+    }
+
+    private static Reason reasonFor(int status) {
+        return switch (status) {
+            case 404 -> Reason.ROUTE_NOT_FOUND;
+            case 413 -> Reason.BODY_TOO_LARGE;
+            case 400 -> Reason.MALFORMED_BODY;
+            default -> Reason.INTERNAL;
+        };
+    }
+
+    private static String messageFor(HttpResponseException e, Context ctx) {
+        return switch (e.getStatus()) {
+            case 404 -> "Route not found";
+            case 405 -> "Method not allowed";
+            case 413 -> "request body is too large";
+            default -> e.getMessage();
+        };
+    }
+
+    private static void logAndMeasure(Core core, Context ctx, Float ms) {
+        String route;
+        try {
+            route = ctx.endpoint().path;
+        } catch (RuntimeException notMatched) {
+            route = "unmatched";
+        }
+        Timer.builder("pier_http_requests")
+                .tag("method", ctx.method().name())
+                .tag("route", route)
+                .tag("status", Integer.toString(ctx.statusCode()))
+                .publishPercentileHistogram(false)
+                .register(core.metrics)
+                .record((long) (ms * 1_000_000), TimeUnit.NANOSECONDS);
+        if (log.isInfoEnabled()) {
+            var p = ctx.<dev.pier.auth.Principal>attribute(RequestContext.PRINCIPAL);
+            // the path only: a query string could carry a credential
+            log.info("{} {} {} {}ms id={} user={} addr={}", ctx.method().name(), ctx.path(), ctx.statusCode(),
+                    String.format("%.1f", ms), ctx.attribute(RequestContext.REQUEST_ID),
+                    p == null ? "-" : p.username(), ctx.ip());
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.pier;
+
+import dev.pier.audit.AuditLog;
+import dev.pier.auth.AuthService;
+import dev.pier.auth.LoginGuard;
+import dev.pier.config.Config;
+import dev.pier.crypto.MasterKey;
+import dev.pier.crypto.SecretBox;
+import dev.pier.db.ChangeFeed;
+import dev.pier.db.Database;
+import dev.pier.http.Authenticator;
+import dev.pier.users.UserService;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.time.Clock;
+
+/**
+ * The composition root: builds every service of one process from its configuration, with {@code new}.
+ * Both {@code pier serve} and the CLI commands start here.
+ */
+public final class Core implements AutoCloseable {
+    public final Config config;
+    public final Clock clock;
+    public final Database db;
+    public final ChangeFeed changes;
+    public final AuditLog audit;
+    public final UserService users;
+    public final LoginGuard loginGuard;
+    public final AuthService auth;
+    public final Authenticator authenticator;
+    public final PrometheusMeterRegistry metrics;
+
+    private Core(Config config, Clock clock, int poolSize) {
+        this.config = config;
+        this.clock = clock;
+        MasterKey masterKey = MasterKey.load(config.dataDir(), config.masterKey());
+        SecretBox box = new SecretBox(masterKey);
+        this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        this.db = Database.open(config, masterKey, poolSize);
+        this.changes = new ChangeFeed(db.jdbi());
+        this.audit = new AuditLog(db.jdbi(), clock);
+        this.users = new UserService(db.jdbi(), box, audit, changes, clock);
+        this.loginGuard = new LoginGuard(db.jdbi(), clock);
+        this.auth = new AuthService(db.jdbi(), users, loginGuard, audit, changes, clock, config,
+                (password, hash) -> false, metrics);
+        this.authenticator = new Authenticator(auth, null);
+    }
+
+    /** Everything a server needs; caches follow changes made by other processes. */
+    public static Core forServer(Config config, Clock clock) {
+        Core core = new Core(config, clock, 16);
+        core.changes.start(config.cachePoll());
+        return core;
+    }
+
+    /** A short-lived CLI process: a small pool, no background work. */
+    public static Core forCli(Config config) {
+        return new Core(config, Clock.systemUTC(), 2);
+    }
+
+    @Override
+    public void close() {
+        changes.close();
+        db.close();
+    }
+}

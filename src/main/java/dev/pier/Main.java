@@ -1,0 +1,14 @@
+package dev.pier;
+
+import dev.pier.cli.PierCommand;
+import picocli.CommandLine;
+
+/** Entry point of the fat jar and of {@code ./pier}. */
+public final class Main {
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(PierCommand.commandLine().execute(args));
+    }
+}

@@ -1,0 +1,244 @@
+package dev.pier.auth;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.pier.audit.Actor;
+import dev.pier.audit.AuditLog;
+import dev.pier.config.Config;
+import dev.pier.crypto.Hashing;
+import dev.pier.db.CacheEpoch;
+import dev.pier.db.ChangeFeed;
+import dev.pier.errors.PierException;
+import dev.pier.errors.Reason;
+import dev.pier.users.Role;
+import dev.pier.users.User;
+import dev.pier.users.UserDao;
+import dev.pier.users.UserRow;
+import dev.pier.users.UserService;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.jdbi.v3.core.Jdbi;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.UUID;
+
+/**
+ * Sessions: TOTP login, refresh with rotation and reuse detection, revocation, and resolving an
+ * access token to a {@link Principal}. Known access tokens are served from memory; every change to
+ * sessions or users drops that cache (see {@link ChangeFeed}). Thread-safe.
+ */
+public final class AuthService {
+    private static final byte[] DUMMY_SECRET = Hashing.randomBytes(20);
+
+    private final Jdbi jdbi;
+    private final UserService users;
+    private final LoginGuard guard;
+    private final AuditLog audit;
+    private final ChangeFeed changes;
+    private final Clock clock;
+    private final Config config;
+    private final PasswordCheck passwords;
+    private final MeterRegistry metrics;
+    private final Cache<String, CachedAccess> accessCache = Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfterWrite(Duration.ofMinutes(10))
+            .build();
+
+    /** Verifies a password against a stored hash; wired to Argon2 by the composition root. */
+    public interface PasswordCheck {
+        boolean verify(String password, String storedHash);
+    }
+
+    private record CachedAccess(UUID sessionId, UUID userId, String username, Role role, Instant expiresAt) {
+    }
+
+    public AuthService(Jdbi jdbi, UserService users, LoginGuard guard, AuditLog audit, ChangeFeed changes, Clock clock,
+                       Config config, PasswordCheck passwords, MeterRegistry metrics) {
+        this.jdbi = jdbi;
+        this.users = users;
+        this.guard = guard;
+        this.audit = audit;
+        this.changes = changes;
+        this.clock = clock;
+        this.config = config;
+        this.passwords = passwords;
+        this.metrics = metrics;
+        changes.onChange(accessCache::invalidateAll);
+    }
+
+    /**
+     * Logs in with a TOTP code (and a password when the server requires one). Unknown user and wrong
+     * code take the same path and give the same answer. Each code works once.
+     */
+    public Tokens login(String username, String code, String password, String clientAddr) {
+        if (username == null || username.isBlank() || code == null || code.isBlank()) {
+            throw new PierException.Invalid(Reason.LOGIN_FIELDS_MISSING, "code or username missing");
+        }
+        if (config.requirePassword() && (password == null || password.isEmpty())) {
+            throw new PierException.Invalid(Reason.LOGIN_FIELDS_MISSING, "password missing");
+        }
+        guard.check(username, clientAddr);
+        Instant now = clock.instant();
+        Optional<UserRow> row = username.length() > 64 ? Optional.empty()
+                : jdbi.withHandle(h -> h.attach(UserDao.class).findByUsernameKey(UserService.key(username)));
+        byte[] secret = row.map(users::openSecret).orElse(DUMMY_SECRET);
+        OptionalLong step = Totp.matchingStep(secret, code, now);
+        boolean passwordOk = !config.requirePassword() || row.map(UserRow::passwordHash)
+                .map(h -> passwords.verify(password, h)).orElse(false);
+        boolean ok = row.isPresent() && step.isPresent() && passwordOk
+                && jdbi.withHandle(h -> h.attach(UserDao.class).consumeStep(row.get().id(), step.getAsLong())) == 1;
+        Actor actor = new Actor(row.map(UserRow::id).orElse(null), username, null, clientAddr);
+        if (!ok) {
+            guard.recordFailure(username, clientAddr);
+            audit.record(actor, "auth.login", username, "failure",
+                    row.isEmpty() ? "unknown user" : step.isPresent() && passwordOk ? "code already used" : "invalid code");
+            metrics.counter("pier_logins_total", "outcome", "failure").increment();
+            throw new PierException.Invalid(Reason.INVALID_CREDENTIALS, "invalid code");
+        }
+        guard.recordSuccess(username);
+        metrics.counter("pier_logins_total", "outcome", "success").increment();
+        return issue(row.get().toUser(), clientAddr);
+    }
+
+    private Tokens issue(User user, String clientAddr) {
+        String access = Hashing.randomToken();
+        String refresh = Hashing.randomToken();
+        Instant now = now();
+        UUID sessionId = UUID.randomUUID();
+        jdbi.useTransaction(h -> {
+            h.attach(SessionDao.class).insert(sessionId, user.id(), Hashing.sha256Hex(access), now.plus(config.accessTtl()),
+                    Hashing.sha256Hex(refresh), now.plus(config.refreshTtl()), clientAddr, now);
+            audit.record(h, new Actor(user.id(), user.username(), sessionId.toString(), clientAddr),
+                    "auth.login", user.username(), "success", "session issued");
+        });
+        return new Tokens(access, refresh, config.accessTtl().toSeconds());
+    }
+
+    /**
+     * Rotates a session's tokens. A refresh token that was already rotated away is a sign of theft:
+     * presenting it again ends the whole session (RFC 9700 §4.14.2).
+     */
+    public Tokens refresh(String grantType, String refreshToken, String clientAddr) {
+        if (grantType != null && !grantType.isBlank() && !"refresh_token".equals(grantType)) {
+            throw new PierException.Invalid("grant_type must be refresh_token");
+        }
+        if (refreshToken == null || refreshToken.isBlank()) {
+            throw new PierException.Unauthenticated(Reason.REFRESH_NOT_FOUND, "refresh token not found");
+        }
+        String oldHash = Hashing.sha256Hex(refreshToken);
+        Instant now = now();
+        String access = Hashing.randomToken();
+        String refresh = Hashing.randomToken();
+        Optional<String> failure = jdbi.inTransaction(h -> {
+            SessionDao dao = h.attach(SessionDao.class);
+            Optional<SessionRow> s = dao.findByRefreshHash(oldHash);
+            if (s.isEmpty()) {
+                Optional<UUID> retired = dao.findRetired(oldHash);
+                if (retired.isPresent()) {
+                    dao.delete(retired.get());
+                    CacheEpoch.bump(h);
+                    audit.record(h, Actor.anonymous(clientAddr), "auth.refresh", retired.get().toString(), "failure",
+                            "retired refresh token reused: session revoked");
+                    return Optional.of("reuse");
+                }
+                return Optional.of("unknown");
+            }
+            SessionRow session = s.get();
+            if (session.refreshExpiresAt().isBefore(now)) {
+                dao.delete(session.id());
+                return Optional.of("expired");
+            }
+            if (dao.rotate(session.id(), oldHash, Hashing.sha256Hex(access), now.plus(config.accessTtl()),
+                    Hashing.sha256Hex(refresh), now.plus(config.refreshTtl()), now) != 1) {
+                return Optional.of("race");
+            }
+            dao.retire(oldHash, session.id(), now);
+            CacheEpoch.bump(h);
+            audit.record(h, new Actor(session.userId(), null, session.id().toString(), clientAddr),
+                    "auth.refresh", session.userId().toString(), "success", null);
+            return Optional.empty();
+        });
+        changes.changedHere();
+        if (failure.isPresent()) {
+            if (failure.get().equals("race")) {
+                // Lost a race with a parallel refresh of the same token: that is reuse too.
+                return refresh(grantType, refreshToken, clientAddr);
+            }
+            throw new PierException.Unauthenticated(Reason.REFRESH_NOT_FOUND, "refresh token not found");
+        }
+        return new Tokens(access, refresh, config.accessTtl().toSeconds());
+    }
+
+    /** Ends every session of a user. */
+    public void revokeAll(Principal actor, String username) {
+        User target = users.require(username);
+        Policy.requireCanRevoke(actor, target);
+        jdbi.useTransaction(h -> {
+            int n = h.attach(SessionDao.class).deleteAllOf(target.id());
+            CacheEpoch.bump(h);
+            audit.record(h, actor.actor(), "auth.revoke", target.username(), "success", n + " sessions");
+        });
+        changes.changedHere();
+    }
+
+    /**
+     * Resolves a bearer token. Access tokens are cached; a refresh token is accepted only when
+     * {@code acceptRefresh} (the Matrix revoke route takes one).
+     */
+    public Principal authenticate(String token, String clientAddr, boolean acceptRefresh) {
+        String hash = Hashing.sha256Hex(token);
+        Instant now = clock.instant();
+        CachedAccess c = accessCache.getIfPresent(hash);
+        if (c == null) {
+            c = jdbi.withHandle(h -> h.createQuery("""
+                            SELECT s.id, s.user_id, u.username, u.role, s.access_expires_at
+                            FROM sessions s JOIN users u ON u.id = s.user_id
+                            WHERE s.access_hash = :hash""")
+                    .bind("hash", hash)
+                    .map((rs, ctx) -> new CachedAccess(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class),
+                            rs.getString(3), Role.parse(rs.getString(4)).orElseThrow(),
+                            rs.getObject(5, java.time.OffsetDateTime.class).toInstant()))
+                    .findOne().orElse(null));
+            if (c != null) {
+                accessCache.put(hash, c);
+            }
+        }
+        if (c != null) {
+            if (!c.expiresAt().isAfter(now)) {
+                throw new PierException.Unauthenticated(Reason.TOKEN_EXPIRED, "access token expired");
+            }
+            return new Principal(c.userId(), c.username(), c.role(), AccessLevel.FULL, Principal.Kind.ACCESS_TOKEN,
+                    c.sessionId().toString(), clientAddr);
+        }
+        if (acceptRefresh) {
+            Optional<Principal> viaRefresh = jdbi.withHandle(h -> h.createQuery("""
+                            SELECT s.id, s.user_id, u.username, u.role, s.refresh_expires_at
+                            FROM sessions s JOIN users u ON u.id = s.user_id
+                            WHERE s.refresh_hash = :hash""")
+                    .bind("hash", hash)
+                    .map((rs, ctx) -> rs.getObject(5, java.time.OffsetDateTime.class).toInstant().isAfter(now)
+                            ? new Principal(rs.getObject(2, UUID.class), rs.getString(3),
+                            Role.parse(rs.getString(4)).orElseThrow(), AccessLevel.FULL, Principal.Kind.REFRESH_TOKEN,
+                            rs.getObject(1, UUID.class).toString(), clientAddr)
+                            : null)
+                    .findOne());
+            if (viaRefresh.isPresent()) {
+                return viaRefresh.get();
+            }
+        }
+        throw new PierException.Unauthenticated(Reason.TOKEN_NOT_FOUND, "access token not found");
+    }
+
+    /** Deletes sessions whose refresh token expired; run periodically. */
+    public int purgeExpired() {
+        return jdbi.withHandle(h -> h.attach(SessionDao.class).deleteExpired(now()));
+    }
+
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MICROS);
+    }
+}

@@ -1,0 +1,51 @@
+package dev.pier.auth;
+
+import dev.pier.errors.PierException;
+import dev.pier.errors.Reason;
+import dev.pier.users.Role;
+import dev.pier.users.User;
+
+/**
+ * Every authorization rule that depends on more than the route's own requirement lives here, so the
+ * rules can be read, and tested, in one place.
+ */
+public final class Policy {
+    private Policy() {
+    }
+
+    /** The route-level check: role at least {@code min} and a credential level that allows {@code scope}. */
+    public static void require(Principal p, Role min, Scope scope) {
+        if (!p.role().atLeast(min)) {
+            throw new PierException.Denied(Reason.ACCESS_DENIED,
+                    "access denied: requires role " + min.wire() + ", you are " + p.role().wire());
+        }
+        if (!p.level().allows(scope)) {
+            throw new PierException.Denied(Reason.INSUFFICIENT_LEVEL,
+                    "access denied: this API key's level '" + p.level().wire() + "' does not allow this");
+        }
+    }
+
+    /** Admins manage users below admin; only the owner manages admins. */
+    public static void requireCanManage(Principal actor, Role targetRole) {
+        require(actor, Role.ADMIN, Scope.USERS);
+        if (targetRole.atLeast(Role.ADMIN) && actor.role() != Role.OWNER) {
+            throw new PierException.Denied(Reason.ACCESS_DENIED, "access denied: only the owner manages admins");
+        }
+    }
+
+    public static void requireCanManage(Principal actor, User target) {
+        if (target.role() == Role.OWNER && actor.role() == Role.OWNER) {
+            require(actor, Role.OWNER, Scope.USERS);
+            return;
+        }
+        requireCanManage(actor, target.role());
+    }
+
+    /** Sessions: anyone may end their own; admins those of users they manage. */
+    public static void requireCanRevoke(Principal actor, User target) {
+        if (actor.isSelf(target.id())) {
+            return;
+        }
+        requireCanManage(actor, target);
+    }
+}

@@ -1,0 +1,73 @@
+package dev.pier.cli;
+
+import dev.pier.App;
+import dev.pier.Core;
+import dev.pier.config.Config;
+import io.javalin.Javalin;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Run the Pier server (embedded H2 in the data directory unless --db is given).")
+final class ServeCommand implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger("pier");
+
+    @Mixin
+    DataOptions data;
+
+    @Option(names = "--port", paramLabel = "N", description = "Port (default: $PIER_PORT or 1337)")
+    Integer port;
+
+    @Option(names = "--tls", paramLabel = "DIR", description = "Serve HTTPS with the *.crt and *.key in DIR (default: $PIER_TLS)")
+    Path tls;
+
+    @Override
+    public void run() {
+        Config config = data.load(port, tls);
+        Core core = Core.forServer(config, Clock.systemUTC());
+        Javalin app = App.create(core);
+        CountDownLatch stopped = new CountDownLatch(1);
+        ScheduledExecutorService housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "pier-housekeeping");
+            t.setDaemon(true);
+            return t;
+        });
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            log.info("shutting down: finishing requests in flight");
+            housekeeping.shutdownNow();
+            app.stop();
+            core.close();
+            stopped.countDown();
+        }, "pier-shutdown"));
+        app.start();
+        housekeeping.scheduleWithFixedDelay(() -> {
+            try {
+                core.auth.purgeExpired();
+            } catch (RuntimeException e) {
+                log.warn("session purge failed: {}", e.toString());
+            }
+        }, 1, 60, TimeUnit.MINUTES);
+        log.info("Pier listening on {}://{}:{} (data {}, database {})", config.tlsDir().isPresent() ? "https" : "http",
+                config.host(), app.port(), config.dataDir().toAbsolutePath(),
+                config.embedded() ? "embedded H2" : "PostgreSQL");
+        if (core.users.list().stream().noneMatch(u -> u.role() == dev.pier.users.Role.OWNER)) {
+            log.warn("No owner yet. Create one with: ./pier user create -u NAME -g owner --data {}",
+                    config.dataDir().toAbsolutePath());
+        }
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

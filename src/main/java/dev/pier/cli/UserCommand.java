@@ -1,0 +1,125 @@
+package dev.pier.cli;
+
+import dev.pier.Core;
+import dev.pier.auth.Principal;
+import dev.pier.errors.PierException;
+import dev.pier.errors.Reason;
+import dev.pier.users.Enrollment;
+import dev.pier.users.Role;
+import dev.pier.users.User;
+import dev.pier.users.UserService;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.concurrent.Callable;
+
+@Command(name = "user", mixinStandardHelpOptions = true, description = "Manage users.",
+        subcommands = {UserCommand.Create.class, UserCommand.ListUsers.class, UserCommand.Delete.class})
+final class UserCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = {"Create a user and print the authenticator enrolment (otpauth URI and QR code).",
+                    "With -r, give an existing user a new secret and revoke all of their sessions."})
+    static final class Create implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Option(names = {"-u", "--username"}, required = true, paramLabel = "NAME", description = "Username")
+        String username;
+
+        @Option(names = {"-g", "--group"}, paramLabel = "GROUP", description = "viewer, manager, admin or owner")
+        String group;
+
+        @Option(names = {"-r", "--reset"}, description = "Regenerate the secret of an existing user and revoke their sessions")
+        boolean reset;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try (Core core = Core.forCli(data.load(null, null))) {
+                Enrollment e;
+                if (reset) {
+                    e = core.users.resetSecret(Principal.system(), username);
+                    spec.commandLine().getOut().println("New secret for " + e.user().username()
+                            + "; all of their sessions are revoked.");
+                } else {
+                    if (group == null) {
+                        throw new PierException.Invalid(Reason.USER_DATA_MISSING, "-g GROUP is required to create a user");
+                    }
+                    Role role = Role.parse(group).orElseThrow(() -> new PierException.Invalid(Reason.UNKNOWN_ROLE,
+                            "unknown group '" + group + "'; use viewer, manager, admin or owner"));
+                    if (core.users.find(username).isPresent()) {
+                        throw new PierException.Conflict(Reason.USERNAME_TAKEN,
+                                "user '" + username + "' exists; use -r to give them a new secret");
+                    }
+                    e = core.users.create(Principal.system(), new UserService.NewUser(null, username, role, null, null));
+                    spec.commandLine().getOut().println("Created " + role.wire() + " " + e.user().username() + ".");
+                }
+                var out = spec.commandLine().getOut();
+                out.println("Scan this with an authenticator app, or enter the secret by hand:");
+                out.println();
+                out.print(e.qrTerminal());
+                out.println();
+                out.println(e.uri());
+                out.println("secret: " + e.secretBase32());
+                out.flush();
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List users.")
+    static final class ListUsers implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try (Core core = Core.forCli(data.load(null, null))) {
+                var out = spec.commandLine().getOut();
+                out.printf("%-36s  %-24s  %-8s  %s%n", "ID", "USERNAME", "ROLE", "CREATED");
+                for (User u : core.users.list()) {
+                    out.printf("%-36s  %-24s  %-8s  %s%n", u.id(), u.username(), u.role().wire(), u.createdAt());
+                }
+                out.flush();
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a user (never the owner).")
+    static final class Delete implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Parameters(paramLabel = "NAME", description = "Username")
+        String username;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try (Core core = Core.forCli(data.load(null, null))) {
+                core.users.delete(Principal.system(), username);
+                spec.commandLine().getOut().println("Deleted " + username + ".");
+                return 0;
+            }
+        }
+    }
+}

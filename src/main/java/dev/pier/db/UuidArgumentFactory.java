@@ -1,0 +1,20 @@
+package dev.pier.db;
+
+import org.jdbi.v3.core.argument.AbstractArgumentFactory;
+import org.jdbi.v3.core.argument.Argument;
+import org.jdbi.v3.core.config.ConfigRegistry;
+
+import java.sql.Types;
+import java.util.UUID;
+
+/** Binds UUIDs with setObject, which both H2 and PostgreSQL map onto their native UUID type. */
+final class UuidArgumentFactory extends AbstractArgumentFactory<UUID> {
+    UuidArgumentFactory() {
+        super(Types.OTHER);
+    }
+
+    @Override
+    protected Argument build(UUID value, ConfigRegistry config) {
+        return (position, statement, ctx) -> statement.setObject(position, value);
+    }
+}

@@ -1,0 +1,29 @@
+package dev.pier.errors;
+
+/** Why a request failed, fine-grained enough for every family's error codes. */
+public enum Reason {
+    MALFORMED_BODY,
+    BODY_TOO_LARGE,
+    INVALID_FIELD,
+    LOGIN_FIELDS_MISSING,
+    USER_DATA_MISSING,
+    INVALID_CREDENTIALS,
+    USER_NOT_FOUND,
+    UNKNOWN_ROLE,
+    OWNER_EXISTS,
+    USERNAME_TAKEN,
+    EMAIL_TAKEN,
+    CREDENTIAL_MISSING,
+    TOKEN_NOT_FOUND,
+    TOKEN_EXPIRED,
+    TOKEN_DISABLED,
+    REFRESH_NOT_FOUND,
+    ACCESS_DENIED,
+    INSUFFICIENT_LEVEL,
+    NOT_FOUND,
+    ROUTE_NOT_FOUND,
+    CONFLICT,
+    RATE_LIMITED,
+    UNAVAILABLE,
+    INTERNAL
+}

@@ -1,0 +1,118 @@
+package dev.pier.http;
+
+import dev.pier.errors.PierException;
+import dev.pier.errors.Reason;
+import io.javalin.http.Context;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Turns a domain error into the error shape of the family the request belongs to. The only place
+ * where error codes meet HTTP.
+ */
+public final class ErrorRenderer {
+    private ErrorRenderer() {
+    }
+
+    public static void render(Context ctx, PierException e) {
+        if (e instanceof PierException.Throttled t) {
+            ctx.header("Retry-After", Long.toString(t.retryAfterSeconds()));
+        }
+        render(ctx, status(e), e.reason(), e.getMessage());
+    }
+
+    public static void render(Context ctx, int status, Reason reason, String message) {
+        Family family = ctx.attribute(RequestContext.FAMILY) instanceof Family f ? f : Family.of(ctx.path());
+        switch (family) {
+            case MATRIX -> matrix(ctx, status, reason, message);
+            case PANEL, API_TOKENS -> ctx.status(status).json(Map.of("error", message));
+            case USER_KEYS -> {
+                Map<String, Object> body = new LinkedHashMap<>();
+                body.put("status", "error");
+                body.put("error_id", userKeysId(reason, status));
+                body.put("message", message);
+                ctx.status(status).json(body);
+            }
+            case NATIVE -> {
+                Map<String, Object> body = new LinkedHashMap<>();
+                body.put("type", "about:blank");
+                body.put("title", title(status));
+                body.put("status", status);
+                body.put("detail", message);
+                body.put("code", reason.name().toLowerCase());
+                String id = ctx.attribute(RequestContext.REQUEST_ID);
+                if (id != null) {
+                    body.put("request_id", id);
+                }
+                ctx.status(status).json(body);
+                ctx.contentType("application/problem+json");
+            }
+        }
+    }
+
+    static int status(PierException e) {
+        return switch (e) {
+            case PierException.Invalid i -> i.reason() == Reason.BODY_TOO_LARGE ? 413 : 400;
+            case PierException.NotFound n -> 404;
+            case PierException.Conflict c -> 409;
+            case PierException.Denied d -> 403;
+            case PierException.Unauthenticated u -> 401;
+            case PierException.Throttled t -> 429;
+            case PierException.Unavailable u -> 503;
+        };
+    }
+
+    /** The Matrix document's ids and the statuses its original server used with them. */
+    private static void matrix(Context ctx, int status, Reason reason, String message) {
+        int id;
+        int code = status;
+        switch (reason) {
+            case LOGIN_FIELDS_MISSING -> { id = 901; code = 400; }
+            case INVALID_CREDENTIALS -> { id = 902; code = 400; }
+            case USER_NOT_FOUND -> { id = 903; code = 400; }
+            case UNKNOWN_ROLE -> { id = 905; code = 400; }
+            case USER_DATA_MISSING -> { id = 913; code = 400; }
+            case USERNAME_TAKEN -> { id = 914; code = 400; }
+            case CREDENTIAL_MISSING, TOKEN_DISABLED -> { id = 904; code = 401; }
+            case TOKEN_NOT_FOUND -> { id = 908; code = 401; }
+            case TOKEN_EXPIRED -> { id = 909; code = 401; }
+            case REFRESH_NOT_FOUND -> { id = 910; code = 401; }
+            case OWNER_EXISTS -> { id = 906; code = 403; }
+            case ACCESS_DENIED, INSUFFICIENT_LEVEL -> { id = 912; code = 403; }
+            default -> id = status;
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("error", message);
+        body.put("errorId", id);
+        ctx.status(code).json(body);
+    }
+
+    private static String userKeysId(Reason reason, int status) {
+        return switch (reason) {
+            case CREDENTIAL_MISSING, TOKEN_NOT_FOUND, TOKEN_EXPIRED, TOKEN_DISABLED -> "api/not-authenticated";
+            case ACCESS_DENIED, INSUFFICIENT_LEVEL -> "api/insufficient-permissions";
+            case INVALID_CREDENTIALS -> "user/login-failed";
+            case RATE_LIMITED -> "user/login-failed/rate-limited";
+            case ROUTE_NOT_FOUND -> "api/invalid-endpoint";
+            case MALFORMED_BODY, INVALID_FIELD, USER_DATA_MISSING, LOGIN_FIELDS_MISSING -> "api/invalid-request";
+            case BODY_TOO_LARGE -> "api/request-too-large";
+            default -> "api/error-" + status;
+        };
+    }
+
+    private static String title(int status) {
+        return switch (status) {
+            case 400 -> "Bad Request";
+            case 401 -> "Unauthorized";
+            case 403 -> "Forbidden";
+            case 404 -> "Not Found";
+            case 405 -> "Method Not Allowed";
+            case 409 -> "Conflict";
+            case 413 -> "Content Too Large";
+            case 429 -> "Too Many Requests";
+            case 503 -> "Service Unavailable";
+            default -> status >= 500 ? "Internal Server Error" : "Error";
+        };
+    }
+}

@@ -1,0 +1,14 @@
+package dev.pier.users;
+
+import java.time.Instant;
+import java.util.Optional;
+import java.util.UUID;
+
+/** One row of {@code users}, secret columns included. Stays inside the users and auth packages. */
+public record UserRow(UUID id, String username, String usernameKey, String email, String passwordHash, String role,
+                      String totpSecret, long totpLastStep, Instant createdAt, Instant updatedAt) {
+
+    public User toUser() {
+        return new User(id, username, Optional.ofNullable(email), Role.parse(role).orElseThrow(), createdAt, updatedAt);
+    }
+}
