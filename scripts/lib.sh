@@ -1,0 +1,56 @@
+# Shared by scripts/test, .ci/run and bench/: find a JDK, install and start services.
+# Sourced, not executed.
+
+java_major() { "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | cut -d. -f1; }
+
+# Exports JAVA_HOME pointing at a JDK >= 21 (JAVA_HOME, then the PATH, then the system JVM folder).
+select_jdk() {
+  local cand
+  for cand in "${JAVA_HOME:-}" "$(dirname "$(dirname "$(readlink -f "$(command -v javac 2>/dev/null || echo /nonexistent)")")")" /usr/lib/jvm/*; do
+    if [ -n "$cand" ] && [ -x "$cand/bin/javac" ] && [ "$(java_major "$cand/bin/java")" -ge 21 ] 2>/dev/null; then
+      export JAVA_HOME="$cand"
+      export PATH="$JAVA_HOME/bin:$PATH"
+      return 0
+    fi
+  done
+  echo "no JDK 21 or newer found: set JAVA_HOME or install one (apt-get install openjdk-21-jdk)" >&2
+  return 1
+}
+
+can_install() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+apt_install() {
+  if ! can_install; then return 1; fi
+  if [ -z "${_PIER_APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    _PIER_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+missing() {
+  if [ "${CI:-}" = "true" ]; then
+    echo "CI=true and $1" >&2
+    exit 1
+  fi
+  echo "warning: $1; the tests that need it will be skipped" >&2
+}
+
+# Installs (when root on Debian) and starts PostgreSQL, with a role pier/pier that may create databases.
+ensure_postgres() {
+  if [ -n "${PIER_TEST_PG_URL:-}" ]; then return 0; fi
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    apt_install postgresql || { missing "PostgreSQL is not installed"; return 0; }
+  fi
+  if ! can_install; then return 0; fi
+  local ver
+  ver="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)"
+  if [ -z "$ver" ]; then missing "no PostgreSQL cluster exists"; return 0; fi
+  pg_ctlcluster "$ver" main start 2>/dev/null || true
+  for _ in $(seq 1 30); do
+    su postgres -c "psql -qtAc 'select 1'" >/dev/null 2>&1 && break
+    sleep 1
+  done
+  su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname = 'pier'\"" | grep -q 1 \
+    || su postgres -c "psql -qc \"CREATE ROLE pier LOGIN PASSWORD 'pier' CREATEDB\"" >/dev/null
+}

@@ -1,0 +1,36 @@
+package dev.pier.matrix;
+
+import dev.pier.support.Http;
+import dev.pier.support.TestServer;
+import dev.pier.users.Enrollment;
+import dev.pier.users.Role;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class MatrixLoginSmokeTest {
+    static TestServer server;
+
+    @BeforeAll
+    static void start() {
+        server = TestServer.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    @Test
+    void owner_logs_in_and_lists_users() {
+        Enrollment owner = server.createUser("boss", Role.OWNER);
+        String token = server.accessToken(owner);
+        Http.Response list = server.http().get("/api/v1/user/list", "Authorization", "Bearer: " + token);
+        assertThat(list.status()).isEqualTo(200);
+        assertThat(list.json().get(0).get("username").asText()).isEqualTo("boss");
+        assertThat(list.json().get(0).get("group").asText()).isEqualTo("owner");
+        assertThat(list.body()).doesNotContain(owner.secretBase32());
+    }
+}
