@@ -54,3 +54,32 @@ ensure_postgres() {
   su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname = 'pier'\"" | grep -q 1 \
     || su postgres -c "psql -qc \"CREATE ROLE pier LOGIN PASSWORD 'pier' CREATEDB\"" >/dev/null
 }
+
+# Installs (when root on Debian) and starts a Docker engine on the default socket, then builds the
+# local test images (scripts/test-images.sh; no registry is needed). DOCKER_HOST, when set, names
+# an engine that is used as it is.
+ensure_docker() {
+  if ! command -v docker >/dev/null 2>&1 || ! command -v dockerd >/dev/null 2>&1; then
+    apt_install docker.io || { missing "Docker is not installed"; return 0; }
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    if [ -n "${DOCKER_HOST:-}" ] || [ "$(id -u)" != 0 ]; then
+      missing "the Docker engine at ${DOCKER_HOST:-unix:///var/run/docker.sock} is not reachable"
+      return 0
+    fi
+    local log=/tmp/pier-dockerd.log
+    echo "test: starting dockerd (log: $log)" >&2
+    # its own session, so that it outlives this run and its process group
+    setsid dockerd >"$log" 2>&1 </dev/null &
+    for _ in $(seq 1 30); do
+      docker info >/dev/null 2>&1 && break
+      sleep 1
+    done
+    if ! docker info >/dev/null 2>&1; then
+      tail -n 20 "$log" >&2 || true
+      missing "dockerd did not start within 30 s (see $log)"
+      return 0
+    fi
+  fi
+  "$(dirname "${BASH_SOURCE[0]}")/test-images.sh" || missing "the test images could not be built"
+}
