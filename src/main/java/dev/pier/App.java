@@ -1,5 +1,6 @@
 package dev.pier;
 
+import dev.pier.apitokens.ApiTokenRoutes;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Access;
@@ -10,6 +11,8 @@ import dev.pier.http.OpsRoutes;
 import dev.pier.http.RequestContext;
 import dev.pier.http.Tls;
 import dev.pier.matrix.MatrixUserRoutes;
+import dev.pier.panel.PanelUserRoutes;
+import dev.pier.userkeys.UserKeyRoutes;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -23,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 
 import static io.javalin.apibuilder.ApiBuilder.delete;
 import static io.javalin.apibuilder.ApiBuilder.get;
+import static io.javalin.apibuilder.ApiBuilder.patch;
 import static io.javalin.apibuilder.ApiBuilder.path;
 import static io.javalin.apibuilder.ApiBuilder.post;
 
@@ -43,6 +47,9 @@ public final class App {
         RequestContext rc = new RequestContext(core.authenticator, core.config.maxBodyBytes());
         OpsRoutes ops = new OpsRoutes(core.db, core.metrics, openApi, VERSION);
         MatrixUserRoutes matrixUsers = new MatrixUserRoutes(core.auth, core.users);
+        ApiTokenRoutes apiTokens = new ApiTokenRoutes(core.keys);
+        UserKeyRoutes userKeys = new UserKeyRoutes(core.keys, core.authenticator, core.passwordAuth);
+        PanelUserRoutes panelUsers = new PanelUserRoutes(core.users, core.passwords);
 
         return Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
@@ -88,6 +95,31 @@ public final class App {
                     post("/add", matrixUsers::add, Access.MANAGE_USERS);
                     delete("/delete/{user}", matrixUsers::delete, Access.MANAGE_USERS);
                 });
+
+                path("/api/v1/api_tokens", () -> {
+                    post("", apiTokens::create, Access.OWN_KEYS);
+                    get("", apiTokens::listOwn, Access.OWN_KEYS);
+                    get("/all", apiTokens::listAll, Access.ALL_KEYS);
+                    get("/{id}", apiTokens::get, Access.OWN_KEYS);
+                    patch("/{id}", apiTokens::update, Access.OWN_KEYS);
+                    delete("/{id}", apiTokens::delete, Access.OWN_KEYS);
+                });
+
+                // User API keys: unversioned and under any /api/vN[.N[.N]] prefix
+                for (String prefix : new String[]{"/api/user", "/api/{version}/user"}) {
+                    path(prefix, () -> {
+                        post("/apikeys", userKeys::list, Access.OWN_KEYS);
+                        get("/apikeys", userKeys::list, Access.OWN_KEYS);
+                        post("/create_apikey", userKeys::create);
+                        post("/delete_apikey", userKeys::delete, Access.OWN_KEYS);
+                    });
+                }
+
+                path("/api", () -> {
+                    get("/users", panelUsers::list, Access.ADMIN_READ);
+                    post("/getUser", panelUsers::getUser, Access.ADMIN_READ);
+                    post("/auth/create-user", panelUsers::create, Access.MANAGE_USERS);
+                });
             });
             describe(openApi);
         });
@@ -101,6 +133,21 @@ public final class App {
         o.describe("get", "/api/v1/user/list", "Matrix: list users");
         o.describe("post", "/api/v1/user/add", "Matrix: add a user, returns the list");
         o.describe("delete", "/api/v1/user/delete/{user}", "Matrix: delete a user, returns the list");
+        o.describe("post", "/api/v1/api_tokens", "API tokens: create a token (its key is shown once)");
+        o.describe("get", "/api/v1/api_tokens", "API tokens: your tokens");
+        o.describe("get", "/api/v1/api_tokens/all", "API tokens: everyone's tokens (admin)");
+        o.describe("get", "/api/v1/api_tokens/{id}", "API tokens: one token");
+        o.describe("patch", "/api/v1/api_tokens/{id}", "API tokens: change description, enabled, expires");
+        o.describe("delete", "/api/v1/api_tokens/{id}", "API tokens: delete a token");
+        for (String prefix : new String[]{"/api/user", "/api/{version}/user"}) {
+            o.describe("post", prefix + "/apikeys", "User API keys: list your keys");
+            o.describe("get", prefix + "/apikeys", "User API keys: list your keys");
+            o.describe("post", prefix + "/create_apikey", "User API keys: create a key (apikey, or username + password)");
+            o.describe("post", prefix + "/delete_apikey", "User API keys: delete a key by id or value");
+        }
+        o.describe("get", "/api/users", "Panel: list users");
+        o.describe("post", "/api/getUser", "Panel: find a user by email or username");
+        o.describe("post", "/api/auth/create-user", "Panel: create a user");
         o.describe("get", "/healthz", "Liveness");
         o.describe("get", "/readyz", "Readiness: checks the database");
         o.describe("get", "/metrics", "Prometheus metrics");

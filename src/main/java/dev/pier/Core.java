@@ -3,6 +3,9 @@ package dev.pier;
 import dev.pier.audit.AuditLog;
 import dev.pier.auth.AuthService;
 import dev.pier.auth.LoginGuard;
+import dev.pier.auth.PasswordAuth;
+import dev.pier.auth.Passwords;
+import dev.pier.keys.ApiKeyService;
 import dev.pier.config.Config;
 import dev.pier.crypto.MasterKey;
 import dev.pier.crypto.SecretBox;
@@ -28,6 +31,9 @@ public final class Core implements AutoCloseable {
     public final UserService users;
     public final LoginGuard loginGuard;
     public final AuthService auth;
+    public final Passwords passwords;
+    public final PasswordAuth passwordAuth;
+    public final ApiKeyService keys;
     public final Authenticator authenticator;
     public final PrometheusMeterRegistry metrics;
 
@@ -42,9 +48,11 @@ public final class Core implements AutoCloseable {
         this.audit = new AuditLog(db.jdbi(), clock);
         this.users = new UserService(db.jdbi(), box, audit, changes, clock);
         this.loginGuard = new LoginGuard(db.jdbi(), clock);
-        this.auth = new AuthService(db.jdbi(), users, loginGuard, audit, changes, clock, config,
-                (password, hash) -> false, metrics);
-        this.authenticator = new Authenticator(auth, null);
+        this.passwords = new Passwords();
+        this.auth = new AuthService(db.jdbi(), users, loginGuard, audit, changes, clock, config, passwords, metrics);
+        this.passwordAuth = new PasswordAuth(db.jdbi(), passwords, loginGuard, audit, metrics);
+        this.keys = new ApiKeyService(db.jdbi(), users, audit, changes, clock);
+        this.authenticator = new Authenticator(auth, keys);
     }
 
     /** Everything a server needs; caches follow changes made by other processes. */

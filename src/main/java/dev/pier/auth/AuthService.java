@@ -89,7 +89,7 @@ public final class AuthService {
         OptionalLong step = Totp.matchingStep(secret, code, now);
         boolean passwordOk = !config.requirePassword() || row.map(UserRow::passwordHash)
                 .map(h -> passwords.verify(password, h)).orElse(false);
-        boolean ok = row.isPresent() && step.isPresent() && passwordOk
+        boolean ok = row.isPresent() && !row.get().disabled() && step.isPresent() && passwordOk
                 && jdbi.withHandle(h -> h.attach(UserDao.class).consumeStep(row.get().id(), step.getAsLong())) == 1;
         Actor actor = new Actor(row.map(UserRow::id).orElse(null), username, null, clientAddr);
         if (!ok) {
@@ -197,7 +197,7 @@ public final class AuthService {
             c = jdbi.withHandle(h -> h.createQuery("""
                             SELECT s.id, s.user_id, u.username, u.role, s.access_expires_at
                             FROM sessions s JOIN users u ON u.id = s.user_id
-                            WHERE s.access_hash = :hash""")
+                            WHERE s.access_hash = :hash AND u.disabled = FALSE""")
                     .bind("hash", hash)
                     .map((rs, ctx) -> new CachedAccess(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class),
                             rs.getString(3), Role.parse(rs.getString(4)).orElseThrow(),
@@ -218,7 +218,7 @@ public final class AuthService {
             Optional<Principal> viaRefresh = jdbi.withHandle(h -> h.createQuery("""
                             SELECT s.id, s.user_id, u.username, u.role, s.refresh_expires_at
                             FROM sessions s JOIN users u ON u.id = s.user_id
-                            WHERE s.refresh_hash = :hash""")
+                            WHERE s.refresh_hash = :hash AND u.disabled = FALSE""")
                     .bind("hash", hash)
                     .map((rs, ctx) -> rs.getObject(5, java.time.OffsetDateTime.class).toInstant().isAfter(now)
                             ? new Principal(rs.getObject(2, UUID.class), rs.getString(3),

@@ -17,7 +17,8 @@ import picocli.CommandLine.Parameters;
 import java.util.concurrent.Callable;
 
 @Command(name = "user", mixinStandardHelpOptions = true, description = "Manage users.",
-        subcommands = {UserCommand.Create.class, UserCommand.ListUsers.class, UserCommand.Delete.class})
+        subcommands = {UserCommand.Create.class, UserCommand.ListUsers.class, UserCommand.Delete.class,
+                UserCommand.Passwd.class, UserCommand.Disable.class, UserCommand.Enable.class, UserCommand.SetRole.class})
 final class UserCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -118,6 +119,121 @@ final class UserCommand implements Runnable {
             try (Core core = Core.forCli(data.load(null, null))) {
                 core.users.delete(Principal.system(), username);
                 spec.commandLine().getOut().println("Deleted " + username + ".");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "passwd", mixinStandardHelpOptions = true,
+            description = {"Set a user's password (Argon2id; at least 12 characters).",
+                    "Asks twice on the terminal, or reads one line from standard input with --stdin."})
+    static final class Passwd implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Parameters(paramLabel = "NAME", description = "Username")
+        String username;
+
+        @Option(names = "--stdin", description = "Read the password from standard input (for scripts)")
+        boolean stdin;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws java.io.IOException {
+            String password;
+            java.io.Console console = System.console();
+            if (!stdin) {
+                if (console == null) {
+                    throw new PierException.Invalid("no terminal to ask for the password; use --stdin");
+                }
+                char[] a = console.readPassword("New password for %s: ", username);
+                char[] b = console.readPassword("Again: ");
+                if (a == null || b == null || !java.util.Arrays.equals(a, b)) {
+                    throw new PierException.Invalid("the passwords differ");
+                }
+                password = new String(a);
+            } else {
+                password = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+                        java.nio.charset.StandardCharsets.UTF_8)).readLine();
+                if (password == null) {
+                    throw new PierException.Invalid("no password on standard input");
+                }
+            }
+            try (Core core = Core.forCli(data.load(null, null))) {
+                core.users.setPasswordHash(Principal.system(), username, core.passwords.hash(password));
+                spec.commandLine().getOut().println("Password set for " + username + ".");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "disable", mixinStandardHelpOptions = true,
+            description = "Disable a user: no login, and every token and API key of theirs stops working.")
+    static final class Disable implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Parameters(paramLabel = "NAME", description = "Username")
+        String username;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try (Core core = Core.forCli(data.load(null, null))) {
+                core.users.setDisabled(Principal.system(), username, true);
+                spec.commandLine().getOut().println("Disabled " + username + ".");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "enable", mixinStandardHelpOptions = true, description = "Re-enable a disabled user.")
+    static final class Enable implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Parameters(paramLabel = "NAME", description = "Username")
+        String username;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try (Core core = Core.forCli(data.load(null, null))) {
+                core.users.setDisabled(Principal.system(), username, false);
+                spec.commandLine().getOut().println("Enabled " + username + ".");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "role", mixinStandardHelpOptions = true,
+            description = "Change a user's role (viewer, manager or admin; the owner's role does not change).")
+    static final class SetRole implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Parameters(index = "0", paramLabel = "NAME", description = "Username")
+        String username;
+
+        @Parameters(index = "1", paramLabel = "ROLE", description = "viewer, manager or admin")
+        String role;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Role r = Role.parse(role).orElseThrow(() -> new PierException.Invalid(Reason.UNKNOWN_ROLE,
+                    "unknown role '" + role + "'; use viewer, manager or admin"));
+            try (Core core = Core.forCli(data.load(null, null))) {
+                core.users.setRole(Principal.system(), username, r);
+                spec.commandLine().getOut().println(username + " is now " + r.wire() + ".");
                 return 0;
             }
         }

@@ -16,6 +16,7 @@ public record Access(Role min, Scope scope, boolean acceptsRefreshToken) impleme
     public static final Access ADMIN_WRITE = new Access(Role.ADMIN, Scope.WRITE, false);
     public static final Access MANAGE_USERS = new Access(Role.ADMIN, Scope.USERS, false);
     public static final Access OWN_KEYS = new Access(Role.VIEWER, Scope.KEYS, false);
+    public static final Access ALL_KEYS = new Access(Role.ADMIN, Scope.KEYS, false);
     public static final Access OWN_SESSIONS = new Access(Role.VIEWER, Scope.USERS, true);
     public static final Access ANY = new Access(Role.VIEWER, Scope.READ, false);
 }

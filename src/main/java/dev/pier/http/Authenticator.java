@@ -1,17 +1,11 @@
 package dev.pier.http;
 
 import dev.pier.auth.AuthService;
+import dev.pier.auth.KeyResolver;
 import dev.pier.auth.Principal;
 
 /** Resolves any presented credential, session token or API key, to a principal. */
 public final class Authenticator {
-    /** The API key side; keys are recognisable by their prefix. */
-    public interface KeyResolver {
-        boolean recognises(String credential);
-
-        Principal resolve(String key, String clientAddr);
-    }
-
     private final AuthService sessions;
     private final KeyResolver keys;
 
@@ -21,7 +15,7 @@ public final class Authenticator {
     }
 
     public Principal resolve(String credential, String clientAddr, boolean acceptRefresh) {
-        if (keys != null && keys.recognises(credential)) {
+        if (keys.recognises(credential)) {
             return keys.resolve(credential, clientAddr);
         }
         return sessions.authenticate(credential, clientAddr, acceptRefresh);

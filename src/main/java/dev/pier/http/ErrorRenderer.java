@@ -26,7 +26,8 @@ public final class ErrorRenderer {
         Family family = ctx.attribute(RequestContext.FAMILY) instanceof Family f ? f : Family.of(ctx.path());
         switch (family) {
             case MATRIX -> matrix(ctx, status, reason, message);
-            case PANEL, API_TOKENS -> ctx.status(status).json(Map.of("error", message));
+            case PANEL -> ctx.status(status).json(Map.of("error", panelMessage(reason, message)));
+            case API_TOKENS -> ctx.status(status).json(Map.of("error", message));
             case USER_KEYS -> {
                 Map<String, Object> body = new LinkedHashMap<>();
                 body.put("status", "error");
@@ -88,8 +89,20 @@ public final class ErrorRenderer {
         ctx.status(code).json(body);
     }
 
+    /** The Panel document's own words for its 401s. */
+    private static String panelMessage(Reason reason, String message) {
+        return switch (reason) {
+            case CREDENTIAL_MISSING -> "API key is required";
+            case TOKEN_NOT_FOUND -> "API Key Invalid";
+            default -> message;
+        };
+    }
+
     private static String userKeysId(Reason reason, int status) {
         return switch (reason) {
+            case ACCESS_LEVEL_INVALID -> "user/validation/access_level/invalid";
+            case COMMENT_TOO_LONG -> "user/validation/comment/too-long";
+            case KEY_DELETE_FAILED -> "user/delete_apikey/failed";
             case CREDENTIAL_MISSING, TOKEN_NOT_FOUND, TOKEN_EXPIRED, TOKEN_DISABLED -> "api/not-authenticated";
             case ACCESS_DENIED, INSUFFICIENT_LEVEL -> "api/insufficient-permissions";
             case INVALID_CREDENTIALS -> "user/login-failed";

@@ -38,7 +38,12 @@ public final class Fields {
     private static Fields parse(Context ctx, ObjectMapper json) {
         Map<String, JsonNode> map = new LinkedHashMap<>();
         String type = ctx.contentType() == null ? "" : ctx.contentType().toLowerCase();
-        if (type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data")) {
+        boolean form = type.startsWith("application/x-www-form-urlencoded");
+        if (form && ctx.body().stripLeading().startsWith("{")) {
+            // curl -d '{...}' sends JSON labelled as a form: read it as the JSON it is
+            form = false;
+        }
+        if (form || type.startsWith("multipart/form-data")) {
             for (Map.Entry<String, List<String>> e : ctx.formParamMap().entrySet()) {
                 if (!e.getValue().isEmpty()) {
                     map.put(e.getKey(), json.getNodeFactory().textNode(e.getValue().getFirst()));

@@ -12,7 +12,7 @@ import java.util.UUID;
 
 @RegisterConstructorMapper(UserRow.class)
 public interface UserDao {
-    String COLUMNS = "id, username, username_key, email, password_hash, role, totp_secret, totp_last_step, created_at, updated_at";
+    String COLUMNS = "id, username, username_key, email, password_hash, role, totp_secret, totp_last_step, disabled, created_at, updated_at";
 
     @SqlQuery("SELECT " + COLUMNS + " FROM users WHERE username_key = :key")
     Optional<UserRow> findByUsernameKey(@Bind("key") String usernameKey);
@@ -51,6 +51,12 @@ public interface UserDao {
      */
     @SqlUpdate("UPDATE users SET totp_last_step = :step WHERE id = :id AND totp_last_step < :step")
     int consumeStep(@Bind("id") UUID id, @Bind("step") long step);
+
+    @SqlUpdate("UPDATE users SET disabled = :disabled, updated_at = :now WHERE id = :id AND role <> 'owner'")
+    int setDisabled(@Bind("id") UUID id, @Bind("disabled") boolean disabled, @Bind("now") Instant now);
+
+    @SqlUpdate("UPDATE users SET role = :role, updated_at = :now WHERE id = :id AND role <> 'owner'")
+    int setRoleOfNonOwner(@Bind("id") UUID id, @Bind("role") String role, @Bind("now") Instant now);
 
     @SqlUpdate("DELETE FROM users WHERE id = :id AND role <> 'owner'")
     int deleteNonOwner(@Bind("id") UUID id);

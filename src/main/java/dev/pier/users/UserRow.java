@@ -6,9 +6,9 @@ import java.util.UUID;
 
 /** One row of {@code users}, secret columns included. Stays inside the users and auth packages. */
 public record UserRow(UUID id, String username, String usernameKey, String email, String passwordHash, String role,
-                      String totpSecret, long totpLastStep, Instant createdAt, Instant updatedAt) {
+                      String totpSecret, long totpLastStep, boolean disabled, Instant createdAt, Instant updatedAt) {
 
     public User toUser() {
-        return new User(id, username, Optional.ofNullable(email), Role.parse(role).orElseThrow(), createdAt, updatedAt);
+        return new User(id, username, Optional.ofNullable(email), Role.parse(role).orElseThrow(), disabled, createdAt, updatedAt);
     }
 }

@@ -161,6 +161,40 @@ public final class UserService {
         changes.changedHere();
     }
 
+    /** Disables or re-enables a user; a disabled user cannot log in and all their tokens and keys stop working. */
+    public User setDisabled(Principal actor, String username, boolean disabled) {
+        User target = require(username);
+        if (target.role() == Role.OWNER) {
+            throw new PierException.Denied("the owner cannot be disabled");
+        }
+        Policy.requireCanManage(actor, target);
+        jdbi.useTransaction(h -> {
+            h.attach(UserDao.class).setDisabled(target.id(), disabled, now());
+            CacheEpoch.bump(h);
+            audit.record(h, actor.actor(), disabled ? "user.disable" : "user.enable", target.username(), "success", null);
+        });
+        changes.changedHere();
+        return require(username);
+    }
+
+    /** Changes the role of a user other than the owner; never to owner (ownership is handed over, not granted). */
+    public User setRole(Principal actor, String username, Role role) {
+        User target = require(username);
+        if (target.role() == Role.OWNER || role == Role.OWNER) {
+            throw new PierException.Denied(Reason.OWNER_EXISTS, "the owner's role cannot be changed here, nor a second owner made");
+        }
+        Policy.requireCanManage(actor, target);
+        Policy.requireCanManage(actor, role);
+        jdbi.useTransaction(h -> {
+            h.attach(UserDao.class).setRoleOfNonOwner(target.id(), role.wire(), now());
+            CacheEpoch.bump(h);
+            audit.record(h, actor.actor(), "user.role", target.username(), "success",
+                    target.role().wire() + " -> " + role.wire());
+        });
+        changes.changedHere();
+        return require(username);
+    }
+
     /** All users, oldest first. Served from memory; any change anywhere drops the copy. */
     public List<User> list() {
         List<User> l = cachedList;

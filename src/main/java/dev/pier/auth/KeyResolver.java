@@ -1,0 +1,8 @@
+package dev.pier.auth;
+
+/** The API key side of authentication; keys are recognisable by their prefix. */
+public interface KeyResolver {
+    boolean recognises(String credential);
+
+    Principal resolve(String key, String clientAddr);
+}

@@ -1,0 +1,148 @@
+package dev.pier.cli;
+
+import dev.pier.Core;
+import dev.pier.auth.AccessLevel;
+import dev.pier.auth.Principal;
+import dev.pier.errors.PierException;
+import dev.pier.errors.Reason;
+import dev.pier.keys.ApiKey;
+import dev.pier.keys.ApiKeyService;
+import dev.pier.keys.CreatedKey;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+
+@Command(name = "key", mixinStandardHelpOptions = true, description = "Manage API keys.",
+        subcommands = {KeyCommand.Create.class, KeyCommand.ListKeys.class, KeyCommand.Revoke.class})
+final class KeyCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = "Create an API key for a user and print it (it is shown only this once).")
+    static final class Create implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Option(names = "--user", required = true, paramLabel = "NAME", description = "Owner of the key")
+        String user;
+
+        @Option(names = "--level", paramLabel = "LEVEL", defaultValue = "full",
+                description = "basic (read only), apikey (no user/key management) or full (default: ${DEFAULT-VALUE})")
+        String level;
+
+        @Option(names = "--description", paramLabel = "TEXT", defaultValue = "", description = "Up to 255 characters")
+        String description;
+
+        @Option(names = "--expires", paramLabel = "TIME",
+                description = "Expiry as 2030-01-31 or 2030-01-31T12:00:00Z (default: never)")
+        String expires;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            AccessLevel l = AccessLevel.parse(level).orElseThrow(() -> new PierException.Invalid(
+                    Reason.ACCESS_LEVEL_INVALID, "--level must be basic, apikey or full"));
+            try (Core core = Core.forCli(data.load(null, null))) {
+                CreatedKey k = core.keys.create(Principal.system(), user,
+                        new ApiKeyService.NewKey(description, true, parseTime(expires), l));
+                var out = spec.commandLine().getOut();
+                out.println("Created API key " + k.key().id() + " for " + k.key().username() + " (level "
+                        + l.wire() + "). Store it now; it is not shown again:");
+                out.println(k.value());
+                out.flush();
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List API keys (never their values).")
+    static final class ListKeys implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Option(names = "--user", paramLabel = "NAME", description = "Only this user's keys")
+        String user;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try (Core core = Core.forCli(data.load(null, null))) {
+                List<ApiKey> keys = user == null ? core.keys.listAll(Principal.system())
+                        : core.keys.listOf(Principal.system(), user);
+                var out = spec.commandLine().getOut();
+                out.printf("%-36s  %-16s  %-6s  %-7s  %-20s  %-20s  %s%n", "ID", "USER", "LEVEL", "ENABLED", "EXPIRES",
+                        "LAST USED", "DESCRIPTION");
+                for (ApiKey k : keys) {
+                    out.printf("%-36s  %-16s  %-6s  %-7s  %-20s  %-20s  %s%n", k.id(), k.username(), k.level().wire(),
+                            k.enabled(), k.expiresAt().map(Instant::toString).orElse("never"),
+                            k.lastUsedAt().map(Instant::toString).orElse("never"), k.description());
+                }
+                out.flush();
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "revoke", mixinStandardHelpOptions = true, description = "Delete an API key by id.")
+    static final class Revoke implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Parameters(paramLabel = "ID", description = "Key id (see 'pier key list')")
+        String id;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            UUID uuid;
+            try {
+                uuid = UUID.fromString(id);
+            } catch (IllegalArgumentException e) {
+                throw new PierException.Invalid("ID must be a key id (a UUID), see 'pier key list'");
+            }
+            try (Core core = Core.forCli(data.load(null, null))) {
+                ApiKey k = core.keys.delete(Principal.system(), uuid);
+                spec.commandLine().getOut().println("Revoked API key " + k.id() + " of " + k.username() + ".");
+                return 0;
+            }
+        }
+    }
+
+    static Instant parseTime(String s) {
+        if (s == null || s.isBlank()) {
+            return null;
+        }
+        try {
+            return OffsetDateTime.parse(s).toInstant();
+        } catch (DateTimeParseException e) {
+            try {
+                return LocalDate.parse(s).atStartOfDay().toInstant(ZoneOffset.UTC);
+            } catch (DateTimeParseException e2) {
+                throw new PierException.Invalid("--expires must look like 2030-01-31 or 2030-01-31T12:00:00Z");
+            }
+        }
+    }
+}

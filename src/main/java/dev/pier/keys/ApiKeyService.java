@@ -1,0 +1,279 @@
+package dev.pier.keys;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.pier.audit.AuditLog;
+import dev.pier.auth.AccessLevel;
+import dev.pier.auth.Policy;
+import dev.pier.auth.Principal;
+import dev.pier.auth.Scope;
+import dev.pier.crypto.Hashing;
+import dev.pier.db.CacheEpoch;
+import dev.pier.db.ChangeFeed;
+import dev.pier.errors.PierException;
+import dev.pier.errors.Reason;
+import dev.pier.auth.KeyResolver;
+import dev.pier.users.Role;
+import dev.pier.users.User;
+import dev.pier.users.UserService;
+import org.jdbi.v3.core.Jdbi;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * API keys: creation (value shown once, stored as a SHA-256 hash), listing, changes, deletion, and
+ * resolving a presented key to a {@link Principal} that carries the key's level and its user's
+ * current role. Known keys are resolved from memory; every change to keys or users anywhere drops
+ * that cache (see {@link ChangeFeed}). Thread-safe.
+ */
+public final class ApiKeyService implements KeyResolver {
+    public static final int MAX_DESCRIPTION = 255;
+    private static final Duration LAST_USED_GRANULARITY = Duration.ofMinutes(1);
+
+    private final Jdbi jdbi;
+    private final UserService users;
+    private final AuditLog audit;
+    private final ChangeFeed changes;
+    private final Clock clock;
+    private final Cache<String, Resolved> cache = Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfterWrite(Duration.ofMinutes(10))
+            .build();
+    private final Map<UUID, Instant> lastUseWritten = new ConcurrentHashMap<>();
+
+    private record Resolved(UUID keyId, UUID userId, String username, Role role, boolean userDisabled,
+                            AccessLevel level, boolean enabled, Instant expiresAt) {
+    }
+
+    public ApiKeyService(Jdbi jdbi, UserService users, AuditLog audit, ChangeFeed changes, Clock clock) {
+        this.jdbi = jdbi;
+        this.users = users;
+        this.audit = audit;
+        this.changes = changes;
+        this.clock = clock;
+        changes.onChange(cache::invalidateAll);
+    }
+
+    /** What a new key should look like; null fields take their defaults (enabled, never expires, full). */
+    public record NewKey(String description, Boolean enabled, Instant expires, AccessLevel level) {
+    }
+
+    /** Creates a key for {@code owner} (null: for the caller). Managing another user's keys takes admin. */
+    public CreatedKey create(Principal actor, String ownerName, NewKey req) {
+        User owner = ownerName == null ? self(actor) : users.require(ownerName);
+        requireCanManageKeysOf(actor, owner);
+        String description = validateDescription(req.description());
+        Instant now = now();
+        Instant expires = req.expires() == null ? null : req.expires().truncatedTo(ChronoUnit.MICROS);
+        if (expires != null && !expires.isAfter(now)) {
+            throw new PierException.Invalid("expires must be in the future");
+        }
+        AccessLevel level = req.level() == null ? AccessLevel.FULL : req.level();
+        boolean enabled = req.enabled() == null || req.enabled();
+        String value = KeyFormat.generate();
+        UUID id = UUID.randomUUID();
+        ApiKey key = jdbi.inTransaction(h -> {
+            ApiKeyDao dao = h.attach(ApiKeyDao.class);
+            dao.insert(id, owner.id(), Hashing.sha256Hex(value), description, level.wire(), enabled, expires, now);
+            CacheEpoch.bump(h);
+            audit.record(h, actor.actor(), "key.create", id.toString(), "success",
+                    "owner=" + owner.username() + " level=" + level.wire());
+            return dao.findById(id).orElseThrow().toKey();
+        });
+        changes.changedHere();
+        return new CreatedKey(key, value);
+    }
+
+    /** The caller's own keys. */
+    public List<ApiKey> listOwn(Principal actor) {
+        return jdbi.withHandle(h -> h.attach(ApiKeyDao.class).listByUser(actor.userId()).stream()
+                .map(ApiKeyRow::toKey).toList());
+    }
+
+    /** Every key of every user (admin). */
+    public List<ApiKey> listAll(Principal actor) {
+        Policy.require(actor, Role.ADMIN, Scope.KEYS);
+        return jdbi.withHandle(h -> h.attach(ApiKeyDao.class).listAll().stream().map(ApiKeyRow::toKey).toList());
+    }
+
+    /** The keys of one user: their own, or anyone's for an admin. */
+    public List<ApiKey> listOf(Principal actor, String username) {
+        User owner = users.require(username);
+        if (!actor.isSelf(owner.id())) {
+            Policy.require(actor, Role.ADMIN, Scope.KEYS);
+        }
+        return jdbi.withHandle(h -> h.attach(ApiKeyDao.class).listByUser(owner.id()).stream()
+                .map(ApiKeyRow::toKey).toList());
+    }
+
+    /** A key the caller may see; someone else's key is "not found" to a non-admin. */
+    public ApiKey get(Principal actor, UUID id) {
+        return visible(actor, id);
+    }
+
+    /** Changes description, enabled and/or expiry; a null field is left as it is. */
+    public ApiKey update(Principal actor, UUID id, String description, Boolean enabled, Optional<Instant> expires) {
+        ApiKey current = visible(actor, id);
+        String desc = description == null ? current.description() : validateDescription(description);
+        boolean en = enabled == null ? current.enabled() : enabled;
+        Instant exp;
+        if (expires == null) {
+            exp = current.expiresAt().orElse(null);
+        } else {
+            exp = expires.map(e -> e.truncatedTo(ChronoUnit.MICROS)).orElse(null);
+            if (exp != null && !exp.isAfter(now())) {
+                throw new PierException.Invalid("expires must be in the future");
+            }
+        }
+        Instant now = now();
+        ApiKey updated = jdbi.inTransaction(h -> {
+            ApiKeyDao dao = h.attach(ApiKeyDao.class);
+            if (dao.update(id, desc, en, exp, now) != 1) {
+                throw notFound(id);
+            }
+            CacheEpoch.bump(h);
+            audit.record(h, actor.actor(), "key.update", id.toString(), "success",
+                    "enabled=" + en + " expires=" + (exp == null ? "never" : exp));
+            return dao.findById(id).orElseThrow().toKey();
+        });
+        changes.changedHere();
+        return updated;
+    }
+
+    public ApiKey delete(Principal actor, UUID id) {
+        ApiKey key = visible(actor, id);
+        jdbi.useTransaction(h -> {
+            if (h.attach(ApiKeyDao.class).delete(id) != 1) {
+                throw notFound(id);
+            }
+            CacheEpoch.bump(h);
+            audit.record(h, actor.actor(), "key.delete", id.toString(), "success", "owner=" + key.username());
+        });
+        changes.changedHere();
+        lastUseWritten.remove(id);
+        return key;
+    }
+
+    /** Finds a key by its value (User API keys' {@code delete_key} may name a key by value). */
+    public Optional<UUID> idOfValue(String value) {
+        if (!KeyFormat.isValid(value)) {
+            return Optional.empty();
+        }
+        return jdbi.withHandle(h -> h.attach(ApiKeyDao.class).findByHash(Hashing.sha256Hex(value)).map(ApiKeyRow::id));
+    }
+
+    @Override
+    public boolean recognises(String credential) {
+        return KeyFormat.looksLikeKey(credential);
+    }
+
+    @Override
+    public Principal resolve(String value, String clientAddr) {
+        if (!KeyFormat.isValid(value)) {
+            throw new PierException.Unauthenticated(Reason.TOKEN_NOT_FOUND, "API key invalid");
+        }
+        String hash = Hashing.sha256Hex(value);
+        Resolved r = cache.getIfPresent(hash);
+        if (r == null) {
+            r = jdbi.withHandle(h -> h.createQuery("""
+                            SELECT k.id, k.user_id, u.username, u.role, u.disabled, k.access_level, k.enabled, k.expires_at
+                            FROM api_keys k JOIN users u ON u.id = k.user_id
+                            WHERE k.key_hash = :hash""")
+                    .bind("hash", hash)
+                    .map((rs, ctx) -> new Resolved(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class),
+                            rs.getString(3), Role.parse(rs.getString(4)).orElseThrow(), rs.getBoolean(5),
+                            AccessLevel.parse(rs.getString(6)).orElseThrow(), rs.getBoolean(7),
+                            Optional.ofNullable(rs.getObject(8, java.time.OffsetDateTime.class))
+                                    .map(java.time.OffsetDateTime::toInstant).orElse(null)))
+                    .findOne().orElse(null));
+            if (r == null) {
+                throw new PierException.Unauthenticated(Reason.TOKEN_NOT_FOUND, "API key invalid");
+            }
+            cache.put(hash, r);
+        }
+        Instant now = clock.instant();
+        if (r.userDisabled()) {
+            throw new PierException.Unauthenticated(Reason.TOKEN_DISABLED, "token not enabled: its user is disabled");
+        }
+        if (!r.enabled()) {
+            throw new PierException.Unauthenticated(Reason.TOKEN_DISABLED, "token not enabled");
+        }
+        if (r.expiresAt() != null && !r.expiresAt().isAfter(now)) {
+            throw new PierException.Unauthenticated(Reason.TOKEN_EXPIRED, "token expired");
+        }
+        noteUse(r, clientAddr, now);
+        return new Principal(r.userId(), r.username(), r.role(), r.level(), Principal.Kind.API_KEY,
+                r.keyId().toString(), clientAddr);
+    }
+
+    /** Records last use at minute granularity, and audits the first use once. */
+    private void noteUse(Resolved r, String clientAddr, Instant now) {
+        Instant last = lastUseWritten.get(r.keyId());
+        if (last != null && last.plus(LAST_USED_GRANULARITY).isAfter(now)) {
+            return;
+        }
+        lastUseWritten.put(r.keyId(), now);
+        Instant at = now.truncatedTo(ChronoUnit.MICROS);
+        jdbi.useTransaction(h -> {
+            ApiKeyDao dao = h.attach(ApiKeyDao.class);
+            if (dao.markFirstUse(r.keyId(), at) == 1) {
+                audit.record(h, new dev.pier.audit.Actor(r.userId(), r.username(), r.keyId().toString(), clientAddr),
+                        "key.first_use", r.keyId().toString(), "success", null);
+            } else {
+                dao.markUsed(r.keyId(), at);
+            }
+        });
+    }
+
+    private ApiKey visible(Principal actor, UUID id) {
+        ApiKey key = jdbi.withHandle(h -> h.attach(ApiKeyDao.class).findById(id)).map(ApiKeyRow::toKey)
+                .orElseThrow(() -> notFound(id));
+        if (!actor.isSelf(key.userId())) {
+            if (!actor.role().atLeast(Role.ADMIN)) {
+                throw notFound(id);
+            }
+            requireCanManageKeysOf(actor, users.findById(key.userId()).orElseThrow(() -> notFound(id)));
+        }
+        return key;
+    }
+
+    private static void requireCanManageKeysOf(Principal actor, User owner) {
+        Policy.require(actor, Role.VIEWER, Scope.KEYS);
+        if (!actor.isSelf(owner.id())) {
+            Policy.requireCanManage(actor, owner);
+        }
+    }
+
+    private User self(Principal actor) {
+        return users.findById(actor.userId()).orElseThrow(() ->
+                new PierException.Invalid(Reason.USER_NOT_FOUND, "the CLI must name the user who owns the key"));
+    }
+
+    private static String validateDescription(String d) {
+        String s = d == null ? "" : d;
+        if (s.length() > MAX_DESCRIPTION) {
+            throw new PierException.Invalid(Reason.COMMENT_TOO_LONG,
+                    "description must be at most " + MAX_DESCRIPTION + " characters");
+        }
+        if (s.chars().anyMatch(c -> Character.isISOControl(c) && c != '\t')) {
+            throw new PierException.Invalid("description must not contain control characters");
+        }
+        return s;
+    }
+
+    private static PierException.NotFound notFound(UUID id) {
+        return new PierException.NotFound("token " + id + " not found");
+    }
+
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MICROS);
+    }
+}

@@ -1,0 +1,85 @@
+package dev.pier.panel;
+
+import dev.pier.auth.Passwords;
+import dev.pier.errors.PierException;
+import dev.pier.errors.Reason;
+import dev.pier.http.Fields;
+import dev.pier.http.RequestContext;
+import dev.pier.users.Role;
+import dev.pier.users.User;
+import dev.pier.users.UserService;
+import io.javalin.http.Context;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The Panel API's users (seeds/panel-api-reference.txt) over {@link UserService}: its statuses
+ * (getUser answers 201, a missing user is a 400) and its shapes {userId, username, email, admin}.
+ */
+public final class PanelUserRoutes {
+    private final UserService users;
+    private final Passwords passwords;
+
+    public PanelUserRoutes(UserService users, Passwords passwords) {
+        this.users = users;
+        this.passwords = passwords;
+    }
+
+    public void list(Context ctx) {
+        ctx.json(users.list().stream().map(PanelUserRoutes::json).toList());
+    }
+
+    public void getUser(Context ctx) {
+        Fields f = Fields.of(ctx);
+        String type = f.string("type");
+        String value = f.scalar("value");
+        if (type == null || value == null || value.isBlank()) {
+            throw new PierException.Invalid("type and value are required");
+        }
+        User u = switch (type) {
+            case "username" -> users.find(value).orElse(null);
+            case "email" -> users.findByEmail(value).orElse(null);
+            default -> throw new PierException.Invalid("type must be 'email' or 'username'");
+        };
+        if (u == null) {
+            throw new PierException.Invalid(Reason.USER_NOT_FOUND, "User not found");
+        }
+        ctx.status(201).json(json(u));
+    }
+
+    public void create(Context ctx) {
+        Fields f = Fields.of(ctx);
+        String username = f.string("username");
+        String email = f.string("email");
+        String password = f.string("password");
+        if (username == null || username.isBlank() || email == null || email.isBlank() || password == null) {
+            throw new PierException.Invalid(Reason.USER_DATA_MISSING, "Missing required parameters: username, email and password");
+        }
+        Boolean admin = f.bool("admin");
+        UUID id = null;
+        String userId = f.scalar("userId");
+        if (userId != null && !userId.isBlank()) {
+            try {
+                id = UUID.fromString(userId.strip());
+            } catch (IllegalArgumentException e) {
+                throw new PierException.Invalid("userId must be a UUID");
+            }
+        }
+        UserService.validateUsername(username);
+        String hash = passwords.hash(password);
+        User u = users.create(RequestContext.principal(ctx), new UserService.NewUser(id, username,
+                Boolean.TRUE.equals(admin) ? Role.ADMIN : Role.VIEWER, email.strip(), hash)).user();
+        ctx.status(201).json(json(u));
+    }
+
+    static Map<String, Object> json(User u) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("userId", u.id().toString());
+        m.put("username", u.username());
+        m.put("email", u.email().orElse(null));
+        m.put("admin", u.role().atLeast(Role.ADMIN));
+        return m;
+    }
+}
