@@ -83,7 +83,7 @@ public final class AuthService {
         }
         guard.check(username, clientAddr);
         Instant now = clock.instant();
-        Optional<UserRow> row = username.length() > 64 ? Optional.empty()
+        Optional<UserRow> row = !UserService.isPlausibleUsername(username) ? Optional.empty()
                 : jdbi.withHandle(h -> h.attach(UserDao.class).findByUsernameKey(UserService.key(username)));
         byte[] secret = row.map(users::openSecret).orElse(DUMMY_SECRET);
         OptionalLong step = Totp.matchingStep(secret, code, now);
@@ -91,10 +91,12 @@ public final class AuthService {
                 .map(h -> passwords.verify(password, h)).orElse(false);
         boolean ok = row.isPresent() && !row.get().disabled() && step.isPresent() && passwordOk
                 && jdbi.withHandle(h -> h.attach(UserDao.class).consumeStep(row.get().id(), step.getAsLong())) == 1;
-        Actor actor = new Actor(row.map(UserRow::id).orElse(null), username, null, clientAddr);
+        // the name as typed, minus control characters: a NUL would make the audit write itself fail
+        String shown = printable(username);
+        Actor actor = new Actor(row.map(UserRow::id).orElse(null), shown, null, clientAddr);
         if (!ok) {
             guard.recordFailure(username, clientAddr);
-            audit.record(actor, "auth.login", username, "failure",
+            audit.record(actor, "auth.login", shown, "failure",
                     row.isEmpty() ? "unknown user" : step.isPresent() && passwordOk ? "code already used" : "invalid code");
             metrics.counter("pier_logins_total", "outcome", "failure").increment();
             throw new PierException.Invalid(Reason.INVALID_CREDENTIALS, "invalid code");
@@ -236,6 +238,12 @@ public final class AuthService {
     /** Deletes sessions whose refresh token expired; run periodically. */
     public int purgeExpired() {
         return jdbi.withHandle(h -> h.attach(SessionDao.class).deleteExpired(now()));
+    }
+
+    private static String printable(String s) {
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 256));
+        s.codePoints().limit(256).forEach(c -> b.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        return b.toString();
     }
 
     private Instant now() {

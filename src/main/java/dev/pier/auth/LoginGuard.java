@@ -1,5 +1,6 @@
 package dev.pier.auth;
 
+import dev.pier.crypto.Hashing;
 import dev.pier.errors.PierException;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -11,6 +12,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * Brute-force limits for logins and password checks (SPEC §4), kept in the database so a restart does
@@ -30,6 +32,7 @@ public final class LoginGuard {
     static final int ADDR_MAX_FAILURES = 30;
     static final Duration ADDR_WINDOW = Duration.ofMinutes(10);
     static final Duration ADDR_LOCK = Duration.ofMinutes(10);
+    private static final Pattern PLAIN_KEY = Pattern.compile("[\\x21-\\x7e]{0,128}");
 
     private final Jdbi jdbi;
     private final Clock clock;
@@ -135,6 +138,8 @@ public final class LoginGuard {
 
     private static String userKey(String username) {
         String u = username == null ? "" : username.trim().toLowerCase(Locale.ROOT);
-        return u.length() > 128 ? u.substring(0, 128) : u;
+        // Any other name (control characters, NUL, over-long) is kept by its digest: PostgreSQL refuses a
+        // NUL in text, the column holds 128 characters, and two long names must not share a bucket.
+        return PLAIN_KEY.matcher(u).matches() ? u : "#" + Hashing.sha256Hex(u);
     }
 }

@@ -55,6 +55,14 @@ public final class UserService {
         return username.toLowerCase(Locale.ROOT);
     }
 
+    /**
+     * Whether {@code name} could be a username at all. Anything else is never looked up: no such user can
+     * exist, and PostgreSQL refuses a query whose text holds a NUL character.
+     */
+    public static boolean isPlausibleUsername(String name) {
+        return name != null && USERNAME.matcher(name).matches();
+    }
+
     public static void validateUsername(String username) {
         if (username == null || username.isBlank()) {
             throw new PierException.Invalid(Reason.USER_DATA_MISSING, "username is required");
@@ -206,7 +214,7 @@ public final class UserService {
     }
 
     public Optional<User> find(String username) {
-        if (username == null || username.isEmpty() || username.length() > 64) {
+        if (!isPlausibleUsername(username)) {
             return Optional.empty();
         }
         return jdbi.withHandle(h -> h.attach(UserDao.class).findByUsernameKey(key(username)).map(UserRow::toUser));
@@ -226,8 +234,10 @@ public final class UserService {
     }
 
     private UserRow requireRow(String username) {
-        return jdbi.withHandle(h -> h.attach(UserDao.class).findByUsernameKey(key(username)))
-                .orElseThrow(() -> new PierException.NotFound(Reason.USER_NOT_FOUND, "user '" + username + "' not found"));
+        Optional<UserRow> row = isPlausibleUsername(username)
+                ? jdbi.withHandle(h -> h.attach(UserDao.class).findByUsernameKey(key(username)))
+                : Optional.empty();
+        return row.orElseThrow(() -> new PierException.NotFound(Reason.USER_NOT_FOUND, "user '" + username + "' not found"));
     }
 
     /** Reads and decrypts a user's TOTP secret; for the login path only. */
