@@ -1,6 +1,12 @@
 package dev.pier;
 
 import dev.pier.apitokens.ApiTokenRoutes;
+import dev.pier.audit.AuditRoutes;
+import dev.pier.images.ImageRoutes;
+import dev.pier.instances.InstanceRoutes;
+import dev.pier.matrix.DropletRoutes;
+import dev.pier.nodes.NodeRoutes;
+import dev.pier.panel.PanelInstanceRoutes;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Access;
@@ -50,6 +56,12 @@ public final class App {
         ApiTokenRoutes apiTokens = new ApiTokenRoutes(core.keys);
         UserKeyRoutes userKeys = new UserKeyRoutes(core.keys, core.authenticator, core.passwordAuth);
         PanelUserRoutes panelUsers = new PanelUserRoutes(core.users, core.passwords);
+        DropletRoutes droplets = new DropletRoutes(core.instances, core.nodes);
+        PanelInstanceRoutes panel = new PanelInstanceRoutes(core.instances, core.images, core.nodes, core.users);
+        InstanceRoutes instances = new InstanceRoutes(core.instances, core.nodes);
+        NodeRoutes nodes = new NodeRoutes(core.nodes);
+        ImageRoutes images = new ImageRoutes(core.images);
+        AuditRoutes audit = new AuditRoutes(core.audit);
 
         return Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
@@ -96,6 +108,15 @@ public final class App {
                     delete("/delete/{user}", matrixUsers::delete, Access.MANAGE_USERS);
                 });
 
+                path("/api/v1/droplet", () -> {
+                    get("/list", droplets::list, Access.VIEW);
+                    post("/add", droplets::add, Access.OPERATE);
+                    patch("/stop/{droplet}", droplets::stop, Access.OPERATE);
+                    patch("/start/{droplet}", droplets::start, Access.OPERATE);
+                    patch("/restart/{droplet}", droplets::restart, Access.OPERATE);
+                    delete("/delete/{droplet}", droplets::delete, Access.OPERATE);
+                });
+
                 path("/api/v1/api_tokens", () -> {
                     post("", apiTokens::create, Access.OWN_KEYS);
                     get("", apiTokens::listOwn, Access.OWN_KEYS);
@@ -119,7 +140,42 @@ public final class App {
                     get("/users", panelUsers::list, Access.ADMIN_READ);
                     post("/getUser", panelUsers::getUser, Access.ADMIN_READ);
                     post("/auth/create-user", panelUsers::create, Access.MANAGE_USERS);
+                    get("/instances", panel::list, Access.ADMIN_READ);
+                    post("/instances/deploy", panel::deploy, Access.ADMIN_WRITE);
+                    delete("/instance/delete", panel::delete, Access.ADMIN_WRITE);
+                    post("/getUserInstance", panel::userInstances, Access.ADMIN_READ);
+                    post("/getInstance", panel::get, Access.ADMIN_READ);
+                    post("/instances/suspend/{id}", panel::suspend, Access.ADMIN_WRITE);
+                    post("/instances/unsuspend/{id}", panel::unsuspend, Access.ADMIN_WRITE);
+                    get("/images", panel::images, Access.ADMIN_READ);
+                    get("/nodes", panel::nodes, Access.ADMIN_READ);
+                    post("/nodes/create", panel::createNode, Access.ADMIN_WRITE);
+                    delete("/nodes/delete", panel::deleteNode, Access.ADMIN_WRITE);
                 });
+
+                // the native API: resources, problem+json errors, paging
+                path("/api/v1/instances", () -> {
+                    get("", instances::list, Access.VIEW);
+                    post("", instances::create, Access.OPERATE);
+                    get("/{id}", instances::get, Access.VIEW);
+                    delete("/{id}", instances::delete, Access.OPERATE);
+                    post("/{id}/actions", instances::action, Access.OPERATE);
+                    get("/{id}/logs", instances::logs, Access.VIEW);
+                });
+                path("/api/v1/nodes", () -> {
+                    get("", nodes::list, Access.VIEW);
+                    post("", nodes::create, Access.ADMIN_WRITE);
+                    get("/{id}", nodes::get, Access.VIEW);
+                    delete("/{id}", nodes::delete, Access.ADMIN_WRITE);
+                });
+                path("/api/v1/images", () -> {
+                    get("", images::list, Access.VIEW);
+                    post("", images::create, Access.ADMIN_WRITE);
+                    get("/{id}", images::get, Access.VIEW);
+                    patch("/{id}", images::update, Access.ADMIN_WRITE);
+                    delete("/{id}", images::delete, Access.ADMIN_WRITE);
+                });
+                get("/api/v1/audit", audit::list, Access.ADMIN_READ);
             });
             describe(openApi);
         });
@@ -148,6 +204,39 @@ public final class App {
         o.describe("get", "/api/users", "Panel: list users");
         o.describe("post", "/api/getUser", "Panel: find a user by email or username");
         o.describe("post", "/api/auth/create-user", "Panel: create a user");
+        o.describe("get", "/api/v1/droplet/list", "Matrix: list droplets");
+        o.describe("post", "/api/v1/droplet/add", "Matrix: add a droplet (no body needed), returns the list");
+        o.describe("patch", "/api/v1/droplet/stop/{droplet}", "Matrix: stop a droplet by name or id");
+        o.describe("patch", "/api/v1/droplet/start/{droplet}", "Matrix: start a droplet by name or id");
+        o.describe("patch", "/api/v1/droplet/restart/{droplet}", "Matrix: restart a droplet by name or id");
+        o.describe("delete", "/api/v1/droplet/delete/{droplet}", "Matrix: delete a droplet by name or id");
+        o.describe("get", "/api/instances", "Panel: list instances");
+        o.describe("post", "/api/instances/deploy", "Panel: deploy an instance");
+        o.describe("delete", "/api/instance/delete", "Panel: delete an instance");
+        o.describe("post", "/api/getUserInstance", "Panel: a user's instances");
+        o.describe("post", "/api/getInstance", "Panel: one instance");
+        o.describe("post", "/api/instances/suspend/{id}", "Panel: suspend an instance");
+        o.describe("post", "/api/instances/unsuspend/{id}", "Panel: unsuspend an instance");
+        o.describe("get", "/api/images", "Panel: list images");
+        o.describe("get", "/api/nodes", "Panel: list nodes");
+        o.describe("post", "/api/nodes/create", "Panel: register a node");
+        o.describe("delete", "/api/nodes/delete", "Panel: remove a node without instances");
+        o.describe("get", "/api/v1/instances", "Instances: list (limit, offset, node, owner, state)");
+        o.describe("post", "/api/v1/instances", "Instances: deploy");
+        o.describe("get", "/api/v1/instances/{id}", "Instances: one instance");
+        o.describe("delete", "/api/v1/instances/{id}", "Instances: delete (force=true for an offline node)");
+        o.describe("post", "/api/v1/instances/{id}/actions", "Instances: start, stop, restart, kill, suspend, unsuspend");
+        o.describe("get", "/api/v1/instances/{id}/logs", "Instances: last lines of output (tail)");
+        o.describe("get", "/api/v1/nodes", "Nodes: list");
+        o.describe("post", "/api/v1/nodes", "Nodes: register a Docker engine");
+        o.describe("get", "/api/v1/nodes/{id}", "Nodes: one node");
+        o.describe("delete", "/api/v1/nodes/{id}", "Nodes: remove a node without instances");
+        o.describe("get", "/api/v1/images", "Images: list");
+        o.describe("post", "/api/v1/images", "Images: register a template");
+        o.describe("get", "/api/v1/images/{id}", "Images: one image");
+        o.describe("patch", "/api/v1/images/{id}", "Images: change a template");
+        o.describe("delete", "/api/v1/images/{id}", "Images: remove a template");
+        o.describe("get", "/api/v1/audit", "Audit log, newest first (admin)");
         o.describe("get", "/healthz", "Liveness");
         o.describe("get", "/readyz", "Readiness: checks the database");
         o.describe("get", "/metrics", "Prometheus metrics");

@@ -11,7 +11,13 @@ import dev.pier.crypto.MasterKey;
 import dev.pier.crypto.SecretBox;
 import dev.pier.db.ChangeFeed;
 import dev.pier.db.Database;
+import dev.pier.db.Installation;
 import dev.pier.http.Authenticator;
+import dev.pier.images.ImageService;
+import dev.pier.instances.InstanceService;
+import dev.pier.instances.Reconciler;
+import dev.pier.nodes.NodeService;
+import dev.pier.runtime.DockerRuntime;
 import dev.pier.users.UserService;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -35,9 +41,13 @@ public final class Core implements AutoCloseable {
     public final PasswordAuth passwordAuth;
     public final ApiKeyService keys;
     public final Authenticator authenticator;
+    public final NodeService nodes;
+    public final ImageService images;
+    public final InstanceService instances;
+    public final Reconciler reconciler;
     public final PrometheusMeterRegistry metrics;
 
-    private Core(Config config, Clock clock, int poolSize) {
+    private Core(Config config, Clock clock, int poolSize, NodeService.RuntimeFactory runtimes) {
         this.config = config;
         this.clock = clock;
         MasterKey masterKey = MasterKey.load(config.dataDir(), config.masterKey());
@@ -53,22 +63,39 @@ public final class Core implements AutoCloseable {
         this.passwordAuth = new PasswordAuth(db.jdbi(), passwords, loginGuard, audit, metrics);
         this.keys = new ApiKeyService(db.jdbi(), users, audit, changes, clock);
         this.authenticator = new Authenticator(auth, keys);
+        java.util.UUID installation = Installation.id(db.jdbi());
+        this.nodes = new NodeService(db.jdbi(), box, audit, clock, runtimes);
+        this.images = new ImageService(db.jdbi(), nodes, audit, clock);
+        this.instances = new InstanceService(db.jdbi(), nodes, images, users, audit, changes, clock, installation);
+        this.reconciler = new Reconciler(instances, nodes);
     }
 
     /** Everything a server needs; caches follow changes made by other processes. */
     public static Core forServer(Config config, Clock clock) {
-        Core core = new Core(config, clock, 16);
+        return forServer(config, clock, DockerRuntime::connect);
+    }
+
+    /** A server whose nodes are reached through {@code runtimes} (tests wrap Docker with fault hooks). */
+    public static Core forServer(Config config, Clock clock, NodeService.RuntimeFactory runtimes) {
+        Core core = new Core(config, clock, 16, runtimes);
         core.changes.start(config.cachePoll());
+        core.nodes.ensureLocal(config.dataDir(), config.dockerHost());
+        core.reconciler.start(config.nodeCheck().toMillis(), config.reconcile().toMillis());
         return core;
     }
 
     /** A short-lived CLI process: a small pool, no background work. */
     public static Core forCli(Config config) {
-        return new Core(config, Clock.systemUTC(), 2);
+        Core core = new Core(config, Clock.systemUTC(), 2, DockerRuntime::connect);
+        core.nodes.ensureLocal(config.dataDir(), config.dockerHost());
+        core.nodes.checkAll();
+        return core;
     }
 
     @Override
     public void close() {
+        reconciler.close();
+        nodes.close();
         changes.close();
         db.close();
     }

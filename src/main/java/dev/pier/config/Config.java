@@ -20,6 +20,9 @@ import java.util.Optional;
  * @param masterKey     base64 AES-256 key from the environment; empty means the key file in {@code dataDir}
  * @param maxBodyBytes  largest accepted request body
  * @param cachePoll     how often the server looks for credential changes made by other processes
+ * @param dockerHost    the local Docker engine that node {@code local} is registered on at first start
+ * @param nodeCheck     how often every node is pinged (offline detection)
+ * @param reconcile     how often a full reconcile pass runs over every node
  */
 public record Config(
         int port,
@@ -34,7 +37,10 @@ public record Config(
         boolean requirePassword,
         Optional<String> masterKey,
         long maxBodyBytes,
-        Duration cachePoll) {
+        Duration cachePoll,
+        String dockerHost,
+        Duration nodeCheck,
+        Duration reconcile) {
 
     public static final int DEFAULT_PORT = 1337;
 
@@ -57,7 +63,7 @@ public record Config(
     public static Config defaults(Path dataDir) {
         return new Config(DEFAULT_PORT, "0.0.0.0", dataDir, Optional.empty(), "", "", Optional.empty(),
                 Duration.ofHours(2), Duration.ofDays(30), false, Optional.empty(), 1024 * 1024,
-                Duration.ofMillis(250));
+                Duration.ofMillis(250), "unix:///var/run/docker.sock", Duration.ofSeconds(2), Duration.ofSeconds(10));
     }
 
     public boolean embedded() {
@@ -66,26 +72,36 @@ public record Config(
 
     public Config withPort(int p) {
         return new Config(p, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
-                requirePassword, masterKey, maxBodyBytes, cachePoll);
+                requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
     }
 
     public Config withDb(String url, String user, String password) {
         return new Config(port, host, dataDir, Optional.ofNullable(url), user, password, tlsDir, accessTtl, refreshTtl,
-                requirePassword, masterKey, maxBodyBytes, cachePoll);
+                requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
     }
 
     public Config withTls(Path dir) {
         return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, Optional.ofNullable(dir), accessTtl,
-                refreshTtl, requirePassword, masterKey, maxBodyBytes, cachePoll);
+                refreshTtl, requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
+    }
+
+    public Config withIntervals(Duration cachePollEvery, Duration nodeCheckEvery, Duration reconcileEvery) {
+        return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
+                requirePassword, masterKey, maxBodyBytes, cachePollEvery, dockerHost, nodeCheckEvery, reconcileEvery);
+    }
+
+    public Config withHost(String bindHost) {
+        return new Config(port, bindHost, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
+                requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
     }
 
     public Config withTokenLifetimes(Duration access, Duration refresh) {
         return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, access, refresh,
-                requirePassword, masterKey, maxBodyBytes, cachePoll);
+                requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
     }
 
     public Config withRequirePassword(boolean required) {
         return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
-                required, masterKey, maxBodyBytes, cachePoll);
+                required, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
     }
 }

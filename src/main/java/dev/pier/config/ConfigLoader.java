@@ -48,8 +48,11 @@ public final class ConfigLoader {
                 throw new ConfigException("TLS directory (--tls / PIER_TLS) does not exist: " + dir);
             }
         });
+        String dockerHost = setting(file, "PIER_DOCKER_HOST", "docker_host").orElse(base.dockerHost());
+        Duration reconcile = Duration.ofSeconds(intSetting(file, "PIER_RECONCILE_SECONDS", "reconcile_seconds",
+                (int) base.reconcile().toSeconds()));
         return new Config(port, host, data, dbUrl, dbUser, dbPassword, tls, access, refresh, requirePassword,
-                masterKey, base.maxBodyBytes(), base.cachePoll());
+                masterKey, base.maxBodyBytes(), base.cachePoll(), dockerHost, base.nodeCheck(), reconcile);
     }
 
     private Optional<String> setting(Properties file, String envName, String fileKey) {

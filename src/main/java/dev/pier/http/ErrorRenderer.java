@@ -26,7 +26,9 @@ public final class ErrorRenderer {
         Family family = ctx.attribute(RequestContext.FAMILY) instanceof Family f ? f : Family.of(ctx.path());
         switch (family) {
             case MATRIX -> matrix(ctx, status, reason, message);
-            case PANEL -> ctx.status(status).json(Map.of("error", panelMessage(reason, message)));
+            // the Panel document answers unknown ids and users with 400
+            case PANEL -> ctx.status(reason == Reason.NOT_FOUND || reason == Reason.USER_NOT_FOUND ? 400 : status)
+                    .json(Map.of("error", panelMessage(reason, message)));
             case API_TOKENS -> ctx.status(status).json(Map.of("error", message));
             case USER_KEYS -> {
                 Map<String, Object> body = new LinkedHashMap<>();

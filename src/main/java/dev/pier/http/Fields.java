@@ -117,6 +117,102 @@ public final class Fields {
         throw new PierException.Invalid("field '" + name + "' must be true or false");
     }
 
+    /** A whole number given as a JSON number or a numeric string; null when absent. */
+    public Long whole(String name) {
+        String v = scalar(name);
+        if (v == null || v.isBlank()) {
+            return null;
+        }
+        try {
+            return Long.parseLong(v.strip());
+        } catch (NumberFormatException e) {
+            throw new PierException.Invalid("field '" + name + "' must be a whole number");
+        }
+    }
+
+    /** A finite decimal number given as a JSON number or a numeric string; null when absent. */
+    public Double decimal(String name) {
+        String v = scalar(name);
+        if (v == null || v.isBlank()) {
+            return null;
+        }
+        try {
+            double d = Double.parseDouble(v.strip());
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                throw new NumberFormatException();
+            }
+            return d;
+        } catch (NumberFormatException e) {
+            throw new PierException.Invalid("field '" + name + "' must be a number");
+        }
+    }
+
+    /** An object of names to scalar values, given as a JSON object or a string holding one; null when absent. */
+    public java.util.Map<String, String> stringMap(String name) {
+        JsonNode n = values.get(name);
+        if (n == null || n.isNull() || (n.isTextual() && n.textValue().isBlank())) {
+            return null;
+        }
+        JsonNode obj = n;
+        if (n.isTextual()) {
+            try {
+                obj = json.readTree(n.textValue());
+            } catch (java.io.IOException e) {
+                throw new PierException.Invalid("field '" + name + "' must be a JSON object");
+            }
+        }
+        if (obj == null || !obj.isObject()) {
+            throw new PierException.Invalid("field '" + name + "' must be a JSON object of names to values");
+        }
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (var e : obj.properties()) {
+            JsonNode v = e.getValue();
+            if (!(v.isTextual() || v.isNumber() || v.isBoolean())) {
+                throw new PierException.Invalid("field '" + name + "': " + e.getKey() + " must be a string, number or boolean");
+            }
+            out.put(e.getKey(), v.asText());
+        }
+        return out;
+    }
+
+    /** A list of strings; null when absent. */
+    public java.util.List<String> stringList(String name) {
+        JsonNode n = values.get(name);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isArray()) {
+            throw new PierException.Invalid("field '" + name + "' must be an array of strings");
+        }
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (JsonNode e : n) {
+            if (!e.isTextual()) {
+                throw new PierException.Invalid("field '" + name + "' must be an array of strings");
+            }
+            out.add(e.textValue());
+        }
+        return out;
+    }
+
+    /** A list of whole numbers; null when absent. */
+    public java.util.List<Integer> intList(String name) {
+        JsonNode n = values.get(name);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isArray()) {
+            throw new PierException.Invalid("field '" + name + "' must be an array of numbers");
+        }
+        java.util.List<Integer> out = new java.util.ArrayList<>();
+        for (JsonNode e : n) {
+            if (!e.isInt()) {
+                throw new PierException.Invalid("field '" + name + "' must be an array of whole numbers");
+            }
+            out.add(e.intValue());
+        }
+        return out;
+    }
+
     public JsonNode node(String name) {
         return values.get(name);
     }

@@ -53,8 +53,7 @@ public final class TestServer implements AutoCloseable {
 
     public Config config() {
         Config c = Config.defaults(dataDir).withPort(0);
-        c = new Config(0, "127.0.0.1", dataDir, c.dbUrl(), c.dbUser(), c.dbPassword(), c.tlsDir(), c.accessTtl(),
-                c.refreshTtl(), c.requirePassword(), c.masterKey(), c.maxBodyBytes(), Duration.ofMillis(100));
+        c = c.withHost("127.0.0.1").withIntervals(Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofHours(1));
         if (pgUrl != null) {
             c = c.withDb(pgUrl, TestDatabases.pgUser(), TestDatabases.pgPassword());
         }

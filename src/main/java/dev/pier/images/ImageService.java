@@ -1,0 +1,263 @@
+package dev.pier.images;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import dev.pier.audit.AuditLog;
+import dev.pier.auth.Policy;
+import dev.pier.auth.Principal;
+import dev.pier.auth.Scope;
+import dev.pier.errors.PierException;
+import dev.pier.errors.Reason;
+import dev.pier.http.Json;
+import dev.pier.instances.Validation;
+import dev.pier.nodes.Node;
+import dev.pier.nodes.NodeService;
+import dev.pier.runtime.ContainerRuntime;
+import dev.pier.runtime.ContainerRuntimeException;
+import dev.pier.runtime.RuntimeUnavailableException;
+import dev.pier.users.Role;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+/**
+ * Images (templates): an admin registers a Docker reference with default command, ports and variables.
+ * A reference must be on a node or pullable; pulls report progress to the log (and to a caller's
+ * consumer, e.g. the CLI). Thread-safe.
+ */
+public final class ImageService {
+    private static final Logger log = LoggerFactory.getLogger(ImageService.class);
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    private static final Pattern REFERENCE = Pattern.compile("[a-z0-9][a-z0-9._/:@+-]{0,254}", Pattern.CASE_INSENSITIVE);
+
+    private final Jdbi jdbi;
+    private final NodeService nodes;
+    private final AuditLog audit;
+    private final Clock clock;
+
+    public ImageService(Jdbi jdbi, NodeService nodes, AuditLog audit, Clock clock) {
+        this.jdbi = jdbi;
+        this.nodes = nodes;
+        this.audit = audit;
+        this.clock = clock;
+    }
+
+    /** A new image, or the full new state of one on update; null lists and maps mean empty. */
+    public record Spec(String name, String reference, String description, List<String> command, List<Integer> ports,
+                       Map<String, String> variables, Boolean isDefault) {
+    }
+
+    public Image create(Principal actor, Spec spec, Consumer<String> progress) {
+        Policy.require(actor, Role.ADMIN, Scope.WRITE);
+        Spec s = validate(spec);
+        ensureAvailable(s.reference(), progress);
+        UUID id = UUID.randomUUID();
+        try {
+            jdbi.useTransaction(h -> {
+                ImageDao dao = h.attach(ImageDao.class);
+                if (dao.findByName(s.name()).isPresent()) {
+                    throw new PierException.Conflict(Reason.CONFLICT, "an image named '" + s.name() + "' exists");
+                }
+                boolean makeDefault = Boolean.TRUE.equals(s.isDefault()) || dao.findDefault().isEmpty();
+                if (makeDefault) {
+                    dao.clearDefault();
+                }
+                dao.insert(id, s.name(), s.reference(), s.description(), json(s.command()), json(s.ports()),
+                        json(s.variables()), makeDefault ? 1 : null, now());
+                audit.record(h, actor.actor(), "image.create", s.name(), "success", s.reference());
+            });
+        } catch (UnableToExecuteStatementException e) {
+            throw new PierException.Conflict(Reason.CONFLICT, "an image named '" + s.name() + "' exists");
+        }
+        return require(id);
+    }
+
+    /** Replaces the fields given (null keeps the current value). */
+    public Image update(Principal actor, UUID id, Spec patch, Consumer<String> progress) {
+        Policy.require(actor, Role.ADMIN, Scope.WRITE);
+        Image cur = require(id);
+        Spec merged = validate(new Spec(
+                patch.name() != null ? patch.name() : cur.name(),
+                patch.reference() != null ? patch.reference() : cur.reference(),
+                patch.description() != null ? patch.description() : cur.description(),
+                patch.command() != null ? patch.command() : cur.command(),
+                patch.ports() != null ? patch.ports() : cur.ports(),
+                patch.variables() != null ? patch.variables() : cur.variables(),
+                patch.isDefault() != null ? patch.isDefault() : cur.isDefault()));
+        if (!merged.reference().equals(cur.reference())) {
+            ensureAvailable(merged.reference(), progress);
+        }
+        try {
+            jdbi.useTransaction(h -> {
+                ImageDao dao = h.attach(ImageDao.class);
+                Optional<ImageRow> sameName = dao.findByName(merged.name());
+                if (sameName.isPresent() && !sameName.get().id().equals(id)) {
+                    throw new PierException.Conflict(Reason.CONFLICT, "an image named '" + merged.name() + "' exists");
+                }
+                boolean makeDefault = Boolean.TRUE.equals(merged.isDefault());
+                if (makeDefault && !cur.isDefault()) {
+                    dao.clearDefault();
+                }
+                dao.update(id, merged.name(), merged.reference(), merged.description(), json(merged.command()),
+                        json(merged.ports()), json(merged.variables()), makeDefault ? 1 : null, now());
+                audit.record(h, actor.actor(), "image.update", merged.name(), "success", merged.reference());
+            });
+        } catch (UnableToExecuteStatementException e) {
+            throw new PierException.Conflict(Reason.CONFLICT, "an image named '" + merged.name() + "' exists");
+        }
+        return require(id);
+    }
+
+    public void delete(Principal actor, UUID id) {
+        Policy.require(actor, Role.ADMIN, Scope.WRITE);
+        Image img = require(id);
+        jdbi.useTransaction(h -> {
+            h.attach(ImageDao.class).delete(id);
+            audit.record(h, actor.actor(), "image.delete", img.name(), "success", img.reference());
+        });
+    }
+
+    public List<Image> list() {
+        return jdbi.withHandle(h -> h.attach(ImageDao.class).listAll().stream().map(ImageService::toImage).toList());
+    }
+
+    public Image require(UUID id) {
+        return jdbi.withHandle(h -> h.attach(ImageDao.class).findById(id)).map(ImageService::toImage)
+                .orElseThrow(() -> new PierException.NotFound("image " + id + " not found"));
+    }
+
+    /** By id, name or Docker reference. */
+    public Optional<Image> resolve(String idNameOrReference) {
+        if (idNameOrReference == null || idNameOrReference.isBlank()) {
+            return Optional.empty();
+        }
+        String s = idNameOrReference.strip();
+        return jdbi.withHandle(h -> {
+            ImageDao dao = h.attach(ImageDao.class);
+            try {
+                Optional<ImageRow> byId = dao.findById(UUID.fromString(s));
+                if (byId.isPresent()) {
+                    return byId;
+                }
+            } catch (IllegalArgumentException notUuid) {
+                // fall through to name and reference
+            }
+            return dao.findByName(s).or(() -> dao.findByReference(s).stream().findFirst());
+        }).map(ImageService::toImage);
+    }
+
+    public Optional<Image> defaultImage() {
+        return jdbi.withHandle(h -> h.attach(ImageDao.class).findDefault()).map(ImageService::toImage);
+    }
+
+    /**
+     * Makes sure a reference is on the node, pulling it when it is not.
+     *
+     * @throws PierException.Invalid when it is neither there nor pullable
+     */
+    public void ensureOn(Node node, ContainerRuntime runtime, String reference, Consumer<String> progress) {
+        if (runtime.imageExists(reference)) {
+            return;
+        }
+        log.info("pulling {} on node '{}'", reference, node.name());
+        try {
+            runtime.pullImage(reference, line -> {
+                log.info("pull {} on {}: {}", reference, node.name(), line);
+                progress.accept(line);
+            });
+        } catch (RuntimeUnavailableException e) {
+            throw e;
+        } catch (ContainerRuntimeException e) {
+            throw new PierException.Invalid("image '" + reference + "' is not on node '" + node.name()
+                    + "' and could not be pulled: " + e.getMessage());
+        }
+    }
+
+    /** At creation: the reference must be on, or pullable by, at least one online node. */
+    private void ensureAvailable(String reference, Consumer<String> progress) {
+        List<String> failures = new ArrayList<>();
+        boolean anyOnline = false;
+        for (Node n : nodes.list()) {
+            if (!nodes.isOnline(n)) {
+                continue;
+            }
+            anyOnline = true;
+            try {
+                ensureOn(n, nodes.runtime(n), reference, progress);
+                return;
+            } catch (PierException.Invalid | RuntimeUnavailableException e) {
+                failures.add(e.getMessage());
+            }
+        }
+        if (!anyOnline) {
+            throw new PierException.Unavailable("no node is online to check image '" + reference + "'");
+        }
+        throw new PierException.Invalid(String.join("; ", failures));
+    }
+
+    private static Spec validate(Spec s) {
+        if (s.name() == null || !NAME.matcher(s.name()).matches()) {
+            throw new PierException.Invalid("name must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit");
+        }
+        if (s.reference() == null || !REFERENCE.matcher(s.reference()).matches()) {
+            throw new PierException.Invalid("reference must be a Docker image reference such as debian:12");
+        }
+        String description = s.description() == null ? "" : s.description();
+        if (description.length() > 1024) {
+            throw new PierException.Invalid("description must be at most 1024 characters");
+        }
+        List<String> command = s.command() == null ? List.of() : List.copyOf(s.command());
+        if (command.size() > 64 || command.stream().anyMatch(a -> a == null || a.length() > 4096 || a.indexOf('\0') >= 0)) {
+            throw new PierException.Invalid("command must be at most 64 arguments without NUL characters");
+        }
+        List<Integer> ports = s.ports() == null ? List.of() : List.copyOf(s.ports());
+        for (Integer p : ports) {
+            if (p == null || p < 1 || p > 65535) {
+                throw new PierException.Invalid("ports must be container ports 1-65535");
+            }
+        }
+        Map<String, String> vars = s.variables() == null ? Map.of() : Map.copyOf(s.variables());
+        Validation.variables(vars);
+        return new Spec(s.name(), s.reference(), description, command, ports, vars, s.isDefault());
+    }
+
+    private static Image toImage(ImageRow r) {
+        return new Image(r.id(), r.name(), r.reference(), r.description(),
+                read(r.command(), new TypeReference<List<String>>() { }),
+                read(r.ports(), new TypeReference<List<Integer>>() { }),
+                read(r.variables(), new TypeReference<Map<String, String>>() { }),
+                r.defaultSlot() != null, r.createdAt(), r.updatedAt());
+    }
+
+    static String json(Object o) {
+        try {
+            return Json.MAPPER.writeValueAsString(o);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static <T> T read(String s, TypeReference<T> type) {
+        try {
+            return Json.MAPPER.readValue(s, type);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("corrupt JSON column: " + e.getMessage(), e);
+        }
+    }
+
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MICROS);
+    }
+}

@@ -1,0 +1,84 @@
+package dev.pier.instances;
+
+import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
+import org.jdbi.v3.sqlobject.customizer.Bind;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
+import org.jdbi.v3.sqlobject.statement.SqlUpdate;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+@RegisterConstructorMapper(InstanceRow.class)
+interface InstanceDao {
+    String COLUMNS = """
+            id, name, owner_id, node_id, image_id, image_ref, command, memory_mib, disk_mib, cpu, ports, primary_port,
+            variables, desired_state, observed_state, suspended, container_id, last_error, created_at, updated_at""";
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM instances ORDER BY created_at, name")
+    List<InstanceRow> listAll();
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM instances WHERE node_id = :nodeId")
+    List<InstanceRow> listByNode(@Bind("nodeId") UUID nodeId);
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM instances WHERE id = :id")
+    Optional<InstanceRow> findById(@Bind("id") UUID id);
+
+    @SqlQuery("SELECT " + COLUMNS + " FROM instances WHERE name = :name")
+    Optional<InstanceRow> findByName(@Bind("name") String name);
+
+    @SqlQuery("SELECT COALESCE(SUM(memory_mib), 0) FROM instances WHERE node_id = :nodeId")
+    long memoryOnNode(@Bind("nodeId") UUID nodeId);
+
+    @SqlQuery("SELECT COALESCE(SUM(disk_mib), 0) FROM instances WHERE node_id = :nodeId")
+    long diskOnNode(@Bind("nodeId") UUID nodeId);
+
+    /** Locks the node row: deploys to one node check capacity one after another. */
+    @SqlQuery("SELECT ram_mib FROM nodes WHERE id = :nodeId FOR UPDATE")
+    long lockNode(@Bind("nodeId") UUID nodeId);
+
+    @SqlQuery("SELECT host_port FROM instance_ports WHERE node_id = :nodeId AND protocol = :protocol")
+    List<Integer> usedPorts(@Bind("nodeId") UUID nodeId, @Bind("protocol") String protocol);
+
+    @SqlUpdate("""
+            INSERT INTO instances (id, name, owner_id, node_id, image_id, image_ref, command, memory_mib, disk_mib, cpu,
+                                   ports, primary_port, variables, desired_state, observed_state, suspended,
+                                   created_at, updated_at)
+            VALUES (:id, :name, :ownerId, :nodeId, :imageId, :imageRef, :command, :memory, :disk, :cpu, :ports, :primary,
+                    :variables, 'running', 'creating', FALSE, :now, :now)
+            """)
+    void insert(@Bind("id") UUID id, @Bind("name") String name, @Bind("ownerId") UUID ownerId,
+                @Bind("nodeId") UUID nodeId, @Bind("imageId") UUID imageId, @Bind("imageRef") String imageRef,
+                @Bind("command") String command, @Bind("memory") int memory, @Bind("disk") int disk,
+                @Bind("cpu") double cpu, @Bind("ports") String ports, @Bind("primary") Integer primary,
+                @Bind("variables") String variables, @Bind("now") Instant now);
+
+    @SqlUpdate("INSERT INTO instance_ports (node_id, host_port, protocol, instance_id) VALUES (:nodeId, :port, :protocol, :id)")
+    void insertPort(@Bind("nodeId") UUID nodeId, @Bind("port") int port, @Bind("protocol") String protocol,
+                    @Bind("id") UUID instanceId);
+
+    @SqlUpdate("UPDATE instances SET container_id = :cid, updated_at = :now WHERE id = :id")
+    int setContainer(@Bind("id") UUID id, @Bind("cid") String containerId, @Bind("now") Instant now);
+
+    @SqlUpdate("UPDATE instances SET observed_state = :observed, last_error = :error, updated_at = :now WHERE id = :id")
+    int setObserved(@Bind("id") UUID id, @Bind("observed") String observed, @Bind("error") String error,
+                    @Bind("now") Instant now);
+
+    @SqlUpdate("UPDATE instances SET desired_state = :desired, updated_at = :now WHERE id = :id")
+    int setDesired(@Bind("id") UUID id, @Bind("desired") String desired, @Bind("now") Instant now);
+
+    @SqlUpdate("UPDATE instances SET suspended = :suspended, desired_state = :desired, updated_at = :now WHERE id = :id")
+    int setSuspended(@Bind("id") UUID id, @Bind("suspended") boolean suspended, @Bind("desired") String desired,
+                     @Bind("now") Instant now);
+
+    @SqlUpdate("UPDATE instances SET desired_state = 'deleted', observed_state = 'deleting', updated_at = :now WHERE id = :id")
+    int markDeleting(@Bind("id") UUID id, @Bind("now") Instant now);
+
+    @SqlUpdate("DELETE FROM instances WHERE id = :id")
+    int delete(@Bind("id") UUID id);
+
+    @SqlUpdate("INSERT INTO instance_events (instance_id, node_id, at, kind, detail) VALUES (:id, :nodeId, :at, :kind, :detail)")
+    void event(@Bind("id") UUID instanceId, @Bind("nodeId") UUID nodeId, @Bind("at") Instant at, @Bind("kind") String kind,
+               @Bind("detail") String detail);
+}

@@ -1,0 +1,138 @@
+package dev.pier.instances;
+
+import dev.pier.errors.PierException;
+import dev.pier.http.Fields;
+import dev.pier.http.Paging;
+import dev.pier.http.RequestContext;
+import dev.pier.nodes.Node;
+import dev.pier.nodes.NodeService;
+import io.javalin.http.Context;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/** The native instances API under {@code /api/v1/instances}: resources, problem+json errors, paging. */
+public final class InstanceRoutes {
+    private final InstanceService instances;
+    private final NodeService nodes;
+
+    public InstanceRoutes(InstanceService instances, NodeService nodes) {
+        this.instances = instances;
+        this.nodes = nodes;
+    }
+
+    public void list(Context ctx) {
+        Paging paging = Paging.of(ctx);
+        Stream<Instance> s = instances.list().stream();
+        String node = ctx.queryParam("node");
+        if (node != null && !node.isBlank()) {
+            UUID nodeId = nodes.resolve(node).id();
+            s = s.filter(i -> i.nodeId().equals(nodeId));
+        }
+        String owner = ctx.queryParam("owner");
+        if (owner != null && !owner.isBlank()) {
+            UUID ownerId = uuid(owner, "owner");
+            s = s.filter(i -> i.ownerId().filter(ownerId::equals).isPresent());
+        }
+        String state = ctx.queryParam("state");
+        if (state != null && !state.isBlank()) {
+            String st = state.strip().toLowerCase(Locale.ROOT);
+            s = s.filter(i -> i.observedState().equals(st) || (st.equals("suspended") && i.suspended()));
+        }
+        Map<UUID, String> names = nodeNames();
+        ctx.json(paging.page(s.toList(), i -> json(i, names)));
+    }
+
+    public void get(Context ctx) {
+        ctx.json(json(instances.require(uuid(ctx.pathParam("id"), "id")), nodeNames()));
+    }
+
+    public void create(Context ctx) {
+        Fields f = Fields.of(ctx);
+        String owner = f.string("owner_id");
+        Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(
+                f.string("name"), f.string("image"), f.string("node"), owner == null ? null : uuid(owner, "owner_id"),
+                f.whole("memory_mib"), f.decimal("cpu"), f.whole("disk_mib"), f.scalar("ports"),
+                f.whole("primary_port") == null ? null : Math.toIntExact(f.whole("primary_port")), f.stringMap("variables")));
+        ctx.status(201).json(json(i, nodeNames()));
+    }
+
+    public void delete(Context ctx) {
+        instances.delete(RequestContext.principal(ctx), uuid(ctx.pathParam("id"), "id"), "true".equals(ctx.queryParam("force")));
+        ctx.status(204);
+    }
+
+    public void action(Context ctx) {
+        String type = Fields.of(ctx).string("type");
+        if (type == null) {
+            throw new PierException.Invalid("type is required: start, stop, restart, kill, suspend or unsuspend");
+        }
+        InstanceService.Action a;
+        try {
+            a = InstanceService.Action.valueOf(type.strip().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new PierException.Invalid("type must be start, stop, restart, kill, suspend or unsuspend");
+        }
+        ctx.json(json(instances.act(RequestContext.principal(ctx), uuid(ctx.pathParam("id"), "id"), a), nodeNames()));
+    }
+
+    public void logs(Context ctx) {
+        String t = ctx.queryParam("tail");
+        int tail;
+        try {
+            tail = t == null ? 100 : Integer.parseInt(t.strip());
+        } catch (NumberFormatException e) {
+            throw new PierException.Invalid("tail must be a whole number");
+        }
+        ctx.contentType("text/plain; charset=utf-8").result(instances.logs(RequestContext.principal(ctx),
+                uuid(ctx.pathParam("id"), "id"), tail));
+    }
+
+    private Map<UUID, String> nodeNames() {
+        Map<UUID, String> m = new HashMap<>();
+        for (Node n : nodes.list()) {
+            m.put(n.id(), n.name());
+        }
+        return m;
+    }
+
+    static UUID uuid(String s, String what) {
+        try {
+            return UUID.fromString(s.strip());
+        } catch (IllegalArgumentException e) {
+            throw new PierException.NotFound(what + " '" + Validation.printable(s) + "' is not a known id");
+        }
+    }
+
+    static Map<String, Object> json(Instance i, Map<UUID, String> nodeNames) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", i.id().toString());
+        m.put("name", i.name());
+        m.put("owner_id", i.ownerId().map(UUID::toString).orElse(null));
+        m.put("node_id", i.nodeId().toString());
+        m.put("node", nodeNames.get(i.nodeId()));
+        m.put("image_id", i.imageId().map(UUID::toString).orElse(null));
+        m.put("image", i.imageRef());
+        m.put("command", i.command());
+        m.put("memory_mib", i.memoryMib());
+        m.put("disk_mib", i.diskMib());
+        m.put("cpu", i.cpu());
+        m.put("ports", i.ports().stream().map(p -> Map.of("container_port", p.containerPort(), "host_port", p.hostPort(),
+                "protocol", p.protocol())).toList());
+        m.put("primary_port", i.primaryPort().orElse(null));
+        m.put("variables", i.variables());
+        m.put("desired_state", i.desiredState());
+        m.put("observed_state", i.observedState());
+        m.put("suspended", i.suspended());
+        m.put("container_id", i.containerId().orElse(null));
+        m.put("last_error", i.lastError().orElse(null));
+        m.put("created_at", i.createdAt().toString());
+        m.put("updated_at", i.updatedAt().toString());
+        return m;
+    }
+
+}

@@ -1,0 +1,299 @@
+package dev.pier.nodes;
+
+import dev.pier.audit.AuditLog;
+import dev.pier.auth.Policy;
+import dev.pier.auth.Principal;
+import dev.pier.auth.Scope;
+import dev.pier.crypto.SecretBox;
+import dev.pier.errors.PierException;
+import dev.pier.errors.Reason;
+import dev.pier.runtime.ContainerRuntime;
+import dev.pier.runtime.DockerEndpoint;
+import dev.pier.runtime.RuntimeUnavailableException;
+import dev.pier.runtime.TlsMaterial;
+import dev.pier.users.Role;
+import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+/**
+ * Nodes (Docker engines): registration, removal, and each node's {@link ContainerRuntime}. Knows which
+ * nodes answer: {@link #checkAll()} (run every few seconds by the server) pings each one and marks it
+ * online or offline; actions on an offline node fail fast with 503. Thread-safe.
+ */
+public final class NodeService implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(NodeService.class);
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    private static final Pattern HOST = Pattern.compile("[A-Za-z0-9._:\\[\\]-]{1,253}");
+
+    /** Opens a runtime for an endpoint; the server uses Docker, tests may wrap it. */
+    public interface RuntimeFactory {
+        ContainerRuntime open(DockerEndpoint endpoint);
+    }
+
+    private final Jdbi jdbi;
+    private final SecretBox box;
+    private final AuditLog audit;
+    private final Clock clock;
+    private final RuntimeFactory factory;
+    private final Map<UUID, ContainerRuntime> runtimes = new ConcurrentHashMap<>();
+    private final Map<UUID, NodeStatus> statuses = new ConcurrentHashMap<>();
+    private final List<Consumer<Node>> onlineListeners = new CopyOnWriteArrayList<>();
+
+    public NodeService(Jdbi jdbi, SecretBox box, AuditLog audit, Clock clock, RuntimeFactory factory) {
+        this.jdbi = jdbi;
+        this.box = box;
+        this.audit = audit;
+        this.clock = clock;
+        this.factory = factory;
+    }
+
+    /** What a new node needs; {@code address} is a host (TCP) or a {@code unix://} socket. */
+    public record NewNode(String name, String tags, long ramMib, long diskMib, String processor, String address,
+                          Integer port, TlsMaterial tls) {
+    }
+
+    /** Registers node {@code local} on the local Docker socket when no node exists yet (a fresh install). */
+    public void ensureLocal(Path dataDir, String endpoint) {
+        jdbi.useTransaction(h -> {
+            NodeDao dao = h.attach(NodeDao.class);
+            if (dao.count() > 0) {
+                return;
+            }
+            long ram = totalMemoryMib();
+            long disk = dataDir.toFile().getTotalSpace() / (1024 * 1024);
+            dao.insert(UUID.randomUUID(), "local", "local", ram, disk, processor(), endpoint, null, null, null, now());
+            log.info("registered node 'local' on {} ({} MiB RAM, {} MiB disk)", endpoint, ram, disk);
+        });
+    }
+
+    public Node create(Principal actor, NewNode req) {
+        Policy.require(actor, Role.ADMIN, Scope.WRITE);
+        if (req.name() == null || !NAME.matcher(req.name()).matches()) {
+            throw new PierException.Invalid("name must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit");
+        }
+        if (req.ramMib() <= 0 || req.diskMib() <= 0) {
+            throw new PierException.Invalid("ram and disk must be positive numbers of MiB");
+        }
+        String endpoint = endpoint(req.address(), req.port());
+        String tags = clean(req.tags(), 255, "tags");
+        String processor = clean(req.processor(), 255, "processor");
+        UUID id = UUID.randomUUID();
+        try {
+            jdbi.useTransaction(h -> {
+                NodeDao dao = h.attach(NodeDao.class);
+                if (dao.findByName(req.name()).isPresent()) {
+                    throw new PierException.Conflict(Reason.CONFLICT, "a node named '" + req.name() + "' exists");
+                }
+                TlsMaterial tls = req.tls();
+                dao.insert(id, req.name(), tags, req.ramMib(), req.diskMib(), processor, endpoint,
+                        tls == null ? null : tls.caPem(), tls == null ? null : tls.certPem(),
+                        tls == null ? null : box.seal(tls.keyPem().getBytes(java.nio.charset.StandardCharsets.UTF_8), aad(id)),
+                        now());
+                audit.record(h, actor.actor(), "node.create", req.name(), "success", endpoint + (tls == null ? "" : " (TLS)"));
+            });
+        } catch (UnableToExecuteStatementException e) {
+            throw new PierException.Conflict(Reason.CONFLICT, "a node named '" + req.name() + "' exists");
+        }
+        Node node = require(id);
+        checkOne(node);
+        return require(id);
+    }
+
+    public void delete(Principal actor, UUID id) {
+        Policy.require(actor, Role.ADMIN, Scope.WRITE);
+        Node node = require(id);
+        jdbi.useTransaction(h -> {
+            NodeDao dao = h.attach(NodeDao.class);
+            int n = dao.countInstances(id);
+            if (n > 0) {
+                throw new PierException.Conflict(Reason.CONFLICT, "node '" + node.name() + "' still has " + n
+                        + " instance(s); delete or move them first");
+            }
+            dao.delete(id);
+            audit.record(h, actor.actor(), "node.delete", node.name(), "success", null);
+        });
+        ContainerRuntime rt = runtimes.remove(id);
+        statuses.remove(id);
+        if (rt != null) {
+            rt.close();
+        }
+    }
+
+    public List<Node> list() {
+        return jdbi.withHandle(h -> h.attach(NodeDao.class).listAll().stream().map(NodeRow::toNode).toList());
+    }
+
+    public Optional<Node> find(UUID id) {
+        return jdbi.withHandle(h -> h.attach(NodeDao.class).findById(id).map(NodeRow::toNode));
+    }
+
+    public Optional<Node> findByName(String name) {
+        return jdbi.withHandle(h -> h.attach(NodeDao.class).findByName(name).map(NodeRow::toNode));
+    }
+
+    /** By id or by name. */
+    public Node resolve(String idOrName) {
+        try {
+            return require(UUID.fromString(idOrName));
+        } catch (IllegalArgumentException notUuid) {
+            return findByName(idOrName).orElseThrow(() -> new PierException.NotFound("node '" + idOrName + "' not found"));
+        }
+    }
+
+    public Node require(UUID id) {
+        return find(id).orElseThrow(() -> new PierException.NotFound("node " + id + " not found"));
+    }
+
+    /** The node's runtime, if the node is online; otherwise 503 at once, without trying the engine. */
+    public ContainerRuntime onlineRuntime(Node node) {
+        if (statuses.getOrDefault(node.id(), node.status()) == NodeStatus.OFFLINE) {
+            throw new PierException.Unavailable("node '" + node.name() + "' is offline; try again when it is back");
+        }
+        return runtime(node);
+    }
+
+    /** The node's runtime whatever its status (the reconciler and the monitor use this). */
+    public ContainerRuntime runtime(Node node) {
+        return runtimes.computeIfAbsent(node.id(), id -> factory.open(endpointOf(node.id())));
+    }
+
+    public boolean isOnline(Node node) {
+        return statuses.getOrDefault(node.id(), node.status()) == NodeStatus.ONLINE;
+    }
+
+    /** Called with a node each time it comes (back) online. */
+    public void onOnline(Consumer<Node> listener) {
+        onlineListeners.add(listener);
+    }
+
+    /** Pings every node and records which answer. */
+    public void checkAll() {
+        List<Node> nodes = list();
+        try (var exec = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (Node n : nodes) {
+                exec.submit(() -> checkOne(n));
+            }
+        }
+    }
+
+    /** Marks a node offline after a runtime call found it unreachable. */
+    public void reportUnreachable(Node node, RuntimeUnavailableException e) {
+        setStatus(node, NodeStatus.OFFLINE, e.getMessage());
+    }
+
+    void checkOne(Node node) {
+        try {
+            runtime(node).ping();
+            setStatus(node, NodeStatus.ONLINE, null);
+        } catch (RuntimeUnavailableException e) {
+            setStatus(node, NodeStatus.OFFLINE, e.getMessage());
+        } catch (RuntimeException e) {
+            setStatus(node, NodeStatus.OFFLINE, e.toString());
+        }
+    }
+
+    private void setStatus(Node node, NodeStatus status, String why) {
+        NodeStatus before = statuses.put(node.id(), status);
+        Instant seen = status == NodeStatus.ONLINE ? now() : null;
+        jdbi.useHandle(h -> h.attach(NodeDao.class).setStatus(node.id(), status.wire(), seen));
+        if (before != status) {
+            if (status == NodeStatus.OFFLINE) {
+                log.warn("node '{}' is offline: {}", node.name(), why);
+            } else {
+                log.info("node '{}' is {}", node.name(), status.wire());
+            }
+            if (status == NodeStatus.ONLINE) {
+                onlineListeners.forEach(l -> l.accept(node));
+            }
+        }
+    }
+
+    private DockerEndpoint endpointOf(UUID id) {
+        NodeRow row = jdbi.withHandle(h -> h.attach(NodeDao.class).findById(id))
+                .orElseThrow(() -> new PierException.NotFound("node " + id + " not found"));
+        DockerEndpoint ep = DockerEndpoint.parse(row.endpoint());
+        if (row.tlsCert() != null) {
+            String key = new String(box.open(row.tlsKey(), aad(id)), java.nio.charset.StandardCharsets.UTF_8);
+            ep = ep.withTls(new TlsMaterial(row.tlsCa(), row.tlsCert(), key));
+        }
+        return ep;
+    }
+
+    private static String endpoint(String address, Integer port) {
+        if (address == null || address.isBlank()) {
+            throw new PierException.Invalid("address is required");
+        }
+        String a = address.strip();
+        if (a.startsWith("unix://")) {
+            if (a.length() > 512 || a.chars().anyMatch(Character::isISOControl)) {
+                throw new PierException.Invalid("address is not a valid unix:// socket path");
+            }
+            return a;
+        }
+        if (a.startsWith("tcp://")) {
+            a = a.substring(6);
+        }
+        if (!HOST.matcher(a).matches()) {
+            throw new PierException.Invalid("address must be a host name or IP address");
+        }
+        if (port == null || port < 1 || port > 65535) {
+            throw new PierException.Invalid("port must be 1-65535");
+        }
+        return "tcp://" + a + ":" + port;
+    }
+
+    private static String clean(String s, int max, String field) {
+        String v = s == null ? "" : s.strip();
+        if (v.length() > max || v.chars().anyMatch(Character::isISOControl)) {
+            throw new PierException.Invalid(field + " must be at most " + max + " printable characters");
+        }
+        return v;
+    }
+
+    private static long totalMemoryMib() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getTotalMemorySize() / (1024 * 1024);
+        }
+        return 1024;
+    }
+
+    private static String processor() {
+        return Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.arch");
+    }
+
+    static String aad(UUID nodeId) {
+        return "node-tls:" + nodeId;
+    }
+
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MICROS);
+    }
+
+    @Override
+    public void close() {
+        runtimes.values().forEach(rt -> {
+            try {
+                rt.close();
+            } catch (RuntimeException ignored) {
+                // closing on shutdown: nothing left to do with an error
+            }
+        });
+        runtimes.clear();
+    }
+}
