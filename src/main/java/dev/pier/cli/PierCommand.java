@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 /** {@code pier}: the root command. */
 @Command(name = "pier", mixinStandardHelpOptions = true, versionProvider = PierCommand.Version.class,
         description = "Pier: a self-hosted control plane for containers.",
-        subcommands = {ServeCommand.class, UserCommand.class, KeyCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, UserCommand.class, KeyCommand.class, NodeCommand.class, ImageCommand.class,
+                InstanceCommand.class, CommandLine.HelpCommand.class})
 public final class PierCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

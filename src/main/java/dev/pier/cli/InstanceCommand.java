@@ -1,0 +1,222 @@
+package dev.pier.cli;
+
+import dev.pier.Core;
+import dev.pier.auth.Principal;
+import dev.pier.errors.PierException;
+import dev.pier.instances.Instance;
+import dev.pier.instances.InstanceService;
+import dev.pier.instances.Validation;
+import dev.pier.users.User;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * Instance commands act on the nodes directly, like the server does; a running server's reconciler
+ * sees the result within a pass.
+ */
+@Command(name = "instance", mixinStandardHelpOptions = true, description = "Manage instances (containers).",
+        subcommands = {InstanceCommand.ListInstances.class, InstanceCommand.Deploy.class, InstanceCommand.Start.class,
+                InstanceCommand.Stop.class, InstanceCommand.Restart.class, InstanceCommand.Suspend.class,
+                InstanceCommand.Unsuspend.class, InstanceCommand.Delete.class, InstanceCommand.Logs.class})
+final class InstanceCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List instances.")
+    static final class ListInstances implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try (Core core = Core.forCli(data.load(null, null))) {
+                var out = spec.commandLine().getOut();
+                out.printf("%-36s  %-24s  %-9s  %-8s  %6s  %5s  %s%n", "ID", "NAME", "STATE", "DESIRED", "MEM", "CPU", "PORTS");
+                for (Instance i : core.instances.list()) {
+                    out.printf("%-36s  %-24s  %-9s  %-8s  %6d  %5.2f  %s%n", i.id(), i.name(),
+                            i.suspended() ? "suspended" : i.observedState(), i.desiredState(), i.memoryMib(), i.cpu(),
+                            Validation.format(i.ports()));
+                }
+                out.flush();
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "deploy", mixinStandardHelpOptions = true, description = "Deploy an instance and start it.")
+    static final class Deploy implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Option(names = "--name", paramLabel = "NAME", description = "DNS-label name (default: generated)")
+        String name;
+
+        @Option(names = "--image", paramLabel = "IMAGE", description = "Image name, id or reference (default: the default image)")
+        String image;
+
+        @Option(names = "--node", paramLabel = "NODE", description = "Node name or id (default: the first online node)")
+        String node;
+
+        @Option(names = "--owner", paramLabel = "USER", description = "Owning user's name")
+        String owner;
+
+        @Option(names = "--memory", paramLabel = "MIB", description = "Memory limit in MiB (default 256)")
+        Long memory;
+
+        @Option(names = "--cpu", paramLabel = "CORES", description = "CPU cores, fractions allowed (default 1)")
+        Double cpu;
+
+        @Option(names = "--ports", paramLabel = "SPEC", description = "\"container:host,…\", e.g. 22:2201,53:5353/udp")
+        String ports;
+
+        @Option(names = "--var", paramLabel = "NAME=VALUE", description = "Environment variable (repeatable)")
+        List<String> vars = new ArrayList<>();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Map<String, String> variables = new LinkedHashMap<>();
+            for (String v : vars) {
+                int eq = v.indexOf('=');
+                if (eq <= 0) {
+                    throw new PierException.Invalid("--var must look like NAME=VALUE");
+                }
+                variables.put(v.substring(0, eq), v.substring(eq + 1));
+            }
+            try (Core core = Core.forCli(data.load(null, null))) {
+                User u = owner == null ? null : core.users.require(owner);
+                Instance i = core.instances.deploy(Principal.system(), new InstanceService.DeployRequest(name, image, node,
+                        u == null ? null : u.id(), memory, cpu, null, ports, null, variables));
+                spec.commandLine().getOut().println("Deployed " + i.name() + " (" + i.id() + "): " + i.observedState()
+                        + (i.ports().isEmpty() ? "" : ", ports " + Validation.format(i.ports())));
+                return 0;
+            }
+        }
+    }
+
+    abstract static class ActionCommand implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Parameters(paramLabel = "INSTANCE", description = "Instance name or id")
+        String instance;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        abstract InstanceService.Action action();
+
+        @Override
+        public Integer call() {
+            try (Core core = Core.forCli(data.load(null, null))) {
+                Instance i = core.instances.act(Principal.system(), core.instances.resolve(instance).id(), action());
+                spec.commandLine().getOut().println(i.name() + ": " + (i.suspended() ? "suspended, " : "") + i.observedState());
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true, description = "Start an instance.")
+    static final class Start extends ActionCommand {
+        InstanceService.Action action() {
+            return InstanceService.Action.START;
+        }
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop an instance (SIGTERM, then kill after 10 s).")
+    static final class Stop extends ActionCommand {
+        InstanceService.Action action() {
+            return InstanceService.Action.STOP;
+        }
+    }
+
+    @Command(name = "restart", mixinStandardHelpOptions = true, description = "Restart an instance.")
+    static final class Restart extends ActionCommand {
+        InstanceService.Action action() {
+            return InstanceService.Action.RESTART;
+        }
+    }
+
+    @Command(name = "suspend", mixinStandardHelpOptions = true, description = "Stop an instance and forbid starting it.")
+    static final class Suspend extends ActionCommand {
+        InstanceService.Action action() {
+            return InstanceService.Action.SUSPEND;
+        }
+    }
+
+    @Command(name = "unsuspend", mixinStandardHelpOptions = true, description = "Lift a suspension and start the instance.")
+    static final class Unsuspend extends ActionCommand {
+        InstanceService.Action action() {
+            return InstanceService.Action.UNSUSPEND;
+        }
+    }
+
+    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete an instance and its container.")
+    static final class Delete implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Parameters(paramLabel = "INSTANCE", description = "Instance name or id")
+        String instance;
+
+        @Option(names = "--force", description = "Drop the record even when the node is offline")
+        boolean force;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try (Core core = Core.forCli(data.load(null, null))) {
+                Instance i = core.instances.resolve(instance);
+                core.instances.delete(Principal.system(), i.id(), force);
+                spec.commandLine().getOut().println("Deleted " + i.name() + ".");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "logs", mixinStandardHelpOptions = true, description = "Print the last lines of an instance's output.")
+    static final class Logs implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Parameters(paramLabel = "INSTANCE", description = "Instance name or id")
+        String instance;
+
+        @Option(names = "--tail", paramLabel = "N", defaultValue = "100", description = "Lines (default ${DEFAULT-VALUE})")
+        int tail;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try (Core core = Core.forCli(data.load(null, null))) {
+                spec.commandLine().getOut().print(core.instances.logs(Principal.system(),
+                        core.instances.resolve(instance).id(), tail));
+                spec.commandLine().getOut().flush();
+                return 0;
+            }
+        }
+    }
+}
