@@ -19,6 +19,7 @@ import java.util.Map;
 public final class DropletRoutes {
     private final InstanceService instances;
     private final NodeService nodes;
+    private final dev.pier.http.JsonCache listJson = new dev.pier.http.JsonCache();
 
     public DropletRoutes(InstanceService instances, NodeService nodes) {
         this.instances = instances;
@@ -26,7 +27,9 @@ public final class DropletRoutes {
     }
 
     public void list(Context ctx) {
-        ctx.json(droplets());
+        var all = instances.list();
+        var nodeList = nodes.list();
+        listJson.send(ctx, java.util.List.of(all, nodeList), () -> droplets(all, nodeList));
     }
 
     public void add(Context ctx) {
@@ -62,9 +65,13 @@ public final class DropletRoutes {
     }
 
     private List<Map<String, Object>> droplets() {
+        return droplets(instances.list(), nodes.list());
+    }
+
+    private static List<Map<String, Object>> droplets(List<Instance> all, List<dev.pier.nodes.Node> nodeList) {
         Map<java.util.UUID, String> nodeNames = new java.util.HashMap<>();
-        nodes.list().forEach(n -> nodeNames.put(n.id(), n.name()));
-        return instances.list().stream().map(i -> json(i, nodeNames.getOrDefault(i.nodeId(), "?"))).toList();
+        nodeList.forEach(n -> nodeNames.put(n.id(), n.name()));
+        return all.stream().map(i -> json(i, nodeNames.getOrDefault(i.nodeId(), "?"))).toList();
     }
 
     static Map<String, Object> json(Instance i, String nodeName) {

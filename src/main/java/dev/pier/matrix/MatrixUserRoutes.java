@@ -24,6 +24,7 @@ import java.util.Map;
 public final class MatrixUserRoutes {
     private final AuthService auth;
     private final UserService users;
+    private final dev.pier.http.JsonCache listJson = new dev.pier.http.JsonCache();
 
     public MatrixUserRoutes(AuthService auth, UserService users) {
         this.auth = auth;
@@ -53,7 +54,8 @@ public final class MatrixUserRoutes {
     }
 
     public void list(Context ctx) {
-        ctx.json(userList());
+        var all = users.list();
+        listJson.send(ctx, java.util.List.of(all), () -> all.stream().map(MatrixUserRoutes::userJson).toList());
     }
 
     public void add(Context ctx) {

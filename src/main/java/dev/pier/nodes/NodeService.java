@@ -54,6 +54,8 @@ public final class NodeService implements AutoCloseable {
     private final Map<UUID, ContainerRuntime> runtimes = new ConcurrentHashMap<>();
     private final Map<UUID, NodeStatus> statuses = new ConcurrentHashMap<>();
     private final List<Consumer<Node>> onlineListeners = new CopyOnWriteArrayList<>();
+    private volatile List<Node> cached;
+    private final Map<UUID, Instant> seenWritten = new ConcurrentHashMap<>();
 
     public NodeService(Jdbi jdbi, SecretBox box, AuditLog audit, Clock clock, RuntimeFactory factory) {
         this.jdbi = jdbi;
@@ -80,6 +82,7 @@ public final class NodeService implements AutoCloseable {
             dao.insert(UUID.randomUUID(), "local", "local", ram, disk, processor(), endpoint, null, null, null, now());
             log.info("registered node 'local' on {} ({} MiB RAM, {} MiB disk)", endpoint, ram, disk);
         });
+        cached = null;
     }
 
     public Node create(Principal actor, NewNode req) {
@@ -110,6 +113,7 @@ public final class NodeService implements AutoCloseable {
         } catch (UnableToExecuteStatementException e) {
             throw new PierException.Conflict(Reason.CONFLICT, "a node named '" + req.name() + "' exists");
         }
+        cached = null;
         Node node = require(id);
         checkOne(node);
         return require(id);
@@ -128,6 +132,7 @@ public final class NodeService implements AutoCloseable {
             dao.delete(id);
             audit.record(h, actor.actor(), "node.delete", node.name(), "success", null);
         });
+        cached = null;
         ContainerRuntime rt = runtimes.remove(id);
         statuses.remove(id);
         if (rt != null) {
@@ -135,8 +140,14 @@ public final class NodeService implements AutoCloseable {
         }
     }
 
+    /** Every node with its current status, from memory; refreshed after any change. */
     public List<Node> list() {
-        return jdbi.withHandle(h -> h.attach(NodeDao.class).listAll().stream().map(NodeRow::toNode).toList());
+        List<Node> l = cached;
+        if (l == null) {
+            l = jdbi.withHandle(h -> h.attach(NodeDao.class).listAll().stream().map(NodeRow::toNode).toList());
+            cached = l;
+        }
+        return l;
     }
 
     public Optional<Node> find(UUID id) {
@@ -210,8 +221,16 @@ public final class NodeService implements AutoCloseable {
 
     private void setStatus(Node node, NodeStatus status, String why) {
         NodeStatus before = statuses.put(node.id(), status);
-        Instant seen = status == NodeStatus.ONLINE ? now() : null;
-        jdbi.useHandle(h -> h.attach(NodeDao.class).setStatus(node.id(), status.wire(), seen));
+        Instant now = now();
+        Instant lastWrite = seenWritten.get(node.id());
+        // status changes are written at once; "last seen" of an online node at most every 30 s
+        if (before != status || (status == NodeStatus.ONLINE
+                && (lastWrite == null || lastWrite.plusSeconds(30).isBefore(now)))) {
+            Instant seen = status == NodeStatus.ONLINE ? now : null;
+            jdbi.useHandle(h -> h.attach(NodeDao.class).setStatus(node.id(), status.wire(), seen));
+            seenWritten.put(node.id(), now);
+            cached = null;
+        }
         if (before != status) {
             if (status == NodeStatus.OFFLINE) {
                 log.warn("node '{}' is offline: {}", node.name(), why);

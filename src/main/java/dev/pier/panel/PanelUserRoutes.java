@@ -21,6 +21,7 @@ import java.util.UUID;
 public final class PanelUserRoutes {
     private final UserService users;
     private final Passwords passwords;
+    private final dev.pier.http.JsonCache listJson = new dev.pier.http.JsonCache();
 
     public PanelUserRoutes(UserService users, Passwords passwords) {
         this.users = users;
@@ -28,7 +29,8 @@ public final class PanelUserRoutes {
     }
 
     public void list(Context ctx) {
-        ctx.json(users.list().stream().map(PanelUserRoutes::json).toList());
+        var all = users.list();
+        listJson.send(ctx, java.util.List.of(all), () -> all.stream().map(PanelUserRoutes::json).toList());
     }
 
     public void getUser(Context ctx) {

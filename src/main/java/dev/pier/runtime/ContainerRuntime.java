@@ -1,0 +1,142 @@
+package dev.pier.runtime;
+
+import java.io.Closeable;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * One container engine (a Pier node), seen through the few operations Pier needs. This is the only door
+ * to Docker: the instance service and the reconciler use it, and nothing outside this package knows what
+ * sits behind it ({@link DockerRuntime} for a real engine, {@link FaultInjectingRuntime} around it in
+ * crash tests).
+ *
+ * <h2>Contract</h2>
+ * <ul>
+ *   <li>Containers are addressed by the engine's id (a name works too). Every container made by
+ *       {@link #create} carries {@link PierLabels#MANAGED}{@code =true} and {@link PierLabels#INSTANCE}, and
+ *       the hardening described on {@link ContainerSpec}.</li>
+ *   <li>Errors are {@link ContainerRuntimeException}s: {@link RuntimeUnavailableException} when the engine
+ *       cannot be reached (this fails fast: connecting gives up after about 2 s),
+ *       {@link ContainerNotFoundException}, {@link ImageNotFoundException},
+ *       {@link ContainerConflictException}, or {@link RuntimeOperationException} for any other refusal.
+ *       Arguments Pier should have validated are rejected with {@link IllegalArgumentException}.</li>
+ *   <li>After a {@link RuntimeUnavailableException} the outcome of a mutating call is unknown (the request
+ *       may have reached the engine before the connection broke); callers find out with
+ *       {@link #inspect} or {@link #listManaged} once the engine answers again.</li>
+ * </ul>
+ *
+ * <h2>Idempotency</h2>
+ * Calls that converge on a state succeed when the container is already there: starting a running
+ * container, stopping or killing one that is not running, removing one that does not exist (or is being
+ * removed). {@link #create} is not idempotent: a second create with the same name is a
+ * {@link ContainerConflictException}, which is how a retried deploy notices the container it made
+ * before a crash.
+ *
+ * <h2>Thread-safety</h2>
+ * Implementations are safe for concurrent use. They do not serialize operations on one container; the
+ * instance service does that per instance.
+ */
+public interface ContainerRuntime extends AutoCloseable {
+
+    /**
+     * Checks that the engine answers.
+     *
+     * @throws RuntimeUnavailableException when it does not
+     */
+    void ping();
+
+    /** Whether the engine has the image locally (so that {@link #create} will not need a pull). */
+    boolean imageExists(String imageRef);
+
+    /**
+     * Pulls an image from its registry; a reference without tag or digest means {@code :latest}. Blocks until
+     * the pull finished.
+     *
+     * @param progress receives human-readable progress lines ("abc123: Downloading"), on the calling thread
+     *                 or another one, never concurrently
+     * @throws ImageNotFoundException     when the registry does not have it
+     * @throws RuntimeOperationException  for registry errors (unreachable, denied)
+     */
+    void pullImage(String imageRef, Consumer<String> progress);
+
+    /**
+     * Creates (does not start) a container.
+     *
+     * @return the engine's container id
+     * @throws ImageNotFoundException      when the image is not on the engine (pull it first)
+     * @throws ContainerConflictException  when a container with that name exists
+     */
+    String create(ContainerSpec spec);
+
+    /**
+     * Starts a container; a running one is left as it is.
+     *
+     * @throws ContainerNotFoundException when it does not exist
+     * @throws RuntimeOperationException  when it cannot start (a host port taken, a bad command)
+     */
+    void start(String containerId);
+
+    /**
+     * Stops gracefully: SIGTERM (to the container's init, which forwards it), then SIGKILL once {@code grace}
+     * has passed (rounded up to whole seconds). Returns when the container has stopped. A container that is
+     * not running is left as it is.
+     *
+     * @throws ContainerNotFoundException when it does not exist
+     */
+    void stop(String containerId, Duration grace);
+
+    /**
+     * Sends SIGKILL. A container that is not running is left as it is.
+     *
+     * @throws ContainerNotFoundException when it does not exist
+     */
+    void kill(String containerId);
+
+    /**
+     * Stops as {@link #stop} does (when running), then starts again.
+     *
+     * @throws ContainerNotFoundException when it does not exist
+     */
+    void restart(String containerId, Duration grace);
+
+    /**
+     * Removes a container and its anonymous volumes. A missing container counts as removed.
+     *
+     * @param force also when running (it is killed first)
+     * @throws ContainerConflictException when it runs and {@code force} is false
+     */
+    void remove(String containerId, boolean force);
+
+    /** The container's current state; empty when it does not exist. */
+    Optional<ContainerState> inspect(String containerId);
+
+    /** Every container, running or not, labelled {@link PierLabels#MANAGED}{@code =true}. */
+    List<ContainerSummary> listManaged();
+
+    /**
+     * The last {@code tail} lines of the container's output (stdout and stderr interleaved), at most
+     * 1 MiB; the beginning is cut when it is longer.
+     *
+     * @throws ContainerNotFoundException when it does not exist
+     */
+    String logs(String containerId, int tail);
+
+    /**
+     * Subscribes to start, die, stop, destroy and oom events of Pier-labelled containers. Returns once the
+     * stream is connected, so that whatever happens afterwards is delivered; when the engine is unreachable
+     * it returns after the first failed attempt and keeps trying in the background. A stream that breaks
+     * is reconnected, and a {@link RuntimeEvent.Kind#RESYNC} event tells the subscriber that events may
+     * have been missed.
+     *
+     * <p>Events are delivered one at a time, in order, on a thread of the runtime; the consumer should be
+     * quick and must not throw (what it throws is logged and dropped). Closing the subscription stops
+     * delivery; closing the runtime closes all its subscriptions.
+     */
+    Closeable events(Consumer<RuntimeEvent> consumer);
+
+    /** Releases connections and ends event subscriptions. Containers are left as they are. */
+    @Override
+    void close();
+}
