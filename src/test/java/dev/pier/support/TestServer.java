@@ -5,6 +5,7 @@ import dev.pier.Core;
 import dev.pier.auth.Principal;
 import dev.pier.auth.Totp;
 import dev.pier.config.Config;
+import dev.pier.nodes.NodeService;
 import dev.pier.users.Enrollment;
 import dev.pier.users.Role;
 import dev.pier.users.UserService;
@@ -28,12 +29,14 @@ public final class TestServer implements AutoCloseable {
     private final Path dataDir;
     private final String pgUrl;
     private final UnaryOperator<Config> tweak;
+    private final NodeService.RuntimeFactory runtimes;
     private Core core;
     private Javalin app;
     private Http http;
 
-    private TestServer(UnaryOperator<Config> tweak) {
+    private TestServer(UnaryOperator<Config> tweak, NodeService.RuntimeFactory runtimes) {
         this.tweak = tweak;
+        this.runtimes = runtimes;
         try {
             this.dataDir = Files.createTempDirectory("pier-test");
         } catch (IOException e) {
@@ -44,11 +47,20 @@ public final class TestServer implements AutoCloseable {
     }
 
     public static TestServer start() {
-        return new TestServer(UnaryOperator.identity());
+        return new TestServer(UnaryOperator.identity(), null);
     }
 
     public static TestServer start(UnaryOperator<Config> tweak) {
-        return new TestServer(tweak);
+        return new TestServer(tweak, null);
+    }
+
+    /** A server whose nodes are reached through {@code runtimes} (e.g. Docker wrapped with fault hooks), also after {@link #restart()}. */
+    public static TestServer startWithRuntimes(NodeService.RuntimeFactory runtimes) {
+        return new TestServer(UnaryOperator.identity(), runtimes);
+    }
+
+    public static TestServer startWithRuntimes(UnaryOperator<Config> tweak, NodeService.RuntimeFactory runtimes) {
+        return new TestServer(tweak, runtimes);
     }
 
     public Config config() {
@@ -61,7 +73,7 @@ public final class TestServer implements AutoCloseable {
     }
 
     private void boot() {
-        core = Core.forServer(config(), clock);
+        core = runtimes == null ? Core.forServer(config(), clock) : Core.forServer(config(), clock, runtimes);
         app = App.create(core).start();
         http = new Http("http://127.0.0.1:" + app.port());
     }
