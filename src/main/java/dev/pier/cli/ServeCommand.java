@@ -42,13 +42,35 @@ final class ServeCommand implements Runnable {
             t.setDaemon(true);
             return t;
         });
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            log.info("shutting down: finishing requests in flight");
-            housekeeping.shutdownNow();
-            app.stop();
-            core.close();
-            stopped.countDown();
-        }, "pier-shutdown"));
+        Runnable shutdown = new Runnable() {
+            private boolean done;
+
+            @Override
+            public synchronized void run() {
+                if (done) {
+                    return;
+                }
+                done = true;
+                log.info("shutting down: finishing requests in flight");
+                housekeeping.shutdownNow();
+                app.stop();
+                core.close();
+                stopped.countDown();
+            }
+        };
+        // SIGTERM and SIGINT stop the server before the JVM begins its shutdown, so requests in flight
+        // finish while the database is still open (H2 closes itself in a JVM shutdown hook).
+        for (String signal : new String[]{"TERM", "INT"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(signal), sig -> {
+                    shutdown.run();
+                    System.exit(0);
+                });
+            } catch (IllegalArgumentException unsupported) {
+                log.debug("cannot handle SIG{}: {}", signal, unsupported.getMessage());
+            }
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(shutdown, "pier-shutdown"));
         app.start();
         housekeeping.scheduleWithFixedDelay(() -> {
             try {
