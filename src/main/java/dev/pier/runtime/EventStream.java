@@ -38,6 +38,9 @@ final class EventStream implements Closeable {
     private final Thread worker;
     private volatile boolean closed;
     private volatile Attempt current;
+    // set by the worker when events may have been lost; the next stream to open reports it first
+    private volatile boolean missed;
+    private final Object delivery = new Object();
     // written only by the thread delivering the current attempt's events
     private volatile long lastNano;
     private volatile String lastKey = "";
@@ -76,7 +79,6 @@ final class EventStream implements Closeable {
     }
 
     private void run() {
-        boolean missed = false;
         Duration backoff = MIN_BACKOFF;
         while (!closed) {
             Attempt attempt = new Attempt();
@@ -100,10 +102,6 @@ final class EventStream implements Closeable {
             }
             if (connected) {
                 backoff = MIN_BACKOFF;
-                if (missed) {
-                    missed = false;
-                    deliver(RuntimeEvent.resync(Instant.now()));
-                }
                 Throwable end = attempt.awaitEnd();
                 if (closed) {
                     break;
@@ -178,10 +176,13 @@ final class EventStream implements Closeable {
     }
 
     private void deliver(RuntimeEvent event) {
-        try {
-            consumer.accept(event);
-        } catch (RuntimeException ex) {
-            log.warn("event consumer failed on {}", event, ex);
+        // one at a time, even while an old connection's thread winds down as a new one starts
+        synchronized (delivery) {
+            try {
+                consumer.accept(event);
+            } catch (RuntimeException ex) {
+                log.warn("event consumer failed on {}", event, ex);
+            }
         }
     }
 
@@ -202,6 +203,11 @@ final class EventStream implements Closeable {
         public void onStart(Closeable closeable) {
             response = closeable;
             didStart = true;
+            // on the stream's own thread, so RESYNC comes before anything the new stream delivers
+            if (missed && !closed) {
+                missed = false;
+                deliver(RuntimeEvent.resync(Instant.now()));
+            }
             started.countDown();
         }
 
