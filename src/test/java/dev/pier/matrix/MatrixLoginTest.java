@@ -1,6 +1,7 @@
 package dev.pier.matrix;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pier.config.Config;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
@@ -27,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 
 import static dev.pier.support.Matrix.AUTH;
 import static dev.pier.support.Matrix.assertError;
@@ -377,7 +379,7 @@ class MatrixLoginTest {
 
     @Test
     void password_is_required_when_the_server_says_so() {
-        try (TestServer strict = TestServer.start(c -> c.withRequirePassword(true))) {
+        try (TestServer strict = TestServer.start((UnaryOperator<Config>) c -> c.withRequirePassword(true))) {
             Enrollment e = strict.createUser("pw-user", Role.VIEWER);
             assertError(Matrix.login(strict.http(), "pw-user", strict.code(e)), 400, 901);
             // a user without a password cannot log in at all on such a server
