@@ -154,6 +154,11 @@ public final class AuthService {
                 dao.delete(session.id());
                 return Optional.of("expired");
             }
+            boolean disabled = h.createQuery("SELECT disabled FROM users WHERE id = :id")
+                    .bind("id", session.userId()).mapTo(Boolean.class).findOne().orElse(true);
+            if (disabled) {
+                return Optional.of("disabled");
+            }
             if (dao.rotate(session.id(), oldHash, Hashing.sha256Hex(access), now.plus(config.accessTtl()),
                     Hashing.sha256Hex(refresh), now.plus(config.refreshTtl()), now) != 1) {
                 return Optional.of("race");
