@@ -40,6 +40,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Instances: deploy, lifecycle actions, delete, logs. Pier owns the desired state; every action
@@ -52,6 +54,11 @@ public final class InstanceService {
     static final Duration STOP_GRACE = Duration.ofSeconds(10);
     static final int AUTO_PORT_MIN = 20000;
     static final int AUTO_PORT_MAX = 29999;
+    /** Deploy attempts when host ports Pier picked turn out to be taken on the node by something else. */
+    static final int AUTO_PORT_ATTEMPTS = 5;
+    /** How Docker reports a host port in use: "Bind for 0.0.0.0:N failed: port is already allocated", "…:N: bind: address already in use". */
+    private static final Pattern PORT_TAKEN =
+            Pattern.compile("[:\\]](\\d{1,5})(?: failed: port is already allocated|: bind: address already in use)");
     private static final String[] ADJECTIVES = {"brisk", "calm", "deep", "fair", "keen", "mild", "quiet", "swift", "tidal", "warm"};
     private static final String[] NOUNS = {"anchor", "buoy", "cove", "dock", "harbor", "jetty", "keel", "mast", "quay", "wharf"};
 
@@ -121,41 +128,80 @@ public final class InstanceService {
         }
         ContainerRuntime runtime = nodes.onlineRuntime(node);
 
-        // 2. record it (capacity and ports checked under the node's row lock; names and ports unique in the DB)
-        UUID id = UUID.randomUUID();
-        List<PortMapping> ports = record(id, name, owner, node, image, memory, (int) disk, cpu, requested, primary, vars);
-        invalidate();
-        audit.record(actor.actor(), "instance.deploy", name, "recorded", "node=" + node.name() + " image=" + image.reference());
+        // a host port Pier picked may be held by something Pier does not know (another installation, a
+        // process on the node): the node refuses it at start, and the deploy tries again without it
+        Set<Integer> avoid = new HashSet<>();
+        for (int attempt = 1; ; attempt++) {
+            boolean lastAttempt = attempt >= AUTO_PORT_ATTEMPTS;
 
-        // 3. create and start the container
-        return locks.exclusive(id, () -> {
-            try {
-                images.ensureOn(node, runtime, image.reference(), line -> { });
-                String cid = createContainer(runtime, require(id));
-                runtime.start(cid);
-                setObserved(id, "running", null);
-                audit.record(actor.actor(), "instance.deploy", name, "success", cid);
-                return require(id);
-            } catch (RuntimeUnavailableException e) {
-                nodes.reportUnreachable(node, e);
-                setObserved(id, "failed", "node unreachable during deploy: " + e.getMessage());
-                audit.record(actor.actor(), "instance.deploy", name, "failure", "node unreachable");
-                throw new PierException.Unavailable("node '" + node.name() + "' became unreachable during the deploy; "
-                        + "instance " + id + " is recorded and will be created when the node is back");
-            } catch (ContainerRuntimeException | PierException e) {
-                // the node refused (port taken by something else, bad command…): undo, leave nothing behind
-                rollback(runtime, id);
-                audit.record(actor.actor(), "instance.deploy", name, "failure", e.getMessage());
-                if (e instanceof PierException pe) {
-                    throw pe;
+            // 2. record it (capacity and ports checked under the node's row lock; names and ports unique in the DB)
+            UUID id = UUID.randomUUID();
+            List<PortMapping> ports = record(id, name, owner, node, image, memory, (int) disk, cpu, requested, primary,
+                    vars, avoid);
+            invalidate();
+            audit.record(actor.actor(), "instance.deploy", name, "recorded", "node=" + node.name() + " image=" + image.reference());
+
+            // 3. create and start the container
+            Instance deployed = locks.exclusive(id, () -> {
+                try {
+                    images.ensureOn(node, runtime, image.reference(), line -> { });
+                    String cid = createContainer(runtime, require(id));
+                    runtime.start(cid);
+                    setObserved(id, "running", null);
+                    audit.record(actor.actor(), "instance.deploy", name, "success", cid);
+                    return require(id);
+                } catch (RuntimeUnavailableException e) {
+                    nodes.reportUnreachable(node, e);
+                    setObserved(id, "failed", "node unreachable during deploy: " + e.getMessage());
+                    audit.record(actor.actor(), "instance.deploy", name, "failure", "node unreachable");
+                    throw new PierException.Unavailable("node '" + node.name() + "' became unreachable during the deploy; "
+                            + "instance " + id + " is recorded and will be created when the node is back");
+                } catch (ContainerRuntimeException | PierException e) {
+                    // the node refused (port taken by something else, bad command…): undo, leave nothing behind
+                    rollback(runtime, id);
+                    audit.record(actor.actor(), "instance.deploy", name, "failure", e.getMessage());
+                    Integer taken = takenAutoPort(e, requested, ports);
+                    if (taken != null && !lastAttempt) {
+                        log.info("host port {} picked for {} is taken on node '{}'; picking another", taken, name, node.name());
+                        avoid.add(taken);
+                        return null;
+                    }
+                    if (e instanceof PierException pe) {
+                        throw pe;
+                    }
+                    throw new PierException.Conflict(Reason.CONFLICT, "node '" + node.name() + "' refused the container: " + e.getMessage());
                 }
-                throw new PierException.Conflict(Reason.CONFLICT, "node '" + node.name() + "' refused the container: " + e.getMessage());
+            });
+            if (deployed != null) {
+                return deployed;
             }
-        });
+        }
+    }
+
+    /**
+     * The host port the node reported as taken, if Pier picked it (the caller asked for any port);
+     * null when the failure is something else or the caller chose that port.
+     */
+    private static Integer takenAutoPort(RuntimeException e, List<PortMapping> requested, List<PortMapping> assigned) {
+        if (!(e instanceof ContainerRuntimeException) || e.getMessage() == null) {
+            return null;
+        }
+        Matcher m = PORT_TAKEN.matcher(e.getMessage());
+        if (!m.find()) {
+            return null;
+        }
+        int port = Integer.parseInt(m.group(1));
+        for (int i = 0; i < requested.size() && i < assigned.size(); i++) {
+            if (requested.get(i).hostPort() == 0 && assigned.get(i).hostPort() == port) {
+                return port;
+            }
+        }
+        return null;
     }
 
     private List<PortMapping> record(UUID id, String name, UUID owner, Node node, Image image, int memory, int disk,
-                                     double cpu, List<PortMapping> requested, Integer primary, Map<String, String> vars) {
+                                     double cpu, List<PortMapping> requested, Integer primary, Map<String, String> vars,
+                                     Set<Integer> avoid) {
         try {
             return jdbi.inTransaction(h -> {
                 InstanceDao dao = h.attach(InstanceDao.class);
@@ -173,7 +219,7 @@ public final class InstanceService {
                     throw new PierException.Conflict(Reason.CONFLICT, "node '" + node.name() + "' has " + (node.diskMib() - usedDisk)
                             + " MiB of disk left; " + disk + " MiB requested");
                 }
-                List<PortMapping> ports = assignPorts(dao, node, requested);
+                List<PortMapping> ports = assignPorts(dao, node, requested, avoid);
                 dao.insert(id, name, owner, node.id(), image.id(), image.reference(), InstanceRow.json(image.command()),
                         memory, disk, cpu, InstanceRow.json(ports), primary, InstanceRow.json(vars), now());
                 for (PortMapping p : ports) {
@@ -187,7 +233,7 @@ public final class InstanceService {
         }
     }
 
-    private List<PortMapping> assignPorts(InstanceDao dao, Node node, List<PortMapping> requested) {
+    private List<PortMapping> assignPorts(InstanceDao dao, Node node, List<PortMapping> requested, Set<Integer> avoid) {
         Map<String, Set<Integer>> used = new HashMap<>();
         List<PortMapping> out = new ArrayList<>();
         for (PortMapping p : requested) {
@@ -195,7 +241,7 @@ public final class InstanceService {
             int host = p.hostPort();
             if (host == 0) {
                 host = AUTO_PORT_MIN;
-                while (host <= AUTO_PORT_MAX && taken.contains(host)) {
+                while (host <= AUTO_PORT_MAX && (taken.contains(host) || avoid.contains(host))) {
                     host++;
                 }
                 if (host > AUTO_PORT_MAX) {
