@@ -286,9 +286,12 @@ public final class InstanceService {
 
     private void rollback(ContainerRuntime runtime, UUID id) {
         Instance inst = find(id).orElse(null);
-        if (inst != null && inst.containerId().isPresent()) {
+        if (inst != null) {
             try {
-                runtime.remove(inst.containerId().get(), true);
+                // by label as well: a create whose answer was lost made a container the record does not name
+                for (String cid : containersOf(runtime, inst)) {
+                    runtime.remove(cid, true);
+                }
             } catch (RuntimeException e) {
                 log.warn("rollback: could not remove container of {}: {}", id, e.toString());
             }
