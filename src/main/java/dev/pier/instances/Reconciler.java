@@ -98,18 +98,32 @@ public final class Reconciler implements AutoCloseable {
             nodes.reportUnreachable(node, e);
             return result;
         }
+        List<InstanceRow> records = instances.jdbi().withHandle(h -> h.attach(InstanceDao.class).listByNode(node.id()));
+        Map<UUID, String> recorded = new HashMap<>();
+        for (InstanceRow r : records) {
+            if (r.containerId() != null) {
+                recorded.put(r.id(), r.containerId());
+            }
+        }
         Map<UUID, ContainerSummary> byInstance = new HashMap<>();
         for (ContainerSummary c : containers) {
             c.instanceId().ifPresent(id -> {
-                ContainerSummary prev = byInstance.putIfAbsent(id, c);
-                if (prev != null) {
-                    // two containers for one instance cannot come from Pier, but never keep a duplicate
-                    removeQuietly(runtime, c, "duplicate container of instance " + id, node, id);
-                    result.removed++;
+                ContainerSummary prev = byInstance.get(id);
+                if (prev == null) {
+                    byInstance.put(id, c);
+                    return;
                 }
+                // two containers for one instance cannot come from Pier, but never keep a duplicate; keep the one
+                // the record names (the listing is newest first: a stray copy would otherwise win)
+                ContainerSummary drop = c;
+                if (c.id().equals(recorded.get(id))) {
+                    byInstance.put(id, c);
+                    drop = prev;
+                }
+                removeQuietly(runtime, drop, "duplicate container of instance " + id, node, id);
+                result.removed++;
             });
         }
-        List<InstanceRow> records = instances.jdbi().withHandle(h -> h.attach(InstanceDao.class).listByNode(node.id()));
         for (InstanceRow row : records) {
             Instance inst = row.toInstance();
             ContainerSummary c = byInstance.remove(inst.id());
@@ -158,8 +172,14 @@ public final class Reconciler implements AutoCloseable {
             if (!inst.get().nodeId().equals(node.id())) {
                 return;
             }
-            instances.locks.ifFree(instanceId, () -> instances.find(instanceId)
-                    .ifPresent(fresh -> converge(runtime, node, fresh, c, new Result())));
+            instances.locks.ifFree(instanceId, () -> instances.find(instanceId).ifPresent(fresh -> {
+                if (fresh.containerId().isPresent() && !fresh.containerId().get().equals(containerId)) {
+                    // about another container than the recorded one (a stray copy, or one replaced since):
+                    // never re-point the record at it; the full pass removes duplicates
+                    return;
+                }
+                converge(runtime, node, fresh, c, new Result());
+            }));
         } catch (RuntimeUnavailableException e) {
             nodes.reportUnreachable(node, e);
         }
