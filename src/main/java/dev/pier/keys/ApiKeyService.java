@@ -37,6 +37,8 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ApiKeyService implements KeyResolver {
     public static final int MAX_DESCRIPTION = 255;
     private static final Duration LAST_USED_GRANULARITY = Duration.ofMinutes(1);
+    /** RFC 3339 has four-digit years, and PostgreSQL ends in year 294276: later expiries are refused. */
+    private static final Instant LATEST_EXPIRY = Instant.parse("9999-12-31T23:59:59.999999Z");
 
     private final Jdbi jdbi;
     private final UserService users;
@@ -73,9 +75,7 @@ public final class ApiKeyService implements KeyResolver {
         String description = validateDescription(req.description());
         Instant now = now();
         Instant expires = req.expires() == null ? null : req.expires().truncatedTo(ChronoUnit.MICROS);
-        if (expires != null && !expires.isAfter(now)) {
-            throw new PierException.Invalid("expires must be in the future");
-        }
+        validateExpiry(expires, now);
         AccessLevel level = req.level() == null ? AccessLevel.FULL : req.level();
         boolean enabled = req.enabled() == null || req.enabled();
         String value = KeyFormat.generate();
@@ -129,9 +129,7 @@ public final class ApiKeyService implements KeyResolver {
             exp = current.expiresAt().orElse(null);
         } else {
             exp = expires.map(e -> e.truncatedTo(ChronoUnit.MICROS)).orElse(null);
-            if (exp != null && !exp.isAfter(now())) {
-                throw new PierException.Invalid("expires must be in the future");
-            }
+            validateExpiry(exp, now());
         }
         Instant now = now();
         ApiKey updated = jdbi.inTransaction(h -> {
@@ -255,6 +253,15 @@ public final class ApiKeyService implements KeyResolver {
     private User self(Principal actor) {
         return users.findById(actor.userId()).orElseThrow(() ->
                 new PierException.Invalid(Reason.USER_NOT_FOUND, "the CLI must name the user who owns the key"));
+    }
+
+    private static void validateExpiry(Instant expires, Instant now) {
+        if (expires != null && !expires.isAfter(now)) {
+            throw new PierException.Invalid("expires must be in the future");
+        }
+        if (expires != null && expires.isAfter(LATEST_EXPIRY)) {
+            throw new PierException.Invalid("expires must be before the year 10000");
+        }
     }
 
     private static String validateDescription(String d) {

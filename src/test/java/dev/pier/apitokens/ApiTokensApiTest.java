@@ -347,6 +347,24 @@ class ApiTokensApiTest {
     }
 
     @Test
+    void an_expiry_beyond_rfc3339s_four_digit_years_is_refused_never_a_500() {
+        Holder alice = viewer();
+        Http.Response last = create(alice, json("expires", "9999-12-31T23:59:59Z"));
+        assertThat(last.status()).as(last.body()).isEqualTo(200);
+        assertThat(last.json().get("expires").asText()).isEqualTo("9999-12-31T23:59:59Z");
+        int before = KeyFixtures.keyCount(server);
+        for (String far : new String[]{"+10000-01-01T00:00:00Z", "+294277-01-01T00:00:00Z",
+                "+999999999-12-31T23:59:59Z", "+1000000000-01-01T00:00:00Z"}) {
+            assertThat(assertPlainError(create(alice, json("expires", far)), 400)).as(far).contains("expires");
+            assertThat(assertPlainError(patch(alice, alice.keyId().toString(), json("expires", far)), 400)).as(far)
+                    .contains("expires");
+        }
+        assertThat(KeyFixtures.keyCount(server)).isEqualTo(before);
+        assertThat(http().get(PATH + "/" + alice.keyId(), alice.bearer()).json().get("expires").asText())
+                .isEqualTo(NEVER);
+    }
+
+    @Test
     void a_description_longer_than_255_characters_is_refused() {
         Holder alice = viewer();
         assertThat(create(alice, json("description", "d".repeat(255))).status()).isEqualTo(200);

@@ -205,6 +205,10 @@ class KeyCliTest {
         assertThat(past.exit()).isEqualTo(2);
         assertThat(past.err()).contains("expires");
 
+        Run farFuture = pier("key", "create", "--user", name, "--expires", "+10000-01-01T00:00:00Z");
+        assertThat(farFuture.exit()).isEqualTo(2);
+        assertThat(farFuture.err()).contains("expires");
+
         Run longDesc = pier("key", "create", "--user", name, "--description", "d".repeat(256));
         assertThat(longDesc.exit()).isEqualTo(2);
         assertThat(KeyFixtures.keyCount(server)).isEqualTo(before);
