@@ -18,6 +18,7 @@ import java.util.Optional;
  * path (a dummy hash is verified) and give the same answer.
  */
 public final class PasswordAuth {
+    private static final java.util.regex.Pattern CONTROL = java.util.regex.Pattern.compile("[\\x00-\\x1F\\x7F-\\x9F]");
     private final Jdbi jdbi;
     private final Passwords passwords;
     private final LoginGuard guard;
@@ -36,15 +37,19 @@ public final class PasswordAuth {
         if (username == null || username.isBlank() || password == null || password.isEmpty()) {
             throw new PierException.Invalid(Reason.LOGIN_FIELDS_MISSING, "username and password are required");
         }
-        guard.check(username, clientAddr);
-        Optional<UserRow> row = username.length() > 64 ? Optional.empty()
+        // No username holds a control character, and PostgreSQL refuses a NUL in a query parameter: such a
+        // name is looked up nowhere, and its failures are counted and audited under a printable stand-in.
+        boolean plausible = username.length() <= 64 && username.chars().noneMatch(Character::isISOControl);
+        String subject = plausible ? username : CONTROL.matcher(username).replaceAll("\uFFFD");
+        guard.check(subject, clientAddr);
+        Optional<UserRow> row = !plausible ? Optional.empty()
                 : jdbi.withHandle(h -> h.attach(UserDao.class).findByUsernameKey(UserService.key(username)));
         boolean ok = passwords.verify(password, row.map(UserRow::passwordHash).orElse(null))
                 && row.isPresent() && !row.get().disabled();
-        Actor actor = new Actor(row.map(UserRow::id).orElse(null), username, null, clientAddr);
+        Actor actor = new Actor(row.map(UserRow::id).orElse(null), subject, null, clientAddr);
         if (!ok) {
-            guard.recordFailure(username, clientAddr);
-            audit.record(actor, "auth.password", username, "failure", row.isEmpty() ? "unknown user" : "invalid password");
+            guard.recordFailure(subject, clientAddr);
+            audit.record(actor, "auth.password", subject, "failure", row.isEmpty() ? "unknown user" : "invalid password");
             metrics.counter("pier_logins_total", "outcome", "failure", "method", "password").increment();
             throw new PierException.Unauthenticated(Reason.INVALID_CREDENTIALS, "login failed");
         }

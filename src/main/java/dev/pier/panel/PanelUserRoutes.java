@@ -40,9 +40,12 @@ public final class PanelUserRoutes {
         if (type == null || value == null || value.isBlank()) {
             throw new PierException.Invalid("type and value are required");
         }
+        // No user's name or email holds a control character, and PostgreSQL refuses a NUL in a query
+        // parameter outright: such a value finds nobody without asking the database.
+        boolean plausible = value.length() <= 254 && value.chars().noneMatch(Character::isISOControl);
         User u = switch (type) {
-            case "username" -> users.find(value).orElse(null);
-            case "email" -> users.findByEmail(value).orElse(null);
+            case "username" -> plausible ? users.find(value).orElse(null) : null;
+            case "email" -> plausible ? users.findByEmail(value).orElse(null) : null;
             default -> throw new PierException.Invalid("type must be 'email' or 'username'");
         };
         if (u == null) {

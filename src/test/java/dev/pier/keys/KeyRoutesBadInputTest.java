@@ -166,6 +166,74 @@ class KeyRoutesBadInputTest {
         assertThat(state()).isEqualTo(before);
     }
 
+    /** Strings a database may choke on: NUL (PostgreSQL refuses it in text), lone surrogates, huge ones. */
+    static final String[] HOSTILE = {"a\u0000b", "\u0000", "\uD800", "x".repeat(100_000), "' OR '1'='1",
+            "\u202Eevil", "name\r\nInjected: yes", "%00", "../../etc/passwd"};
+
+    static Stream<Arguments> stringFields() {
+        return Stream.of(
+                Arguments.of("/api/getUser", "value", new Object[]{"type", "username"}, Shape.PLAIN),
+                Arguments.of("/api/getUser", "value", new Object[]{"type", "email"}, Shape.PLAIN),
+                Arguments.of("/api/getUser", "type", new Object[]{"value", "x"}, Shape.PLAIN),
+                Arguments.of("/api/auth/create-user", "username",
+                        new Object[]{"email", "h@example.com", "password", "correct horse battery"}, Shape.PLAIN),
+                Arguments.of("/api/auth/create-user", "email",
+                        new Object[]{"username", "hostile", "password", "correct horse battery"}, Shape.PLAIN),
+                Arguments.of("/api/auth/create-user", "userId", new Object[]{"username", "hostile",
+                        "email", "h@example.com", "password", "correct horse battery"}, Shape.PLAIN),
+                Arguments.of("/api/v1/api_tokens", "description", new Object[]{}, Shape.PLAIN),
+                Arguments.of("/api/v1/api_tokens", "expires", new Object[]{}, Shape.PLAIN),
+                Arguments.of("/api/v1/api_tokens", "access_level", new Object[]{}, Shape.PLAIN),
+                Arguments.of("/api/user/create_apikey", "comment", new Object[]{"access_level", "full"}, Shape.USER_KEYS),
+                Arguments.of("/api/user/create_apikey", "access_level", new Object[]{}, Shape.USER_KEYS),
+                Arguments.of("/api/user/delete_apikey", "delete_key", new Object[]{}, Shape.USER_KEYS));
+    }
+
+    @ParameterizedTest
+    @MethodSource("stringFields")
+    void hostile_strings_in_any_field_are_never_a_500(String path, String field, Object[] others, Shape shape) {
+        for (String hostile : HOSTILE) {
+            Object[] pairs = java.util.Arrays.copyOf(others, others.length + 2);
+            pairs[others.length] = field;
+            pairs[others.length + 1] = hostile;
+            Http.Response r = server.http().send(request("POST", path, "application/json",
+                    HttpRequest.BodyPublishers.ofString(KeyFixtures.json(pairs))).build());
+            assertThat(r.status()).as("%s=%s -> %s", field, hostile.length() > 40 ? "long" : hostile, r.body())
+                    .isLessThan(500);
+            if (r.status() >= 400) {
+                assertRefused(r, shape);
+            }
+        }
+        // a NUL in a description or comment is refused, not stored
+        assertThat(KeyFixtures.rows(server, "SELECT description FROM api_keys").toString()).doesNotContain("\u0000");
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"username", "password"})
+    void hostile_strings_as_username_or_password_are_a_failed_login_never_a_500(String field) {
+        for (String hostile : HOSTILE) {
+            String body = field.equals("username")
+                    ? KeyFixtures.json("username", hostile, "password", "correct horse battery", "access_level", "full")
+                    : KeyFixtures.json("username", fresh(), "password", hostile, "access_level", "full");
+            Http.Response r = server.http().postJson("/api/user/create_apikey", body);
+            assertThat(r.status()).as("%s -> %s", hostile.length() > 40 ? "long" : hostile, r.body()).isIn(400, 401);
+            assertRefused(r, Shape.USER_KEYS);
+        }
+        if (field.equals("username")) {
+            // the failed checks were counted and audited, under a printable stand-in for the name
+            assertThat(KeyFixtures.rows(server, "SELECT target FROM audit_log WHERE action = 'auth.password'").toString())
+                    .contains("a\uFFFDb").doesNotContain("\u0000");
+        }
+    }
+
+    /** A user with a password, so a wrong one is a plain failed login (one per attempt: no lockout). */
+    private static String fresh() {
+        String name = server.createUser(KeyFixtures.name("pw"), Role.VIEWER).user().username();
+        server.core().users.setPasswordHash(dev.pier.auth.Principal.system(), name,
+                server.core().passwords.hash("the right password, surely"));
+        return name;
+    }
+
     @ParameterizedTest
     @MethodSource("routes")
     void an_unexpected_content_type_is_not_a_500(String method, String path, Shape shape) {
