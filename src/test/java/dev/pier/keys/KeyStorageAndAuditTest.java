@@ -176,6 +176,59 @@ class KeyStorageAndAuditTest {
                 .isAfter(server.clock.instant().minus(Duration.ofMinutes(3)));
     }
 
+    @Test
+    void a_burst_of_parallel_first_uses_is_audited_once() throws Exception {
+        KeyFixtures.Holder h = KeyFixtures.holder(server, "burst", Role.VIEWER, AccessLevel.FULL);
+        int n = 24;
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(n)) {
+            List<java.util.concurrent.Future<Integer>> results = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                results.add(pool.submit(() -> {
+                    go.await();
+                    return server.http().get("/api/v1/api_tokens", h.bearer()).status();
+                }));
+            }
+            go.countDown();
+            for (var r : results) {
+                assertThat(r.get()).isEqualTo(200);
+            }
+        }
+        assertThat(KeyFixtures.audit(server, "key.first_use", h.keyId().toString())).hasSize(1);
+        assertThat(lastUsed(h.keyId())).isNotNull();
+    }
+
+    @Test
+    void parallel_creations_each_get_their_own_key() throws Exception {
+        KeyFixtures.Holder h = KeyFixtures.holder(server, "parallel", Role.VIEWER, AccessLevel.FULL);
+        int n = 16;
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        java.util.Set<String> keys = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(n)) {
+            List<java.util.concurrent.Future<?>> results = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int nr = i;
+                results.add(pool.submit(() -> {
+                    go.await();
+                    Http.Response r = server.http().postJson("/api/v1/api_tokens", json("description", "p" + nr),
+                            h.bearer());
+                    assertThat(r.status()).as(r.body()).isEqualTo(200);
+                    keys.add(r.json().get("key").asText());
+                    return null;
+                }));
+            }
+            go.countDown();
+            for (var r : results) {
+                r.get();
+            }
+        }
+        assertThat(keys).hasSize(n);
+        assertThat(server.http().get("/api/v1/api_tokens", h.bearer()).json()).hasSize(n + 1);
+        for (String k : keys) {
+            assertThat(server.http().get("/api/v1/api_tokens", "Token", k).status()).isEqualTo(200);
+        }
+    }
+
     private static Object lastUsed(UUID id) {
         return KeyFixtures.rows(server, "SELECT last_used_at FROM api_keys WHERE id = ?", id).getFirst()
                 .get("last_used_at");
