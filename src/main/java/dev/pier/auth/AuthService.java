@@ -25,6 +25,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Sessions: TOTP login, refresh with rotation and reuse detection, revocation, and resolving an
@@ -47,6 +48,11 @@ public final class AuthService {
             .maximumSize(100_000)
             .expireAfterWrite(Duration.ofMinutes(10))
             .build();
+    /**
+     * Counts invalidations. A lookup that read the database before a revocation committed must not put its
+     * now stale row into the cache after the revocation emptied it: it only caches if no change came between.
+     */
+    private final AtomicLong cacheGeneration = new AtomicLong();
 
     /** Verifies a password against a stored hash; wired to Argon2 by the composition root. */
     public interface PasswordCheck {
@@ -67,7 +73,10 @@ public final class AuthService {
         this.config = config;
         this.passwords = passwords;
         this.metrics = metrics;
-        changes.onChange(accessCache::invalidateAll);
+        changes.onChange(() -> {
+            cacheGeneration.incrementAndGet();
+            accessCache.invalidateAll();
+        });
     }
 
     /**
@@ -201,6 +210,7 @@ public final class AuthService {
         Instant now = clock.instant();
         CachedAccess c = accessCache.getIfPresent(hash);
         if (c == null) {
+            long generation = cacheGeneration.get();
             c = jdbi.withHandle(h -> h.createQuery("""
                             SELECT s.id, s.user_id, u.username, u.role, s.access_expires_at
                             FROM sessions s JOIN users u ON u.id = s.user_id
@@ -210,7 +220,7 @@ public final class AuthService {
                             rs.getString(3), Role.parse(rs.getString(4)).orElseThrow(),
                             rs.getObject(5, java.time.OffsetDateTime.class).toInstant()))
                     .findOne().orElse(null));
-            if (c != null) {
+            if (c != null && cacheGeneration.get() == generation) {
                 accessCache.put(hash, c);
             }
         }

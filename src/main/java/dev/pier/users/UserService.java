@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 
 /**
@@ -37,6 +38,8 @@ public final class UserService {
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
     private volatile List<User> cachedList;
+    /** Counts changes, so that a list read before a change is not cached after it (see {@link #list()}). */
+    private final AtomicLong listGeneration = new AtomicLong();
 
     public UserService(Jdbi jdbi, SecretBox box, AuditLog audit, ChangeFeed changes, Clock clock) {
         this.jdbi = jdbi;
@@ -44,7 +47,10 @@ public final class UserService {
         this.audit = audit;
         this.changes = changes;
         this.clock = clock;
-        changes.onChange(() -> cachedList = null);
+        changes.onChange(() -> {
+            listGeneration.incrementAndGet();
+            cachedList = null;
+        });
     }
 
     /** A new user to create; {@code id}, {@code email} and {@code passwordHash} may be null. */
@@ -207,8 +213,12 @@ public final class UserService {
     public List<User> list() {
         List<User> l = cachedList;
         if (l == null) {
+            long generation = listGeneration.get();
             l = jdbi.withHandle(h -> h.attach(UserDao.class).listAll().stream().map(UserRow::toUser).toList());
-            cachedList = l;
+            // a change that committed while we read has already emptied the cache: don't refill it with old rows
+            if (listGeneration.get() == generation) {
+                cachedList = l;
+            }
         }
         return l;
     }
