@@ -178,7 +178,11 @@ public final class AuthService {
                     "auth.refresh", session.userId().toString(), "success", null);
             return Optional.empty();
         });
-        changes.changedHere();
+        if (failure.isEmpty() || failure.get().equals("reuse")) {
+            // only these changed a live session; anyone can present an unknown token, and must not be able to
+            // empty every cache of the server with it
+            changes.changedHere();
+        }
         if (failure.isPresent()) {
             if (failure.get().equals("race")) {
                 // Lost a race with a parallel refresh of the same token: that is reuse too.
