@@ -1,11 +1,13 @@
 package dev.pier.bench;
 
 import dev.pier.Core;
+import dev.pier.auth.AccessLevel;
 import dev.pier.auth.Principal;
 import dev.pier.auth.Totp;
 import dev.pier.config.Config;
 import dev.pier.crypto.Hashing;
 import dev.pier.errors.PierException;
+import dev.pier.keys.ApiKeyService;
 import dev.pier.users.Enrollment;
 import dev.pier.users.Role;
 import dev.pier.users.UserService;
@@ -38,6 +40,7 @@ import java.util.stream.Stream;
  * <ul>
  *   <li>{@link #knownAccessToken}: a logged-in user's access token, the path of every authenticated
  *       request (SHA-256 of the token, then the in-memory session cache);</li>
+ *   <li>{@link #knownApiKey}: an API key ({@code pier_…}): checksum, SHA-256, the key cache;</li>
  *   <li>{@link #unknownToken}: a token nobody issued, which misses the cache and asks the database;</li>
  *   <li>{@link #sha256OfToken}: the hash alone, the floor under both.</li>
  * </ul>
@@ -54,6 +57,7 @@ public class CredentialCheckBenchmark {
     private Path dir;
     private Core core;
     private String accessToken;
+    private String apiKey;
     private String unknownToken;
 
     @Setup(Level.Trial)
@@ -66,11 +70,14 @@ public class CredentialCheckBenchmark {
         byte[] secret = Base32.decode(b32 + "=".repeat((8 - b32.length() % 8) % 8));
         String code = Totp.code(secret, Totp.step(Instant.now()));
         accessToken = core.auth.login("bench", code, null, CLIENT).accessToken();
+        apiKey = core.keys.create(Principal.system(), "bench",
+                new ApiKeyService.NewKey("jmh", true, null, AccessLevel.FULL)).value();
         unknownToken = Hashing.randomToken();
         // fail fast if the setup is wrong, rather than measuring an exception path
         Principal p = core.authenticator.resolve(accessToken, CLIENT, false);
-        if (!"bench".equals(p.username())) {
-            throw new IllegalStateException("resolved to " + p.username());
+        Principal k = core.authenticator.resolve(apiKey, CLIENT, false);
+        if (!"bench".equals(p.username()) || !"bench".equals(k.username())) {
+            throw new IllegalStateException("resolved to " + p.username() + " and " + k.username());
         }
     }
 
@@ -85,6 +92,11 @@ public class CredentialCheckBenchmark {
     @Benchmark
     public Principal knownAccessToken() {
         return core.authenticator.resolve(accessToken, CLIENT, false);
+    }
+
+    @Benchmark
+    public Principal knownApiKey() {
+        return core.authenticator.resolve(apiKey, CLIENT, false);
     }
 
     @Benchmark
