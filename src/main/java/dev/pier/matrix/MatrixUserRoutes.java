@@ -34,13 +34,14 @@ public final class MatrixUserRoutes {
     public void login(Context ctx) {
         Fields f = Fields.of(ctx);
         Tokens t = auth.login(f.scalar("username"), f.scalar("code"), f.string("password"), ctx.ip());
-        ctx.json(tokens(t));
+        // tokens and secrets must not stay in a browser or proxy cache (RFC 6749 §5.1)
+        ctx.header("Cache-Control", "no-store").json(tokens(t));
     }
 
     public void refresh(Context ctx) {
         Fields f = Fields.of(ctx);
         Tokens t = auth.refresh(f.string("grant_type"), f.string("refresh_token"), ctx.ip());
-        ctx.json(tokens(t));
+        ctx.header("Cache-Control", "no-store").json(tokens(t));
     }
 
     public void revoke(Context ctx) {
@@ -50,7 +51,7 @@ public final class MatrixUserRoutes {
 
     public void setup(Context ctx) {
         Enrollment e = users.enrollment(RequestContext.principal(ctx), ctx.pathParam("user"));
-        ctx.json(Map.of("qr", e.qrDataUri(), "secret", e.secretBase32()));
+        ctx.header("Cache-Control", "no-store").json(Map.of("qr", e.qrDataUri(), "secret", e.secretBase32()));
     }
 
     public void list(Context ctx) {

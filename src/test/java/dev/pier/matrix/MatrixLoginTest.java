@@ -80,6 +80,7 @@ class MatrixLoginTest {
         Http.Response r = http.postJson(AUTH, json("username", name(e), "code", server.code(e)));
         JsonNode tokens = assertTokens(r);
         assertThat(r.header("Content-Type")).startsWith("application/json");
+        assertThat(r.header("Cache-Control")).isEqualTo("no-store");
         Http.Response list = http.get("/api/v1/user/auth/setup/nobody", Matrix.bearer(tokens.get("access_token").asText()));
         // the token is a real credential: a viewer is refused (403), not unauthenticated (401)
         assertError(list, 403, 912);

@@ -80,7 +80,9 @@ class MatrixRefreshTest {
     @Test
     void refresh_returns_a_new_pair_in_the_login_shape() {
         JsonNode first = session(admin());
-        JsonNode second = assertTokens(refresh(refreshOf(first)));
+        Http.Response r = refresh(refreshOf(first));
+        JsonNode second = assertTokens(r);
+        assertThat(r.header("Cache-Control")).isEqualTo("no-store");
         assertThat(access(second)).isNotEqualTo(access(first));
         assertThat(refreshOf(second)).isNotEqualTo(refreshOf(first));
         assertThat(listWith(access(second))).isEqualTo(200);

@@ -100,8 +100,10 @@ class MatrixSetupTest {
     @Test
     void owner_gets_a_png_qr_code_and_the_secret() {
         Enrollment v = user(Role.VIEWER);
-        JsonNode body = assertEnrollment(setup(v.user().username(), server.accessToken(owner)));
+        Http.Response r = setup(v.user().username(), server.accessToken(owner));
+        JsonNode body = assertEnrollment(r);
         assertThat(body.get("secret").asText()).isEqualTo(v.secretBase32());
+        assertThat(r.header("Cache-Control")).isEqualTo("no-store");
     }
 
     @Test
