@@ -41,11 +41,14 @@ public final class Policy {
         requireCanManage(actor, target.role());
     }
 
-    /** Sessions: anyone may end their own; admins those of users they manage. */
+    /**
+     * Sessions: anyone may end their own; admins and the owner anyone's (SPEC §2). Ending a session changes
+     * nothing about its user, so unlike managing it is not limited to the users below the actor.
+     */
     public static void requireCanRevoke(Principal actor, User target) {
         if (actor.isSelf(target.id())) {
             return;
         }
-        requireCanManage(actor, target);
+        require(actor, Role.ADMIN, Scope.USERS);
     }
 }

@@ -175,6 +175,26 @@ class MatrixRevokeTest {
         assertThat(probe(access(v))).isEqualTo(401);
     }
 
+    /** SPEC §2: "every role may revoke its own sessions, admin and owner anyone's". */
+    @Test
+    void admin_revokes_another_admins_sessions() {
+        Enrollment admin = user(Role.ADMIN);
+        Enrollment other = user(Role.ADMIN);
+        JsonNode o = session(other);
+        assertOk(revoke(other.user().username(), access(session(admin))));
+        assertThat(probe(access(o))).isEqualTo(401);
+    }
+
+    @Test
+    void admin_revokes_the_owners_sessions() {
+        Enrollment admin = user(Role.ADMIN);
+        String ownerToken = server.accessToken(owner);
+        assertOk(revoke(owner.user().username(), access(session(admin))));
+        assertThat(probe(ownerToken)).isEqualTo(401);
+        // revoking is not managing: the owner is still there and logs in again
+        assertThat(probe(server.accessToken(owner))).isEqualTo(400);
+    }
+
     @Test
     void owner_revokes_an_admins_sessions() {
         Enrollment admin = user(Role.ADMIN);
