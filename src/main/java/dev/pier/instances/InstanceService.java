@@ -259,7 +259,9 @@ public final class InstanceService {
 
     /** Creates the container for a recorded instance; adopts the one a crashed earlier attempt made. */
     String createContainer(ContainerRuntime runtime, Instance inst) {
-        ContainerSpec.Builder b = ContainerSpec.builder(inst.id(), inst.name(), inst.imageRef())
+        // container names are global to an engine that other installations may share: the instance id makes
+        // the name unique there, and fixed per instance, so a second create after a crash is a conflict
+        ContainerSpec.Builder b = ContainerSpec.builder(inst.id(), inst.name() + "-" + inst.id(), inst.imageRef())
                 .command(inst.command())
                 .env(inst.variables())
                 .memoryMiB(inst.memoryMib())
