@@ -82,6 +82,8 @@ public final class App {
             cfg.requestLogger.http((ctx, ms) -> logAndMeasure(core, ctx, ms));
 
             cfg.routes.before(rc::before);
+            // an unknown version prefix is an unknown route, whoever asks: checked before authentication
+            cfg.routes.before("/api/{version}/user/{endpoint}", userKeys::checkVersion);
             cfg.routes.beforeMatched(rc::authorize);
             cfg.routes.exception(PierException.class, (e, ctx) -> ErrorRenderer.render(ctx, e));
             cfg.routes.exception(HttpResponseException.class, (e, ctx) -> ErrorRenderer.render(ctx, e.getStatus(),

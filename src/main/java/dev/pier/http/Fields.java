@@ -44,7 +44,14 @@ public final class Fields {
             form = false;
         }
         if (form || type.startsWith("multipart/form-data")) {
-            for (Map.Entry<String, List<String>> e : ctx.formParamMap().entrySet()) {
+            Map<String, List<String>> params;
+            try {
+                params = ctx.formParamMap();
+            } catch (RuntimeException e) {
+                throw new PierException.Invalid(Reason.MALFORMED_BODY, "request body is not a valid "
+                        + (form ? "urlencoded form" : "multipart form"));
+            }
+            for (Map.Entry<String, List<String>> e : params.entrySet()) {
                 if (!e.getValue().isEmpty()) {
                     map.put(e.getKey(), json.getNodeFactory().textNode(e.getValue().getFirst()));
                 }
@@ -106,6 +113,9 @@ public final class Fields {
         }
         if (n.isBoolean()) {
             return n.booleanValue();
+        }
+        if (n.isIntegralNumber() && (n.asLong() == 0 || n.asLong() == 1)) {
+            return n.asLong() == 1;
         }
         if (n.isTextual()) {
             switch (n.textValue().trim().toLowerCase()) {

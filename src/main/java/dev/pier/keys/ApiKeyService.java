@@ -231,6 +231,10 @@ public final class ApiKeyService implements KeyResolver {
         });
     }
 
+    /**
+     * A key the caller may see and manage: their own, or anyone's for an admin (SPEC §1: admins manage
+     * everyone's API keys). Making a key for someone else is stricter, see {@link #create}.
+     */
     private ApiKey visible(Principal actor, UUID id) {
         ApiKey key = jdbi.withHandle(h -> h.attach(ApiKeyDao.class).findById(id)).map(ApiKeyRow::toKey)
                 .orElseThrow(() -> notFound(id));
@@ -238,7 +242,7 @@ public final class ApiKeyService implements KeyResolver {
             if (!actor.role().atLeast(Role.ADMIN)) {
                 throw notFound(id);
             }
-            requireCanManageKeysOf(actor, users.findById(key.userId()).orElseThrow(() -> notFound(id)));
+            Policy.require(actor, Role.ADMIN, Scope.KEYS);
         }
         return key;
     }

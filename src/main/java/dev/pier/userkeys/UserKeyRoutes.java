@@ -43,7 +43,10 @@ public final class UserKeyRoutes {
     /** Before the versioned routes: only {@code vN[.N[.N]]} is a version. */
     public void checkVersion(Context ctx) {
         String v = ctx.pathParamMap().get("version");
-        if (v != null && !VERSION.matcher(v).matches()) {
+        String endpoint = ctx.pathParamMap().get("endpoint");
+        boolean keysEndpoint = endpoint == null || endpoint.equals("apikeys") || endpoint.equals("create_apikey")
+                || endpoint.equals("delete_apikey");
+        if (v != null && keysEndpoint && !VERSION.matcher(v).matches()) {
             throw new PierException.NotFound(Reason.ROUTE_NOT_FOUND, "invalid API version '" + v + "'");
         }
     }

@@ -79,7 +79,10 @@ public final class UserService {
     }
 
     /** Creates a user with a fresh TOTP secret. Nobody can create a second owner. */
-    public Enrollment create(Principal actor, NewUser req) {
+    public Enrollment create(Principal actor, NewUser given) {
+        // addresses are compared without case: Foo@Example.com and foo@example.com are one mailbox here
+        NewUser req = given.email() == null ? given : new NewUser(given.id(), given.username(), given.role(),
+                given.email().strip().toLowerCase(Locale.ROOT), given.passwordHash());
         validateUsername(req.username());
         if (req.email() != null && !EMAIL.matcher(req.email()).matches()) {
             throw new PierException.Invalid("email is not a valid address");
@@ -235,7 +238,8 @@ public final class UserService {
     }
 
     public Optional<User> findByEmail(String email) {
-        return jdbi.withHandle(h -> h.attach(UserDao.class).findByEmail(email).map(UserRow::toUser));
+        String e = email.strip().toLowerCase(Locale.ROOT);
+        return jdbi.withHandle(h -> h.attach(UserDao.class).findByEmail(e).map(UserRow::toUser));
     }
 
     public User require(String username) {
