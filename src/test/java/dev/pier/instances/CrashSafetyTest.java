@@ -79,14 +79,13 @@ class CrashSafetyTest {
                 .orElseThrow(() -> new AssertionError("no record of " + name)).id();
     }
 
-    /** Restarts the server on the same database, runs a pass, and waits for the instance to be running. */
-    private static void restartAndConverge() {
+    /** Restarts the server on the same database (its first node check runs a pass at once). */
+    private static void restart() {
         pier.server.restart();
-        pier.server.core().reconciler.passAll();
     }
 
     private static void assertOneRunningContainer(UUID id) {
-        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+        pier.awaitConverged(() -> {
             List<Container> cs = pier.containersOf(id);
             assertThat(cs).as("containers of %s", id).hasSize(1);
             assertThat(cs.getFirst().getState()).isEqualTo("running");
@@ -103,7 +102,7 @@ class CrashSafetyTest {
     }
 
     private static void assertGone(UUID id) {
-        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+        pier.awaitConverged(() -> {
             assertThat(pier.containersOf(id)).isEmpty();
             assertThat(pier.server.core().instances.find(id)).isEmpty();
         });
@@ -120,7 +119,7 @@ class CrashSafetyTest {
         UUID id = recordedId(name);
         assertThat(pier.containersOf(id)).isEmpty();
 
-        restartAndConverge();
+        restart();
 
         assertOneRunningContainer(id);
         assertThat(pier.events(id)).contains("created");
@@ -138,7 +137,7 @@ class CrashSafetyTest {
         assertThat(pier.containersOf(id)).hasSize(1);
         assertThat(pier.server.core().instances.require(id).containerId()).isEmpty();
 
-        restartAndConverge();
+        restart();
 
         assertOneRunningContainer(id);
     }
@@ -152,7 +151,7 @@ class CrashSafetyTest {
                 .isInstanceOf(FaultInjectingRuntime.Halted.class);
         UUID id = recordedId(name);
 
-        restartAndConverge();
+        restart();
 
         assertOneRunningContainer(id);
     }
@@ -175,7 +174,7 @@ class CrashSafetyTest {
         }
         UUID id = recordedId(name);
 
-        restartAndConverge();
+        restart();
 
         assertOneRunningContainer(id);
     }
@@ -192,7 +191,7 @@ class CrashSafetyTest {
         // while it is being deleted, nobody may start it again
         assertThat(pier.action(pier.manager, i.id().toString(), "start").status()).isEqualTo(409);
 
-        restartAndConverge();
+        restart();
 
         assertGone(i.id());
         assertThat(pier.events(i.id())).contains("delete_finished");
@@ -208,12 +207,39 @@ class CrashSafetyTest {
         assertThat(pier.containersOf(i.id())).isEmpty();
         assertThat(pier.server.core().instances.find(i.id())).isPresent();
 
-        restartAndConverge();
+        restart();
 
         assertGone(i.id());
         // its host port is free again
         pier.deploy(pier.manager, "name", InstanceFixture.name("reuse"), "image", InstanceFixture.QUIET_IMAGE,
                 "memory_mib", 32, "ports", "80:" + i.ports().getFirst().hostPort());
+    }
+
+    @Test
+    void a_suspend_the_node_refuses_or_cannot_hear_is_rolled_back() {
+        var i = pier.server.core().instances.deploy(Principal.system(), request(InstanceFixture.name("susp")));
+        String cid = i.containerId().orElseThrow();
+
+        local().failBefore(Operation.STOP, () -> new dev.pier.runtime.RuntimeOperationException("injected refusal"));
+        Http.Response refused = pier.action(pier.admin, i.id().toString(), "suspend");
+        assertThat(refused.status()).as(refused.body()).isEqualTo(409);
+        Instance after = pier.server.core().instances.require(i.id());
+        assertThat(after.suspended()).isFalse();
+        assertThat(after.desiredState()).isEqualTo("running");
+        assertThat(pier.running(cid)).isTrue();
+
+        local().arm(Operation.STOP, FaultInjectingRuntime.When.BEFORE, FaultInjectingRuntime.Fault.unavailable());
+        Http.Response unreachable = pier.action(pier.admin, i.id().toString(), "suspend");
+        assertThat(unreachable.status()).as(unreachable.body()).isEqualTo(503);
+        after = pier.server.core().instances.require(i.id());
+        assertThat(after.suspended()).isFalse();
+        assertThat(after.desiredState()).isEqualTo("running");
+        assertThat(pier.running(cid)).isTrue();
+
+        // and a start is still allowed: nothing was left suspended
+        await().atMost(Duration.ofSeconds(5)).until(() -> pier.server.core().nodes.isOnline(
+                pier.server.core().nodes.require(pier.localNode)));
+        assertThat(pier.action(pier.manager, i.id().toString(), "start").status()).isEqualTo(200);
     }
 
     @Test

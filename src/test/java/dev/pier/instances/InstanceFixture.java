@@ -168,6 +168,20 @@ public final class InstanceFixture implements AutoCloseable {
                 .bind("id", instance).mapTo(String.class).list());
     }
 
+    /**
+     * Waits until {@code assertion} holds, running a full reconcile pass before each try: what the server's
+     * periodic pass does (its interval is an hour in tests). A pass skips an instance that is busy (an event
+     * being handled, say), so one pass alone proves nothing; the periodic pass is what guarantees convergence.
+     */
+    public void awaitConverged(org.awaitility.core.ThrowingRunnable assertion) {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+                .pollInterval(java.time.Duration.ofMillis(500))
+                .untilAsserted(() -> {
+                    server.core().reconciler.passAll();
+                    assertion.run();
+                });
+    }
+
     /** Deletes every instance through Pier (forced), then removes any container of this installation left. */
     public void cleanup() {
         for (Instance i : server.core().instances.list()) {

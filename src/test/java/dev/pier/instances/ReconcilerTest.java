@@ -93,10 +93,12 @@ class ReconcilerTest {
         String cid = i.path("container_id").asText();
 
         pier.docker.stopContainerCmd(cid).withTimeout(1).exec();
-        pier.server.core().reconciler.passAll();
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> pier.running(cid));
-        assertThat(pier.events(UUID.fromString(id))).contains("restarted");
+        pier.awaitConverged(() -> {
+            assertThat(pier.running(cid)).isTrue();
+            // written just after the start
+            assertThat(pier.events(UUID.fromString(id))).contains("restarted");
+        });
     }
 
     @Test
@@ -107,9 +109,8 @@ class ReconcilerTest {
         String cid = i.path("container_id").asText();
 
         pier.docker.removeContainerCmd(cid).withForce(true).exec();
-        pier.server.core().reconciler.passAll();
 
-        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+        pier.awaitConverged(() -> {
             List<Container> cs = pier.containersOf(id);
             assertThat(cs).hasSize(1);
             assertThat(cs.getFirst().getId()).isNotEqualTo(cid);
@@ -135,11 +136,11 @@ class ReconcilerTest {
         assertThat(pier.action(pier.manager, id, "stop").status()).isEqualTo(200);
         pier.docker.removeContainerCmd(i.path("container_id").asText()).withForce(true).exec();
 
-        pier.server.core().reconciler.passAll();
-
-        await().atMost(Duration.ofSeconds(10)).until(() -> pier.containersOf(id).size() == 1);
+        pier.awaitConverged(() -> {
+            assertThat(pier.containersOf(id)).hasSize(1);
+            assertThat(observed(id)).isEqualTo("stopped");
+        });
         assertThat(pier.containersOf(id).getFirst().getState()).isNotEqualTo("running");
-        assertThat(observed(id)).isEqualTo("stopped");
     }
 
     @Test
