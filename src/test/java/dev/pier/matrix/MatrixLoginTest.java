@@ -94,6 +94,18 @@ class MatrixLoginTest {
     }
 
     @Test
+    void multipart_form_login_works_too() {
+        Enrollment e = newUser("multipart");
+        String boundary = "pier-test-boundary";
+        String body = "--" + boundary + "\r\n"
+                + "Content-Disposition: form-data; name=\"username\"\r\n\r\n" + name(e) + "\r\n"
+                + "--" + boundary + "\r\n"
+                + "Content-Disposition: form-data; name=\"code\"\r\n\r\n" + server.code(e) + "\r\n"
+                + "--" + boundary + "--\r\n";
+        assertTokens(http.send("POST", AUTH, "multipart/form-data; boundary=" + boundary, body));
+    }
+
+    @Test
     void username_is_matched_without_regard_to_case() {
         Enrollment e = newUser("MixedCase");
         assertTokens(Matrix.login(http, name(e).toLowerCase(), server.code(e)));
@@ -236,7 +248,10 @@ class MatrixLoginTest {
             "{\"username\":[\"%s\"],\"code\":\"123456\"}",
             "{\"username\":{\"$ne\":null},\"code\":\"123456\"}",
             "{\"username\":\"%s\",\"code\":[]}",
-            "{\"username\":\"%s\",\"code\":{}}"})
+            "{\"username\":\"%s\",\"code\":{}}",
+            "{\"username\":\"%s\",\"code\":1e400}",
+            "{\"username\":\"%s\",\"code\":123456789012345678901234567890}",
+            "{\"username\":\"%s\",\"code\":-0.5}"})
     void fields_of_the_wrong_type_are_refused_with_400(String template) {
         Enrollment e = newUser("types");
         Http.Response r = http.postJson(AUTH, template.formatted(name(e)));
