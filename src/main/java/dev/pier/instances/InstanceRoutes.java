@@ -57,7 +57,7 @@ public final class InstanceRoutes {
         Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(
                 f.string("name"), f.string("image"), f.string("node"), owner == null ? null : uuid(owner, "owner_id"),
                 f.whole("memory_mib"), f.decimal("cpu"), f.whole("disk_mib"), f.scalar("ports"),
-                f.whole("primary_port") == null ? null : Math.toIntExact(f.whole("primary_port")), f.stringMap("variables")));
+                Validation.port(f.whole("primary_port"), "primary_port"), f.stringMap("variables")));
         ctx.status(201).json(json(i, nodeNames()));
     }
 

@@ -46,6 +46,17 @@ public final class Validation {
         return cores;
     }
 
+    /** A port number as a caller gave it (a primary port), range-checked before it is narrowed; null stays null. */
+    public static Integer port(Long port, String field) {
+        if (port == null) {
+            return null;
+        }
+        if (port < 1 || port > 65535) {
+            throw new PierException.Invalid(field + " must be a port number 1-65535");
+        }
+        return port.intValue();
+    }
+
     /** Names {@code [A-Za-z_][A-Za-z0-9_]*}, values without control characters other than tab. */
     public static void variables(Map<String, String> vars) {
         if (vars.size() > MAX_VARIABLES) {

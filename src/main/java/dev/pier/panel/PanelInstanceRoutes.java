@@ -55,7 +55,7 @@ public final class PanelInstanceRoutes {
         users.findById(owner).orElseThrow(() -> new PierException.Invalid(Reason.USER_NOT_FOUND, "user " + user + " not found"));
         Long primary = f.whole("primary");
         Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(name, image,
-                nodeId, owner, memory, cpu, null, f.scalar("ports"), primary == null ? null : Math.toIntExact(primary),
+                nodeId, owner, memory, cpu, null, f.scalar("ports"), Validation.port(primary, "primary"),
                 f.stringMap("variables")));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("message", "Container deployed successfully");

@@ -113,6 +113,9 @@ class DeployValidationTest {
                 new Case("duplicate container port", fields("name", "p6", "ports", "80:18080,80:18081"), 400),
                 new Case("two protocols", fields("name", "p7", "ports", "53/udp:5353/tcp"), 400),
                 new Case("primary port not published", fields("name", "p8", "ports", "80:18080", "primary_port", 443), 400),
+                new Case("primary port beyond any int", fields("name", "p9", "ports", "80:18080", "primary_port", 99_999_999_999L), 400),
+                new Case("primary port negative", fields("name", "p10", "ports", "80:18080", "primary_port", -80), 400),
+                new Case("primary port a word", fields("name", "p11", "ports", "80:18080", "primary_port", "http"), 400),
                 new Case("unknown image", fields("name", "i1", "image", "no-such-image"), 400),
                 new Case("unknown owner", fields("name", "o1", "owner_id", java.util.UUID.randomUUID().toString()), 400),
                 new Case("unknown node", fields("name", "n1", "node", "no-such-node"), 404),
@@ -153,7 +156,11 @@ class DeployValidationTest {
                         "variables", "{\"1X\":\"a\"}"),
                 json("image", InstanceFixture.QUIET_IMAGE, "memory", "32", "cpu", "1", "nodeId", node, "name", "pj", "user", user,
                         "variables", "{not json"),
-                json("image", "nope", "memory", "32", "cpu", "1", "nodeId", node, "name", "pi", "user", user))) {
+                json("image", "nope", "memory", "32", "cpu", "1", "nodeId", node, "name", "pi", "user", user),
+                json("image", InstanceFixture.QUIET_IMAGE, "memory", "32", "cpu", "1", "nodeId", node, "name", "pr", "user", user,
+                        "ports", "80:18080", "primary", "99999999999"),
+                json("image", InstanceFixture.QUIET_IMAGE, "memory", "99999999999999", "cpu", "1", "nodeId", node, "name", "pm",
+                        "user", user))) {
             Http.Response r = http().postJson("/api/instances/deploy", body, "x-api-key", adminKey);
             assertThat(r.status()).as(body + " -> " + r.body()).isEqualTo(400);
             assertThat(r.json().path("error").asText()).isNotBlank();
