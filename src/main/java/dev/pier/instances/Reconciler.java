@@ -127,7 +127,11 @@ public final class Reconciler implements AutoCloseable {
         for (InstanceRow row : records) {
             Instance inst = row.toInstance();
             ContainerSummary c = byInstance.remove(inst.id());
-            boolean ran = instances.locks.ifFree(inst.id(), () -> converge(runtime, node, inst, Optional.ofNullable(c), result));
+            // converge on the record as it is now, under the lock: the listing above may be seconds old, and a
+            // user action since (a stop, a delete) must not be undone by it
+            boolean ran = instances.locks.ifFree(inst.id(), () -> instances.find(inst.id())
+                    .filter(fresh -> fresh.nodeId().equals(node.id()))
+                    .ifPresent(fresh -> converge(runtime, node, fresh, Optional.ofNullable(c), result)));
             if (!ran) {
                 result.busy++;
             }
