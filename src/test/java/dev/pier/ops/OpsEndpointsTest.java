@@ -82,6 +82,21 @@ class OpsEndpointsTest {
     }
 
     @Test
+    void totp_and_password_logins_are_counted_side_by_side() {
+        // a TOTP login (Matrix) and a password check (User API keys) both count in pier_logins_total
+        server.accessToken(owner);
+        Http.Response password = http.postForm("/api/user/create_apikey", "username=operator&password=wrong&access_level=basic");
+        assertThat(password.status()).as(password.body()).isBetween(400, 499);
+        Http.Response totp = Matrix.login(http, "operator", "not-a-code");
+        assertThat(totp.status()).as(totp.body()).isEqualTo(400);
+        String body = http.get("/metrics").body();
+        assertThat(body).containsPattern("pier_logins_total\\{[^}]*method=\"password\"[^}]*} [1-9]");
+        assertThat(body).containsPattern("pier_logins_total\\{[^}]*outcome=\"failure\"[^}]*} [1-9]");
+        assertThat(body.lines().filter(l -> l.startsWith("pier_logins_total{")).count())
+                .as("success and failure of each kind: %s", body).isGreaterThanOrEqualTo(3);
+    }
+
+    @Test
     void metrics_label_routes_by_pattern_not_by_the_names_in_the_path() {
         String token = server.accessToken(owner);
         http.delete("/api/v1/user/auth/revoke/metric-probe-name", Matrix.bearer(token));
