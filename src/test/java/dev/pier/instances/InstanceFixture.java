@@ -54,6 +54,10 @@ public final class InstanceFixture implements AutoCloseable {
         this.server = server;
         this.installation = Installation.id(server.core().db.jdbi());
         this.localNode = server.core().nodes.findByName("local").orElseThrow().id();
+        // the server's first node check runs in the background: until it has answered, the node's status is
+        // "unknown", and image registration and deploys without a node refuse with "no node is online"
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() ->
+                server.core().nodes.isOnline(server.core().nodes.require(localNode)));
         this.ownerUser = server.createUser("owner", Role.OWNER);
         this.adminUser = server.createUser("admin", Role.ADMIN);
         this.managerUser = server.createUser("manager", Role.MANAGER);
