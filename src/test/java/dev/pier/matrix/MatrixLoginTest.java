@@ -273,12 +273,10 @@ class MatrixLoginTest {
     void numeric_code_is_read_as_its_digits() {
         Enrollment e = newUser("numeric");
         String code = server.code(e);
-        if (code.startsWith("0")) {
+        while (code.startsWith("0")) {
+            // a JSON number has no leading zero: wait for a code that can be written as one
             server.clock.advance(Duration.ofSeconds(30));
             code = server.code(e);
-        }
-        if (code.startsWith("0")) {
-            return; // two leading zeros in a row: nothing to learn from this run
         }
         assertTokens(http.postJson(AUTH, "{\"username\":\"" + name(e) + "\",\"code\":" + code + "}"));
     }
@@ -301,7 +299,6 @@ class MatrixLoginTest {
     @Test
     void deeply_nested_json_is_refused_with_400() {
         String deep = "{\"username\":\"a\",\"code\":" + "[".repeat(5_000) + "]".repeat(5_000) + "}";
-        assertThat(http.postJson(AUTH, deep).status()).isEqualTo(400);
         assertError(http.postJson(AUTH, deep), 400, 400);
     }
 
