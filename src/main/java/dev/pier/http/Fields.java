@@ -47,7 +47,8 @@ public final class Fields {
             Map<String, List<String>> params;
             try {
                 params = ctx.formParamMap();
-            } catch (RuntimeException e) {
+            } catch (Exception e) {
+                // Jetty's parser throws ServletException (checked, rethrown unchecked by Javalin) on a bad body
                 throw new PierException.Invalid(Reason.MALFORMED_BODY, "request body is not a valid "
                         + (form ? "urlencoded form" : "multipart form"));
             }
