@@ -12,6 +12,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayInputStream;
@@ -103,6 +104,24 @@ class MatrixLoginTest {
                 + "Content-Disposition: form-data; name=\"code\"\r\n\r\n" + server.code(e) + "\r\n"
                 + "--" + boundary + "--\r\n";
         assertTokens(http.send("POST", AUTH, "multipart/form-data; boundary=" + boundary, body));
+    }
+
+    /** CRLF in a multipart body is written {@code ~} here, to keep each case on one line. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "multipart/form-data; boundary=abc | --abc~Content-Disposition: form-data; name=\"code\"~~no end",
+            "multipart/form-data; boundary=abc | not multipart at all",
+            "multipart/form-data | --abc~~--abc--~",
+            "multipart/form-data; boundary= | ''",
+            "application/x-www-form-urlencoded | username=%zz&code=123456",
+            "application/x-www-form-urlencoded | username=a&code=%E9",
+            "application/x-www-form-urlencoded | %%%=%%%"})
+    void broken_form_bodies_are_refused_with_400_in_the_matrix_shape(String contentType, String body) {
+        String raw = body.replace("~", "\r\n");
+        Http.Response r = http.send("POST", AUTH, contentType, raw);
+        assertThat(r.status()).as("%s -> %s", raw, r.body()).isEqualTo(400);
+        assertThat(r.json().get("errorId").asInt()).isIn(400, 901, 902);
+        assertThat(r.json().size()).isEqualTo(2);
     }
 
     @Test
