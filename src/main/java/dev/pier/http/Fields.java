@@ -48,7 +48,9 @@ public final class Fields {
             try {
                 params = ctx.formParamMap();
             } catch (Exception e) {
-                // Jetty's parser throws ServletException (checked, rethrown unchecked by Javalin) on a bad body
+                // Jetty's parser throws ServletException (checked, rethrown unchecked by Javalin) on a bad body;
+                // the rest of such a body may still be unread, so the connection is not reused
+                ctx.header("Connection", "close");
                 throw new PierException.Invalid(Reason.MALFORMED_BODY, "request body is not a valid "
                         + (form ? "urlencoded form" : "multipart form"));
             }
