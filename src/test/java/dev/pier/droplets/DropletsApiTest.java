@@ -265,10 +265,12 @@ class DropletsApiTest {
         JsonNode list = listOk(http().postJson("/api/v1/droplet/add", json("name", name, "image", InstanceFixture.QUIET_IMAGE),
                 bearer(pier.manager)));
         String cid = pier.containersOf(find(list, name).path("id").asText()).getFirst().getId();
+        String startedAt = pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt();
 
         pier.docker.killContainerCmd(cid).exec();
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> pier.running(cid));
+        await().atMost(Duration.ofSeconds(10)).until(() -> pier.running(cid)
+                && !pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt().equals(startedAt));
         await().atMost(Duration.ofSeconds(5)).until(() -> find(listOk(http().get("/api/v1/droplet/list",
                 bearer(pier.viewer))), name).path("status").asText().equals("running"));
     }

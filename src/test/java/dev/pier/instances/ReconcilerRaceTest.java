@@ -8,10 +8,12 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * A reconcile pass takes seconds over many instances; a user acting on an instance while the pass works
@@ -46,6 +48,9 @@ class ReconcilerRaceTest {
         // both died behind Pier's back; both are desired running
         pier.docker.killContainerCmd(a.path("container_id").asText()).exec();
         pier.docker.killContainerCmd(b.path("container_id").asText()).exec();
+        // a kill returns once the signal is sent: wait until the engine reports both dead, as the pass will see them
+        await().atMost(Duration.ofSeconds(10)).until(() -> !pier.running(a.path("container_id").asText())
+                && !pier.running(b.path("container_id").asText()));
 
         // when the pass has restarted the first of them, the user stops the other
         AtomicReference<UUID> stoppedByUser = new AtomicReference<>();

@@ -164,13 +164,14 @@ class ReconcilerTest {
         pier.docker.startContainerCmd(foreign).exec();
 
         pier.server.core().reconciler.passAll();
+        assertThat(pier.running(foreign)).isTrue();
         // and through the event path: kill it, Pier must not restart or remove it
         pier.docker.killContainerCmd(foreign).exec();
+        await().atMost(Duration.ofSeconds(5)).until(() -> !pier.running(foreign));
         pier.server.core().reconciler.passAll();
 
-        var state = TestEngine.inspect(pier.docker, foreign);
-        assertThat(state).isPresent();
-        assertThat(state.get().getState().getRunning()).isFalse();
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() ->
+                TestEngine.inspect(pier.docker, foreign).map(c -> !c.getState().getRunning()).orElse(false));
         assertThat(pier.containersOf(mine.path("id").asText())).hasSize(1);
         int events = pier.server.core().db.jdbi().withHandle(h -> h.createQuery(
                 "SELECT COUNT(*) FROM instance_events WHERE detail LIKE :d").bind("d", "%" + foreign + "%")

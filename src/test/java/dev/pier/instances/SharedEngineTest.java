@@ -59,8 +59,10 @@ class SharedEngineTest {
         assertThat(two.running(cidB)).isTrue();
 
         // a kill of one installation's container is repaired by that installation only
+        String startedAt = one.docker.inspectContainerCmd(cidA).exec().getState().getStartedAt();
         one.docker.killContainerCmd(cidA).exec();
-        await().atMost(Duration.ofSeconds(10)).until(() -> one.running(cidA));
+        await().atMost(Duration.ofSeconds(10)).until(() -> one.running(cidA)
+                && !one.docker.inspectContainerCmd(cidA).exec().getState().getStartedAt().equals(startedAt));
         assertThat(two.containers()).hasSize(1);
 
         // deleting in one leaves the other's namesake running
