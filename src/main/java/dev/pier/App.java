@@ -263,6 +263,8 @@ public final class App {
         };
     }
 
+    private static final java.util.concurrent.ConcurrentMap<String, Timer> TIMERS = new java.util.concurrent.ConcurrentHashMap<>();
+
     private static void logAndMeasure(Core core, Context ctx, Float ms) {
         String route;
         try {
@@ -270,18 +272,21 @@ public final class App {
         } catch (RuntimeException notMatched) {
             route = "unmatched";
         }
-        Timer.builder("pier_http_requests")
-                .tag("method", ctx.method().name())
-                .tag("route", route)
-                .tag("status", Integer.toString(ctx.statusCode()))
-                .publishPercentileHistogram(false)
-                .register(core.metrics)
+        String method = ctx.method().name();
+        int status = ctx.statusCode();
+        String r = route;
+        // one Timer per (method, route, status), looked up without building a tag list per request
+        TIMERS.computeIfAbsent(method + ' ' + status + ' ' + route, k -> Timer.builder("pier_http_requests")
+                        .tag("method", method)
+                        .tag("route", r)
+                        .tag("status", Integer.toString(status))
+                        .register(core.metrics))
                 .record((long) (ms * 1_000_000), TimeUnit.NANOSECONDS);
         if (log.isInfoEnabled()) {
             var p = ctx.<dev.pier.auth.Principal>attribute(RequestContext.PRINCIPAL);
             // the path only: a query string could carry a credential
-            log.info("{} {} {} {}ms id={} user={} addr={}", ctx.method().name(), ctx.path(), ctx.statusCode(),
-                    String.format("%.1f", ms), ctx.attribute(RequestContext.REQUEST_ID),
+            log.info("{} {} {} {}ms id={} user={} addr={}", method, ctx.path(), status,
+                    Math.round(ms * 10) / 10.0, ctx.attribute(RequestContext.REQUEST_ID),
                     p == null ? "-" : p.username(), ctx.ip());
         }
     }
