@@ -55,7 +55,7 @@ public final class InstanceService {
     static final int AUTO_PORT_MIN = 20000;
     static final int AUTO_PORT_MAX = 29999;
     /** Deploy attempts when host ports Pier picked turn out to be taken on the node by something else. */
-    static final int AUTO_PORT_ATTEMPTS = 5;
+    static final int AUTO_PORT_ATTEMPTS = 20;
     /** How Docker reports a host port in use: "Bind for 0.0.0.0:N failed: port is already allocated", "…:N: bind: address already in use". */
     private static final Pattern PORT_TAKEN =
             Pattern.compile("[:\\]](\\d{1,5})(?: failed: port is already allocated|: bind: address already in use)");
