@@ -50,6 +50,8 @@ public final class App {
 
     public static Javalin create(Core core) {
         OpenApi openApi = new OpenApi();
+        // this server's timers, one per (method, status, route), in this server's registry
+        java.util.concurrent.ConcurrentMap<String, Timer> timers = new java.util.concurrent.ConcurrentHashMap<>();
         RequestContext rc = new RequestContext(core.authenticator, core.config.maxBodyBytes());
         OpsRoutes ops = new OpsRoutes(core.db, core.metrics, openApi, VERSION);
         MatrixUserRoutes matrixUsers = new MatrixUserRoutes(core.auth, core.users);
@@ -79,7 +81,7 @@ public final class App {
             });
             core.config.tlsDir().ifPresent(dir -> Tls.configure(cfg, dir, core.config.host(), core.config.port()));
             cfg.events.handlerAdded(h -> openApi.add(h.getHttpMethod(), h.getPath(), h.getRoles()));
-            cfg.requestLogger.http((ctx, ms) -> logAndMeasure(core, ctx, ms));
+            cfg.requestLogger.http((ctx, ms) -> logAndMeasure(core, timers, ctx, ms));
 
             cfg.routes.before(rc::before);
             // an unknown version prefix is an unknown route, whoever asks: checked before authentication
@@ -263,9 +265,8 @@ public final class App {
         };
     }
 
-    private static final java.util.concurrent.ConcurrentMap<String, Timer> TIMERS = new java.util.concurrent.ConcurrentHashMap<>();
-
-    private static void logAndMeasure(Core core, Context ctx, Float ms) {
+    private static void logAndMeasure(Core core, java.util.concurrent.ConcurrentMap<String, Timer> timers, Context ctx,
+                                      Float ms) {
         String route;
         try {
             route = ctx.endpoint().path;
@@ -276,7 +277,7 @@ public final class App {
         int status = ctx.statusCode();
         String r = route;
         // one Timer per (method, route, status), looked up without building a tag list per request
-        TIMERS.computeIfAbsent(method + ' ' + status + ' ' + route, k -> Timer.builder("pier_http_requests")
+        timers.computeIfAbsent(method + ' ' + status + ' ' + route, k -> Timer.builder("pier_http_requests")
                         .tag("method", method)
                         .tag("route", r)
                         .tag("status", Integer.toString(status))
