@@ -186,13 +186,27 @@ public final class InstanceFixture implements AutoCloseable {
                 });
     }
 
-    /** Deletes every instance through Pier (forced), then removes any container of this installation left. */
+    /**
+     * Deletes every instance through Pier (forced), then removes any container of this installation left. An
+     * instance busy with an event being handled answers 409: the delete is tried again, because a record left
+     * behind would have the reconciler recreate the container the sweep removes.
+     */
     public void cleanup() {
         for (Instance i : server.core().instances.list()) {
             try {
-                server.core().instances.delete(Principal.system(), i.id(), true);
-            } catch (RuntimeException e) {
-                // busy or gone: the container sweep below still removes its container
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+                        .pollInterval(java.time.Duration.ofMillis(200))
+                        .ignoreException(dev.pier.errors.PierException.Conflict.class)
+                        .until(() -> {
+                            try {
+                                server.core().instances.delete(Principal.system(), i.id(), true);
+                            } catch (dev.pier.errors.PierException.NotFound gone) {
+                                // deleted already
+                            }
+                            return true;
+                        });
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                // the sweep below still removes its container
             }
         }
         TestEngine.removeContainers(docker, installation);
