@@ -223,6 +223,7 @@ class CrashSafetyTest {
         local().failBefore(Operation.STOP, () -> new dev.pier.runtime.RuntimeOperationException("injected refusal"));
         Http.Response refused = pier.action(pier.admin, i.id().toString(), "suspend");
         assertThat(refused.status()).as(refused.body()).isEqualTo(409);
+        assertThat(refused.json().path("detail").asText()).contains("injected refusal");
         Instance after = pier.server.core().instances.require(i.id());
         assertThat(after.suspended()).isFalse();
         assertThat(after.desiredState()).isEqualTo("running");
@@ -231,6 +232,7 @@ class CrashSafetyTest {
         local().arm(Operation.STOP, FaultInjectingRuntime.When.BEFORE, FaultInjectingRuntime.Fault.unavailable());
         Http.Response unreachable = pier.action(pier.admin, i.id().toString(), "suspend");
         assertThat(unreachable.status()).as(unreachable.body()).isEqualTo(503);
+        assertThat(unreachable.json().path("detail").asText()).contains("unreachable");
         after = pier.server.core().instances.require(i.id());
         assertThat(after.suspended()).isFalse();
         assertThat(after.desiredState()).isEqualTo("running");

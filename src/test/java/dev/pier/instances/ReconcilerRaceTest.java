@@ -3,13 +3,20 @@ package dev.pier.instances;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.auth.Principal;
 import dev.pier.runtime.DockerRuntime;
+import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -32,11 +39,56 @@ class ReconcilerRaceTest {
         }));
     }
 
+    @AfterEach
+    void cleanup() {
+        runtime.get().onceAfterStart(id -> { });
+        pier.cleanup();
+    }
+
     @AfterAll
     static void stop() {
         if (pier != null) {
             pier.close();
         }
+    }
+
+    @Test
+    void a_user_action_waits_for_the_reconciler_instead_of_failing() throws Exception {
+        JsonNode i = pier.deployQuiet("patient");
+        String id = i.path("id").asText();
+        String cid = i.path("container_id").asText();
+        pier.server.core().reconciler.close();
+        pier.docker.killContainerCmd(cid).exec();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !pier.running(cid));
+
+        // the pass restarts it and is held right there, with the instance's lock
+        CountDownLatch inConverge = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        runtime.get().onceAfterStart(started -> {
+            inConverge.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<?> pass = pool.submit(() -> pier.server.core().reconciler.passAll());
+            assertThat(inConverge.await(30, TimeUnit.SECONDS)).isTrue();
+
+            Future<Http.Response> stop = pool.submit(() -> pier.action(pier.manager, id, "stop"));
+            // not refused: it waits while the reconciler holds the instance
+            await().during(Duration.ofMillis(700)).atMost(Duration.ofSeconds(2)).until(() -> !stop.isDone());
+            release.countDown();
+
+            Http.Response r = stop.get(30, TimeUnit.SECONDS);
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            pass.get(30, TimeUnit.SECONDS);
+        } finally {
+            release.countDown();
+        }
+        assertThat(pier.running(cid)).isFalse();
+        assertThat(pier.server.core().instances.require(UUID.fromString(id)).desiredState()).isEqualTo("stopped");
     }
 
     @Test
