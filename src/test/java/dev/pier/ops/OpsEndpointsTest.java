@@ -137,7 +137,11 @@ class OpsEndpointsTest {
             assertThat(operation.get("responses").has("200") || operation.get("responses").has("201")).as(op).isTrue();
             // no credential and no body: every real route refuses or answers, none is "Route not found"
             Http.Response r = http.send(method.toUpperCase(), path.replace("{version}", "v2.1.0").replaceAll("\\{[^}]+}", "x"), null, null);
-            assertThat(r.status()).as("%s answered %s", op, r.body()).isNotEqualTo(404);
+            if (r.status() == 404) {
+                // a real route may answer 404 for an unknown id, but never "no such route"
+                assertThat(r.body()).as(op).doesNotContainIgnoringCase("route not found")
+                        .doesNotContain("route_not_found").doesNotContain("invalid-endpoint");
+            }
             assertThat(r.status()).as("%s answered %s", op, r.body()).isLessThan(500);
             if (!OPEN_OPERATIONS.contains(op) && operation.has("x-pier-min-role")) {
                 assertThat(r.status()).as("%s without a credential", op).isIn(400, 401);
