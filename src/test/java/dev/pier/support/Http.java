@@ -66,7 +66,7 @@ public final class Http {
 
     public Response send(HttpRequest request) {
         try {
-            HttpResponse<String> r = client.send(request, HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = client.send(expectingContinue(request), HttpResponse.BodyHandlers.ofString());
             return new Response(r.statusCode(), r.body(), r.headers().map());
         } catch (IOException e) {
             throw new AssertionError("request failed: " + request, e);
@@ -74,6 +74,20 @@ public final class Http {
             Thread.currentThread().interrupt();
             throw new AssertionError(e);
         }
+    }
+
+    /**
+     * A large or unsized body is sent the way curl sends one: headers first with
+     * {@code Expect: 100-continue}. A server that refuses the request by its headers (413 on
+     * Content-Length) answers before the body is on the wire; without this, it closes the
+     * connection while the client is still writing, and the client sees a reset, not the answer.
+     */
+    private static HttpRequest expectingContinue(HttpRequest request) {
+        long length = request.bodyPublisher().map(HttpRequest.BodyPublisher::contentLength).orElse(0L);
+        if (request.expectContinue() || (length >= 0 && length < 64 * 1024)) {
+            return request;
+        }
+        return HttpRequest.newBuilder(request, (name, value) -> true).expectContinue(true).build();
     }
 
     public String base() {
