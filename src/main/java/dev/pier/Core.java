@@ -7,6 +7,7 @@ import dev.pier.auth.PasswordAuth;
 import dev.pier.auth.Passwords;
 import dev.pier.keys.ApiKeyService;
 import dev.pier.config.Config;
+import dev.pier.config.ConfigException;
 import dev.pier.crypto.MasterKey;
 import dev.pier.crypto.SecretBox;
 import dev.pier.db.ChangeFeed;
@@ -50,10 +51,26 @@ public final class Core implements AutoCloseable {
     private Core(Config config, Clock clock, int poolSize, NodeService.RuntimeFactory runtimes) {
         this.config = config;
         this.clock = clock;
-        MasterKey masterKey = MasterKey.load(config.dataDir(), config.masterKey());
+        MasterKey masterKey = MasterKey.load(config.dataDir(), config.masterKey(),
+                !config.embedded() || !Database.embeddedExists(config.dataDir()));
         SecretBox box = new SecretBox(masterKey);
         this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        this.db = Database.open(config, masterKey, poolSize);
+        java.util.UUID installation;
+        try {
+            this.db = Database.open(config, masterKey, poolSize);
+        } catch (ConfigException e) {
+            masterKey.discardIfCreated();
+            throw e;
+        }
+        try {
+            installation = Installation.open(db.jdbi(), masterKey);
+        } catch (RuntimeException e) {
+            db.close();
+            if (e instanceof ConfigException) {
+                masterKey.discardIfCreated();
+            }
+            throw e;
+        }
         this.changes = new ChangeFeed(db.jdbi());
         this.audit = new AuditLog(db.jdbi(), clock);
         this.users = new UserService(db.jdbi(), box, audit, changes, clock);
@@ -63,7 +80,6 @@ public final class Core implements AutoCloseable {
         this.passwordAuth = new PasswordAuth(db.jdbi(), passwords, loginGuard, audit, metrics);
         this.keys = new ApiKeyService(db.jdbi(), users, audit, changes, clock);
         this.authenticator = new Authenticator(auth, keys);
-        java.util.UUID installation = Installation.id(db.jdbi());
         this.nodes = new NodeService(db.jdbi(), box, audit, clock, runtimes);
         this.images = new ImageService(db.jdbi(), nodes, audit, clock);
         this.instances = new InstanceService(db.jdbi(), nodes, images, users, audit, changes, clock, installation);
@@ -84,10 +100,16 @@ public final class Core implements AutoCloseable {
         return core;
     }
 
-    /** A short-lived CLI process: a small pool, no background work. */
+    /** A short-lived CLI process: a small pool, no background work, no call to any Docker engine. */
     public static Core forCli(Config config) {
         Core core = new Core(config, Clock.systemUTC(), 2, DockerRuntime::connect);
         core.nodes.ensureLocal(config.dataDir(), config.dockerHost());
+        return core;
+    }
+
+    /** A CLI process for node, image and instance commands: like {@link #forCli}, then pings every node once. */
+    public static Core forCliWithNodes(Config config) {
+        Core core = forCli(config);
         core.nodes.checkAll();
         return core;
     }

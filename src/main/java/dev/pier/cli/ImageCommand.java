@@ -68,7 +68,7 @@ final class ImageCommand implements Runnable {
                 }
                 variables.put(v.substring(0, eq), v.substring(eq + 1));
             }
-            try (Core core = Core.forCli(data.load(null, null))) {
+            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 var out = spec.commandLine().getOut();
                 Image i = core.images.create(Principal.system(), new ImageService.Spec(name, reference, description,
                         command, ports, variables, isDefault), line -> {
@@ -92,7 +92,7 @@ final class ImageCommand implements Runnable {
 
         @Override
         public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
+            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 var out = spec.commandLine().getOut();
                 out.printf("%-36s  %-20s  %-7s  %s%n", "ID", "NAME", "DEFAULT", "REFERENCE");
                 for (Image i : core.images.list()) {
@@ -117,7 +117,7 @@ final class ImageCommand implements Runnable {
 
         @Override
         public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
+            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 Image i = core.images.resolve(image).orElseThrow(() -> new PierException.NotFound("image '" + image + "' not found"));
                 core.images.delete(Principal.system(), i.id());
                 spec.commandLine().getOut().println("Removed image " + i.name() + ".");

@@ -46,7 +46,7 @@ final class InstanceCommand implements Runnable {
 
         @Override
         public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
+            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 var out = spec.commandLine().getOut();
                 out.printf("%-36s  %-24s  %-9s  %-8s  %6s  %5s  %s%n", "ID", "NAME", "STATE", "DESIRED", "MEM", "CPU", "PORTS");
                 for (Instance i : core.instances.list()) {
@@ -102,7 +102,7 @@ final class InstanceCommand implements Runnable {
                 }
                 variables.put(v.substring(0, eq), v.substring(eq + 1));
             }
-            try (Core core = Core.forCli(data.load(null, null))) {
+            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 User u = owner == null ? null : core.users.require(owner);
                 Instance i = core.instances.deploy(Principal.system(), new InstanceService.DeployRequest(name, image, node,
                         u == null ? null : u.id(), memory, cpu, null, ports, null, variables));
@@ -127,7 +127,7 @@ final class InstanceCommand implements Runnable {
 
         @Override
         public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
+            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 Instance i = core.instances.act(Principal.system(), core.instances.resolve(instance).id(), action());
                 spec.commandLine().getOut().println(i.name() + ": " + (i.suspended() ? "suspended, " : "") + i.observedState());
                 return 0;
@@ -186,7 +186,7 @@ final class InstanceCommand implements Runnable {
 
         @Override
         public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
+            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 Instance i = core.instances.resolve(instance);
                 core.instances.delete(Principal.system(), i.id(), force);
                 spec.commandLine().getOut().println("Deleted " + i.name() + ".");
@@ -211,7 +211,7 @@ final class InstanceCommand implements Runnable {
 
         @Override
         public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
+            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 spec.commandLine().getOut().print(core.instances.logs(Principal.system(),
                         core.instances.resolve(instance).id(), tail));
                 spec.commandLine().getOut().flush();

@@ -60,7 +60,7 @@ final class NodeCommand implements Runnable {
 
         @Override
         public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
+            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 TlsMaterial tls = tlsDir == null ? null : TlsMaterial.fromDirectory(tlsDir);
                 Node n = core.nodes.create(Principal.system(), new NodeService.NewNode(name, tags, ram, disk, processor,
                         address, port, tls));
@@ -81,7 +81,7 @@ final class NodeCommand implements Runnable {
 
         @Override
         public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
+            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 var out = spec.commandLine().getOut();
                 out.printf("%-36s  %-16s  %-8s  %10s  %10s  %s%n", "ID", "NAME", "STATUS", "RAM MIB", "DISK MIB", "ENDPOINT");
                 for (Node n : core.nodes.list()) {
@@ -107,7 +107,7 @@ final class NodeCommand implements Runnable {
 
         @Override
         public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
+            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 Node n = core.nodes.resolve(node);
                 core.nodes.delete(Principal.system(), n.id());
                 spec.commandLine().getOut().println("Removed node " + n.name() + ".");

@@ -104,4 +104,9 @@ public record Config(
         return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
                 required, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
     }
+
+    public Config withMasterKey(String base64) {
+        return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
+                requirePassword, Optional.ofNullable(base64), maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
+    }
 }

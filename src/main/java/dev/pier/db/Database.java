@@ -3,13 +3,18 @@ package dev.pier.db;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pier.config.Config;
+import dev.pier.config.ConfigException;
 import dev.pier.crypto.MasterKey;
 import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 
 import javax.sql.DataSource;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 
 /**
  * The connection pool, migrated schema and Jdbi handle of one process.
@@ -45,7 +50,25 @@ public final class Database implements AutoCloseable {
         hc.setPoolName("pier");
         hc.setConnectionTimeout(10_000);
         hc.setInitializationFailTimeout(15_000);
-        HikariDataSource ds = new HikariDataSource(hc);
+        HikariDataSource ds;
+        // One direct attempt first: the pool retries every failure for its whole start-up timeout, which
+        // helps a database that is still starting but only delays a wrong password. The probe stays open
+        // until the pool has its first connection, so the embedded database is opened once, not twice.
+        Connection probe = null;
+        try {
+            probe = DriverManager.getConnection(hc.getJdbcUrl(), hc.getUsername(), hc.getPassword());
+        } catch (SQLException e) {
+            if (e.getSQLState() != null && e.getSQLState().startsWith("28")) { // invalid authorization
+                throw explain(config, new IllegalStateException(e));
+            }
+        }
+        try {
+            ds = new HikariDataSource(hc);
+        } catch (RuntimeException e) {
+            throw explain(config, e);
+        } finally {
+            closeQuietly(probe);
+        }
         try {
             migrate(ds);
         } catch (RuntimeException e) {
@@ -53,6 +76,51 @@ public final class Database implements AutoCloseable {
             throw e;
         }
         return new Database(ds);
+    }
+
+    /** Whether the data directory already holds an embedded database. */
+    public static boolean embeddedExists(Path dataDir) {
+        return Files.exists(dataDir.resolve("pier.mv.db"));
+    }
+
+    /** A failure to open the database, told in the terms of the setting that causes it. */
+    private static RuntimeException explain(Config config, RuntimeException e) {
+        SQLException sql = null;
+        for (Throwable t = e; t != null && sql == null; t = t.getCause()) {
+            if (t instanceof SQLException s) {
+                sql = s;
+            }
+        }
+        if (sql == null) {
+            return e;
+        }
+        if (config.embedded()) {
+            if (sql.getErrorCode() == H2_WRONG_USER_OR_PASSWORD) {
+                return new ConfigException("the master key does not open the database in " + config.dataDir()
+                        + ": restore the original master.key (or PIER_MASTER_KEY) from your backup");
+            }
+            return new ConfigException("cannot open the database in " + config.dataDir() + ": " + sql.getMessage());
+        }
+        // the URL may carry a password: name only its host part
+        return new ConfigException("cannot connect to the database at " + redacted(config.dbUrl().orElse(""))
+                + " as " + config.dbUser() + ": " + sql.getMessage());
+    }
+
+    private static final int H2_WRONG_USER_OR_PASSWORD = 28000;
+
+    private static void closeQuietly(Connection c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // a probe only
+            }
+        }
+    }
+
+    static String redacted(String url) {
+        int q = url.indexOf('?');
+        return q < 0 ? url : url.substring(0, q) + "?…";
     }
 
     static String h2Url(Path dataDir) {

@@ -1,31 +1,73 @@
 package dev.pier.db;
 
+import dev.pier.config.ConfigException;
+import dev.pier.crypto.MasterKey;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Optional;
 import java.util.UUID;
 
-/** This installation's id, made at first start; labels its containers so installations sharing an engine stay apart. */
+/**
+ * This installation's identity, made at first start: its id labels its containers, so installations
+ * sharing an engine stay apart, and its key check ties the database to one master key.
+ */
 public final class Installation {
     private Installation() {
     }
 
-    public static UUID id(Jdbi jdbi) {
+    private record Row(UUID id, String keyCheck) {
+    }
+
+    /**
+     * Returns this installation's id, creating it on first start, after checking that {@code key} is
+     * the master key the database was set up with. A database from before the check learns the key
+     * it is first opened with.
+     *
+     * @throws ConfigException when the database belongs to another master key
+     */
+    public static UUID open(Jdbi jdbi, MasterKey key) {
+        String check = key.derive("installation-key-check");
         for (int attempt = 0; attempt < 2; attempt++) {
-            var existing = jdbi.withHandle(h -> h.createQuery("SELECT installation_id FROM installation WHERE id = 1")
-                    .mapTo(UUID.class).findOne());
+            Optional<Row> existing = jdbi.withHandle(h -> h.createQuery(
+                            "SELECT installation_id, key_check FROM installation WHERE id = 1")
+                    .map((rs, ctx) -> new Row(rs.getObject(1, UUID.class), rs.getString(2)))
+                    .findOne());
             if (existing.isPresent()) {
-                return existing.get();
+                Row row = existing.get();
+                if (row.keyCheck() == null) {
+                    jdbi.useHandle(h -> h.createUpdate("UPDATE installation SET key_check = :check WHERE id = 1 AND key_check IS NULL")
+                            .bind("check", check).execute());
+                    continue; // read it back: another process may have set its own first
+                }
+                if (!MessageDigest.isEqual(row.keyCheck().getBytes(StandardCharsets.US_ASCII),
+                        check.getBytes(StandardCharsets.US_ASCII))) {
+                    throw new ConfigException("the master key does not belong to this database: its secrets were "
+                            + "sealed with another key. Restore the original master.key (or PIER_MASTER_KEY) "
+                            + "from your backup");
+                }
+                return row.id();
             }
             try {
                 UUID fresh = UUID.randomUUID();
-                jdbi.useHandle(h -> h.createUpdate("INSERT INTO installation (id, installation_id) VALUES (1, :id)")
-                        .bind("id", fresh).execute());
+                jdbi.useHandle(h -> h.createUpdate("INSERT INTO installation (id, installation_id, key_check) VALUES (1, :id, :check)")
+                        .bind("id", fresh).bind("check", check).execute());
                 return fresh;
             } catch (UnableToExecuteStatementException raced) {
                 // another process inserted it first: read theirs
             }
         }
-        throw new IllegalStateException("cannot read or create the installation id");
+        // the row exists and its check was just set: one more read decides
+        return jdbi.withHandle(h -> h.createQuery("SELECT installation_id FROM installation WHERE id = 1 AND key_check = :check")
+                        .bind("check", check).mapTo(UUID.class).findOne())
+                .orElseThrow(() -> new ConfigException("the master key does not belong to this database"));
+    }
+
+    /** This installation's id, without a key check (the database must already be open). */
+    public static UUID id(Jdbi jdbi) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT installation_id FROM installation WHERE id = 1")
+                .mapTo(UUID.class).one());
     }
 }
