@@ -1,7 +1,16 @@
 # Shared by scripts/test, .ci/run and bench/: find a JDK, install and start services.
 # Sourced, not executed.
 
-java_major() { "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | cut -d. -f1; }
+# The major version of the JDK whose java binary is $1: from the JDK's release file when it has one
+# (no JVM start), else by asking the JVM.
+java_major() {
+  local home; home="$(dirname "$(dirname "$(readlink -f "$1")")")"
+  if [ -f "$home/release" ]; then
+    sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$home/release"
+  else
+    "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | cut -d. -f1
+  fi
+}
 
 # Exports JAVA_HOME pointing at a JDK >= 21 (JAVA_HOME, then the PATH, then the system JVM folder).
 select_jdk() {
@@ -13,7 +22,7 @@ select_jdk() {
       return 0
     fi
   done
-  echo "no JDK 21 or newer found: set JAVA_HOME or install one (apt-get install openjdk-21-jdk)" >&2
+  echo "no JDK 21 or newer found: set JAVA_HOME or install one (Debian 12 has none: e.g. Eclipse Temurin 21 or 25; Debian 13 and Ubuntu 24.04: apt-get install openjdk-21-jdk)" >&2
   return 1
 }
 
