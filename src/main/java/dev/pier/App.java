@@ -11,6 +11,7 @@ import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Access;
 import dev.pier.http.ErrorRenderer;
+import dev.pier.http.Family;
 import dev.pier.http.Json;
 import dev.pier.http.OpenApi;
 import dev.pier.http.OpsRoutes;
@@ -70,6 +71,9 @@ public final class App {
             cfg.startup.showOldJavalinVersionWarning = false;
             cfg.concurrency.useVirtualThreads = true;
             cfg.http.maxRequestSize = core.config.maxBodyBytes();
+            // a known path with another method: 405 with Allow in the native API (the document
+            // families keep their "unknown route" 404, see methodNotAllowed)
+            cfg.http.prefer405over404 = true;
             cfg.http.defaultContentType = "application/json";
             cfg.jsonMapper(new JavalinJackson(Json.MAPPER, true));
             cfg.jetty.host = core.config.host();
@@ -88,8 +92,13 @@ public final class App {
             cfg.routes.before("/api/{version}/user/{endpoint}", userKeys::checkVersion);
             cfg.routes.beforeMatched(rc::authorize);
             cfg.routes.exception(PierException.class, (e, ctx) -> ErrorRenderer.render(ctx, e));
-            cfg.routes.exception(HttpResponseException.class, (e, ctx) -> ErrorRenderer.render(ctx, e.getStatus(),
-                    reasonFor(e.getStatus()), messageFor(e, ctx)));
+            cfg.routes.exception(HttpResponseException.class, (e, ctx) -> {
+                if (e.getStatus() == 405) {
+                    methodNotAllowed(e, ctx);
+                } else {
+                    ErrorRenderer.render(ctx, e.getStatus(), reasonFor(e.getStatus()), messageFor(e, ctx));
+                }
+            });
             cfg.routes.exception(Exception.class, (e, ctx) -> {
                 String id = ctx.attribute(RequestContext.REQUEST_ID);
                 log.error("unexpected error, request id {}", id, e);
@@ -245,6 +254,23 @@ public final class App {
         o.describe("get", "/readyz", "Readiness: checks the database");
         o.describe("get", "/metrics", "Prometheus metrics");
         o.describe("get", "/openapi.json", "This document");
+    }
+
+    /**
+     * The native API and the operations routes answer a wrong method with 405 and {@code Allow}; the
+     * document families answer it as their documents answer any unknown route, with their 404.
+     */
+    private static void methodNotAllowed(HttpResponseException e, Context ctx) {
+        if (Family.of(ctx.path()) != Family.NATIVE) {
+            ErrorRenderer.render(ctx, 404, Reason.ROUTE_NOT_FOUND, "Route not found");
+            return;
+        }
+        String allowed = e.getDetails().get("availableMethods");
+        if (allowed != null) {
+            ctx.header("Allow", allowed);
+        }
+        ErrorRenderer.render(ctx, 405, Reason.METHOD_NOT_ALLOWED,
+                ctx.method().name() + " is not allowed on " + ctx.path() + (allowed == null ? "" : "; allowed: " + allowed));
     }
 
     private static Reason reasonFor(int status) {

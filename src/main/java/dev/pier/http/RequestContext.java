@@ -53,8 +53,8 @@ public final class RequestContext {
         String credential = Credentials.find(ctx).orElseThrow(() ->
                 new PierException.Unauthenticated(Reason.CREDENTIAL_MISSING, "unauthorized: no access token or API key"));
         Principal p = authenticator.resolve(credential, ctx.ip(), access.acceptsRefreshToken());
+        ctx.attribute(PRINCIPAL, p); // before the role check, so a refusal is logged with who was refused
         Policy.require(p, access.min(), access.scope());
-        ctx.attribute(PRINCIPAL, p);
     }
 
     public static Principal principal(Context ctx) {

@@ -196,6 +196,44 @@ class OpsEndpointsTest {
         }
     }
 
+    @Test
+    void a_wrong_method_is_405_with_allow_in_the_native_api_and_the_families_own_404_elsewhere() {
+        Http.Response health = http.send("POST", "/healthz", "application/json", "{}");
+        assertThat(health.status()).isEqualTo(405);
+        assertThat(health.headers().get("Allow")).isNotNull();
+        assertThat(String.join(",", health.headers().get("Allow"))).contains("GET");
+        assertThat(health.json().get("status").asInt()).isEqualTo(405);
+        assertThat(health.json().get("code").asText()).isEqualTo("method_not_allowed");
+
+        Http.Response instances = http.send("PUT", "/api/v1/instances", "application/json", "{}");
+        assertThat(instances.status()).isEqualTo(405);
+        assertThat(String.join(",", instances.headers().get("Allow"))).contains("GET").contains("POST");
+
+        // the Matrix document answers any unknown route, whatever the method, with its 404
+        Http.Response matrix = http.send("PUT", "/api/v1/user/list", "application/json", "{}");
+        assertThat(matrix.status()).isEqualTo(404);
+        assertThat(matrix.json().get("errorId").asInt()).isEqualTo(404);
+        assertThat(matrix.json().get("error").asText()).isEqualTo("Route not found");
+    }
+
+    @Test
+    void a_request_refused_by_role_is_logged_with_the_refused_user() {
+        Enrollment viewer = server.createUser("log-viewer", Role.VIEWER);
+        String token = server.accessToken(viewer);
+        ListAppender<ILoggingEvent> appender = new ListAppender<>();
+        Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        appender.start();
+        root.addAppender(appender);
+        try {
+            assertThat(http.get("/api/v1/audit", Matrix.bearer(token)).status()).isEqualTo(403);
+        } finally {
+            root.detachAppender(appender);
+            appender.stop();
+        }
+        assertThat(appender.list).anySatisfy(ev -> assertThat(ev.getFormattedMessage())
+                .contains("GET /api/v1/audit 403").contains("user=log-viewer"));
+    }
+
     private static List<String> operations(JsonNode doc) {
         List<String> ops = new ArrayList<>();
         doc.get("paths").properties().forEach(p -> p.getValue().properties().forEach(m -> ops.add(m.getKey() + " " + p.getKey())));
