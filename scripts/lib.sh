@@ -4,7 +4,7 @@
 # The major version of the JDK whose java binary is $1: from the JDK's release file when it has one
 # (no JVM start), else by asking the JVM.
 java_major() {
-  local home; home="$(dirname "$(dirname "$(readlink -f "$1")")")"
+  local home; home="$(dirname "$(dirname "$(readlink -f "$(command -v "$1")")")")"
   if [ -f "$home/release" ]; then
     sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$home/release"
   else

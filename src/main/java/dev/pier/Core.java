@@ -86,7 +86,7 @@ public final class Core implements AutoCloseable {
         this.reconciler = new Reconciler(instances, nodes);
     }
 
-    /** Everything a server needs; caches follow changes made by other processes. */
+    /** Everything a server needs; caches follow changes made by other processes. See {@link #startReconciler()}. */
     public static Core forServer(Config config, Clock clock) {
         return forServer(config, clock, DockerRuntime::connect);
     }
@@ -96,8 +96,16 @@ public final class Core implements AutoCloseable {
         Core core = new Core(config, clock, 16, runtimes);
         core.changes.start(config.cachePoll());
         core.nodes.ensureLocal(config.dataDir(), config.dockerHost());
-        core.reconciler.start(config.nodeCheck().toMillis(), config.reconcile().toMillis());
         return core;
+    }
+
+    /**
+     * Starts the node checks and reconcile passes. A server calls it once it listens: the first check
+     * loads the whole Docker client, which on a small machine would otherwise compete with the start
+     * of the HTTP server for the same cores.
+     */
+    public void startReconciler() {
+        reconciler.start(config.nodeCheck().toMillis(), config.reconcile().toMillis());
     }
 
     /** A short-lived CLI process: a small pool, no background work, no call to any Docker engine. */

@@ -9,6 +9,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        System.exit(PierCommand.commandLine().execute(args));
+        Preload.startFor(args);
+        System.exit(PierCommand.commandLine(args).execute(args));
     }
 }

@@ -37,7 +37,10 @@ public final class Passwords implements AuthService.PasswordCheck {
 
     public Passwords(int concurrent) {
         this.slots = new Semaphore(concurrent, true);
-        this.dummyHash = hashUnchecked("not a real password, only for equal timing");
+        // Checking a password costs the derivation, whatever the stored bytes: a well-formed hash with
+        // the same parameters and no password behind it makes an unknown user cost the same as a known one.
+        this.dummyHash = "$argon2id$v=19$m=" + MEMORY_KIB + ",t=" + ITERATIONS + ",p=" + PARALLELISM + "$"
+                + B64.encodeToString(new byte[SALT_BYTES]) + "$" + B64.encodeToString(new byte[HASH_BYTES]);
     }
 
     /** Hashes a new password after checking the length rules. */

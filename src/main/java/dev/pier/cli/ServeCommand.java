@@ -72,6 +72,7 @@ final class ServeCommand implements Runnable {
         }
         Runtime.getRuntime().addShutdownHook(new Thread(shutdown, "pier-shutdown"));
         app.start();
+        core.startReconciler();
         housekeeping.scheduleWithFixedDelay(() -> {
             try {
                 core.auth.purgeExpired();

@@ -75,6 +75,7 @@ public final class TestServer implements AutoCloseable {
     private void boot() {
         core = runtimes == null ? Core.forServer(config(), clock) : Core.forServer(config(), clock, runtimes);
         app = App.create(core).start();
+        core.startReconciler();
         http = new Http("http://127.0.0.1:" + app.port());
     }
 
