@@ -1,5 +1,6 @@
 package dev.pier.apitokens;
 
+import dev.pier.http.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.auth.AccessLevel;
 import dev.pier.errors.PierException;
@@ -68,7 +69,7 @@ public final class ApiTokenRoutes {
 
     public void delete(Context ctx) {
         ApiKey k = keys.delete(RequestContext.principal(ctx), id(ctx));
-        ctx.json(Map.of("msg", "token deleted", "id", k.id().toString()));
+        ctx.json(Json.object("msg", "token deleted", "id", k.id().toString()));
     }
 
     /** null: field absent (leave as is); empty: never expires; a value: that instant. */

@@ -7,11 +7,29 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /** The one JSON configuration: ISO-8601 times, no nulls dropped silently, strict reads, bounded nesting. */
 public final class Json {
     public static final ObjectMapper MAPPER = create();
 
     private Json() {
+    }
+
+    /**
+     * A JSON object whose keys keep the order given ({@code Map.of} iterates in an order that changes
+     * from one JVM to the next): name, value, name, value, ...
+     */
+    public static Map<String, Object> object(Object... namesAndValues) {
+        if (namesAndValues.length % 2 != 0) {
+            throw new IllegalArgumentException("names and values come in pairs");
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            m.put((String) namesAndValues[i], namesAndValues[i + 1]);
+        }
+        return m;
     }
 
     private static ObjectMapper create() {

@@ -52,7 +52,7 @@ public final class OpenApi {
             List<Map<String, Object>> params = new java.util.ArrayList<>();
             Matcher m = PARAM.matcher(r.path());
             while (m.find()) {
-                params.add(Map.of("name", m.group(1), "in", "path", "required", true, "schema", Map.of("type", "string")));
+                params.add(Json.object("name", m.group(1), "in", "path", "required", true, "schema", Map.of("type", "string")));
             }
             if (!params.isEmpty()) {
                 op.put("parameters", params);
@@ -76,12 +76,12 @@ public final class OpenApi {
         }
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("openapi", "3.1.0");
-        doc.put("info", Map.of("title", "Pier", "version", version,
+        doc.put("info", Json.object("title", "Pier", "version", version,
                 "description", "Pier control plane: Matrix, API tokens, Panel and User API keys families, plus the native API."));
         doc.put("paths", paths);
-        doc.put("components", Map.of("securitySchemes", Map.of(
-                "bearer", Map.of("type", "http", "scheme", "bearer"),
-                "apiKey", Map.of("type", "apiKey", "in", "header", "name", "x-api-key"))));
+        doc.put("components", Map.of("securitySchemes", Json.object(
+                "bearer", Json.object("type", "http", "scheme", "bearer"),
+                "apiKey", Json.object("type", "apiKey", "in", "header", "name", "x-api-key"))));
         return doc;
     }
 }

@@ -26,9 +26,9 @@ public final class OpsRoutes {
 
     public void ready(Context ctx) {
         if (db.ping()) {
-            ctx.json(Map.of("status", "ready", "database", "ok"));
+            ctx.json(Json.object("status", "ready", "database", "ok"));
         } else {
-            ctx.status(503).json(Map.of("status", "not ready", "database", "unreachable"));
+            ctx.status(503).json(Json.object("status", "not ready", "database", "unreachable"));
         }
     }
 

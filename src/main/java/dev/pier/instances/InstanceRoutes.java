@@ -1,5 +1,6 @@
 package dev.pier.instances;
 
+import dev.pier.http.Json;
 import dev.pier.errors.PierException;
 import dev.pier.http.Fields;
 import dev.pier.http.Paging;
@@ -121,7 +122,7 @@ public final class InstanceRoutes {
         m.put("memory_mib", i.memoryMib());
         m.put("disk_mib", i.diskMib());
         m.put("cpu", i.cpu());
-        m.put("ports", i.ports().stream().map(p -> Map.of("container_port", p.containerPort(), "host_port", p.hostPort(),
+        m.put("ports", i.ports().stream().map(p -> Json.object("container_port", p.containerPort(), "host_port", p.hostPort(),
                 "protocol", p.protocol())).toList());
         m.put("primary_port", i.primaryPort().orElse(null));
         m.put("variables", i.variables());

@@ -1,5 +1,6 @@
 package dev.pier.matrix;
 
+import dev.pier.http.Json;
 import dev.pier.http.Fields;
 import dev.pier.http.RequestContext;
 import dev.pier.instances.Instance;
@@ -78,7 +79,7 @@ public final class DropletRoutes {
         Map<String, Object> ports = new LinkedHashMap<>();
         for (PortMapping p : i.ports()) {
             String key = p.protocol().equals("tcp") ? Integer.toString(p.containerPort()) : p.containerPort() + "/udp";
-            ports.put(key, Map.of("type", p.protocol(), "from", Map.of("ip", "0.0.0.0", "port", p.hostPort())));
+            ports.put(key, Json.object("type", p.protocol(), "from", Json.object("ip", "0.0.0.0", "port", p.hostPort())));
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", i.id().toString());

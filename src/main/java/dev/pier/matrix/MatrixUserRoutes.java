@@ -1,5 +1,6 @@
 package dev.pier.matrix;
 
+import dev.pier.http.Json;
 import dev.pier.auth.AuthService;
 import dev.pier.auth.Principal;
 import dev.pier.auth.Tokens;
@@ -51,7 +52,7 @@ public final class MatrixUserRoutes {
 
     public void setup(Context ctx) {
         Enrollment e = users.enrollment(RequestContext.principal(ctx), ctx.pathParam("user"));
-        ctx.header("Cache-Control", "no-store").json(Map.of("qr", e.qrDataUri(), "secret", e.secretBase32()));
+        ctx.header("Cache-Control", "no-store").json(Json.object("qr", e.qrDataUri(), "secret", e.secretBase32()));
     }
 
     public void list(Context ctx) {
