@@ -49,10 +49,16 @@ public final class Reconciler implements AutoCloseable {
     public Reconciler(InstanceService instances, NodeService nodes) {
         this.instances = instances;
         this.nodes = nodes;
-        nodes.onOnline(n -> work.submit(() -> {
-            subscribe(n);
-            pass(n);
-        }));
+        nodes.onOnline(n -> {
+            try {
+                work.submit(() -> {
+                    subscribe(n);
+                    pass(n);
+                });
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                // closed: this reconciler converges nothing any more
+            }
+        });
     }
 
     /** Starts the periodic node checks and full passes. */
@@ -127,6 +133,11 @@ public final class Reconciler implements AutoCloseable {
         for (InstanceRow row : records) {
             Instance inst = row.toInstance();
             ContainerSummary c = byInstance.remove(inst.id());
+            if (settled(inst, c)) {
+                // nothing to do by this listing: no lock, no re-read (a pass over a calm node is one listing
+                // and one query); a user action since will do its own work, and the next pass sees it
+                continue;
+            }
             // converge on the record as it is now, under the lock: the listing above may be seconds old, and a
             // user action since (a stop, a delete) must not be undone by it
             boolean ran = instances.locks.ifFree(inst.id(), () -> instances.find(inst.id())
@@ -245,6 +256,18 @@ public final class Reconciler implements AutoCloseable {
             instances.setObserved(inst.id(), "failed", e.getMessage());
             event(inst, node, "failed", e.getMessage());
         }
+    }
+
+    /** Whether {@link #converge} would change nothing for this record and this container. */
+    static boolean settled(Instance inst, ContainerSummary c) {
+        if (c == null || "deleted".equals(inst.desiredState())) {
+            return false;
+        }
+        if (inst.containerId().isEmpty() || !inst.containerId().get().equals(c.id())) {
+            return false;
+        }
+        boolean wantRunning = "running".equals(inst.desiredState()) && !inst.suspended();
+        return wantRunning == c.running() && observed(c.status(), inst).equals(inst.observedState());
     }
 
     static String observed(ContainerStatus s, Instance inst) {

@@ -212,11 +212,26 @@ public final class NodeService implements AutoCloseable {
         try {
             runtime(node).ping();
             setStatus(node, NodeStatus.ONLINE, null);
-        } catch (RuntimeUnavailableException e) {
-            setStatus(node, NodeStatus.OFFLINE, e.getMessage());
         } catch (RuntimeException e) {
-            setStatus(node, NodeStatus.OFFLINE, e.toString());
+            if (interrupted(e)) {
+                // this process is stopping the check (shutdown): that says nothing about the node
+                return;
+            }
+            setStatus(node, NodeStatus.OFFLINE, e instanceof RuntimeUnavailableException ? e.getMessage() : e.toString());
         }
+    }
+
+    private static boolean interrupted(Throwable e) {
+        if (Thread.currentThread().isInterrupted()) {
+            return true;
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InterruptedException || t instanceof java.nio.channels.ClosedByInterruptException
+                    || t instanceof java.io.InterruptedIOException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void setStatus(Node node, NodeStatus status, String why) {
@@ -238,7 +253,14 @@ public final class NodeService implements AutoCloseable {
                 log.info("node '{}' is {}", node.name(), status.wire());
             }
             if (status == NodeStatus.ONLINE) {
-                onlineListeners.forEach(l -> l.accept(node));
+                for (Consumer<Node> l : onlineListeners) {
+                    try {
+                        l.accept(node);
+                    } catch (RuntimeException e) {
+                        // a listener's failure is not the node's: it stays online
+                        log.warn("a listener of node '{}' coming online failed: {}", node.name(), e.toString());
+                    }
+                }
             }
         }
     }
