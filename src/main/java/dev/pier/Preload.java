@@ -5,6 +5,8 @@ import io.javalin.Javalin;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.jdbi.v3.core.Jdbi;
+import org.jdbi.v3.sqlobject.SqlObjectPlugin;
+import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.slf4j.LoggerFactory;
 
 
@@ -25,13 +27,20 @@ final class Preload {
         Thread.ofPlatform().daemon().name("pier-preload").priority(Thread.MIN_PRIORITY).start(Preload::run);
     }
 
+    /** A DAO like the real ones: the first attach builds Jdbi's SQL-object machinery. */
+    public interface Probe {
+        @SqlQuery("SELECT 1")
+        int one();
+    }
+
     private static void run() {
         try {
             LoggerFactory.getLogger(Preload.class);
             Json.MAPPER.writeValueAsString(Json.MAPPER.readTree("{\"preload\":[1,\"a\",true,null,1.5]}"));
             Javalin.create(cfg -> cfg.startup.showJavalinBanner = false);
             new org.eclipse.jetty.server.Server();
-            Jdbi.create("jdbc:h2:mem:").withHandle(h -> h.createQuery("SELECT 1").mapTo(Integer.class).one());
+            Jdbi.create("jdbc:h2:mem:").installPlugin(new SqlObjectPlugin())
+                    .withHandle(h -> h.attach(Probe.class).one());
             new PrometheusMeterRegistry(PrometheusConfig.DEFAULT).scrape();
         } catch (Throwable ignored) {
             // only a head start: the real start repeats this work and reports what fails
