@@ -35,6 +35,9 @@ public final class Database implements AutoCloseable {
     }
 
     public static Database open(Config config, MasterKey masterKey, int maxPoolSize) {
+        if (config.embedded() && !embeddedExists(config.dataDir())) {
+            warmMigrations();
+        }
         HikariConfig hc = new HikariConfig();
         if (config.embedded()) {
             hc.setJdbcUrl(h2Url(config.dataDir()));
@@ -76,6 +79,23 @@ public final class Database implements AutoCloseable {
             throw e;
         }
         return new Database(ds);
+    }
+
+    /**
+     * A first start creates the schema, and Flyway's first run (loading it, scanning the jar, parsing
+     * the migrations) is most of that start. The same migrations run on a throw-away in-memory database
+     * on a second core while this one opens the file, so the real run finds all of that done.
+     */
+    private static void warmMigrations() {
+        Thread.ofPlatform().daemon().name("pier-migrations-warm-up").start(() -> {
+            org.h2.jdbcx.JdbcDataSource memory = new org.h2.jdbcx.JdbcDataSource();
+            memory.setURL("jdbc:h2:mem:pier-warm-up");
+            try (Connection keepOpen = memory.getConnection()) {
+                flyway(memory);
+            } catch (Exception | LinkageError ignored) {
+                // only a head start: the real migration reports its own failures
+            }
+        });
     }
 
     /** Whether the data directory already holds an embedded database. */
