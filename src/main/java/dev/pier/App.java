@@ -15,6 +15,7 @@ import dev.pier.http.Family;
 import dev.pier.http.Json;
 import dev.pier.http.OpenApi;
 import dev.pier.http.OpsRoutes;
+import dev.pier.http.RequestBodies;
 import dev.pier.http.RequestContext;
 import dev.pier.http.Tls;
 import dev.pier.matrix.MatrixUserRoutes;
@@ -96,6 +97,11 @@ public final class App {
                 if (e.getStatus() == 405) {
                     methodNotAllowed(e, ctx);
                 } else {
+                    if (e.getStatus() == 413) {
+                        // an unsized (chunked) body that grew past the limit while being read: the client
+                        // is still sending it
+                        RequestBodies.discardRest(ctx);
+                    }
                     ErrorRenderer.render(ctx, e.getStatus(), reasonFor(e.getStatus()), messageFor(e, ctx));
                 }
             });

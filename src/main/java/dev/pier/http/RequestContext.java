@@ -35,6 +35,11 @@ public final class RequestContext {
         ctx.header("X-Request-Id", id);
         ctx.attribute(FAMILY, Family.of(ctx.path()));
         if (ctx.contentLength() > maxBodyBytes) {
+            // refused by its header: a client waiting for "100 Continue" has sent nothing; any other is
+            // sending the body now, and gets the answer only if the body is read (within a bound)
+            if (!RequestBodies.awaitingContinue(ctx) && ctx.contentLength() <= RequestBodies.DISCARD_LIMIT) {
+                RequestBodies.discardRest(ctx);
+            }
             throw new PierException.Invalid(Reason.BODY_TOO_LARGE,
                     "request body is larger than " + maxBodyBytes + " bytes");
         }
