@@ -10,6 +10,8 @@ public final class Main {
 
     public static void main(String[] args) {
         Preload.startFor(args);
-        System.exit(PierCommand.commandLine(args).execute(args));
+        int code = PierCommand.commandLine(args).execute(args);
+        Preload.awaitFinished();
+        System.exit(code);
     }
 }

@@ -2,6 +2,7 @@ package dev.pier.cli;
 
 import dev.pier.App;
 import dev.pier.Core;
+import dev.pier.Preload;
 import dev.pier.config.Config;
 import io.javalin.Javalin;
 import org.slf4j.Logger;
@@ -64,6 +65,7 @@ final class ServeCommand implements Runnable {
             try {
                 sun.misc.Signal.handle(new sun.misc.Signal(signal), sig -> {
                     shutdown.run();
+                    Preload.awaitFinished();
                     System.exit(0);
                 });
             } catch (IllegalArgumentException unsupported) {
