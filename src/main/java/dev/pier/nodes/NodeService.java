@@ -210,6 +210,10 @@ public final class NodeService implements AutoCloseable {
 
     /** Marks a node offline after a runtime call found it unreachable. */
     public void reportUnreachable(Node node, RuntimeUnavailableException e) {
+        if (interrupted(e)) {
+            // the call was cut short by this process (a reconciler closing), not by the node
+            return;
+        }
         setStatus(node, NodeStatus.OFFLINE, e.getMessage());
     }
 

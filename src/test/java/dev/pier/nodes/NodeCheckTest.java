@@ -68,4 +68,21 @@ class NodeCheckTest {
         server.core().nodes.checkAll(); // the engine answers again
         assertThat(online()).isTrue();
     }
+
+    @Test
+    void a_runtime_call_this_process_interrupted_does_not_report_the_node_unreachable() {
+        NodeService nodes = server.core().nodes;
+        nodes.checkAll();
+        assertThat(online()).isTrue();
+        Node local = nodes.list().getFirst();
+        // what a reconcile pass sees when the reconciler is closed under it
+        nodes.reportUnreachable(local, new RuntimeUnavailableException("the Docker engine is unreachable",
+                new ClosedByInterruptException()));
+        assertThat(online()).isTrue();
+
+        nodes.reportUnreachable(local, new RuntimeUnavailableException("injected: connection refused"));
+        assertThat(online()).isFalse();
+        nodes.checkAll();
+        assertThat(online()).isTrue();
+    }
 }
