@@ -235,8 +235,9 @@ public final class NodeService implements AutoCloseable {
             return true;
         }
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof InterruptedException || t instanceof java.nio.channels.ClosedByInterruptException
-                    || t instanceof java.io.InterruptedIOException) {
+            // not InterruptedIOException in general: SocketTimeoutException is one, and a node that times
+            // out is exactly what must go offline
+            if (t instanceof InterruptedException || t instanceof java.nio.channels.ClosedByInterruptException) {
                 return true;
             }
         }

@@ -231,7 +231,10 @@ class MatrixRevokeTest {
     @ValueSource(strings = {"a%00b", "%27%20OR%20%271%27%3D%271", "x%0D%0Ay", "%E2%80%AEevil", "..", "%2e%2e"})
     void hostile_names_in_the_path_are_refused_without_500(String encoded) {
         Enrollment admin = user(Role.ADMIN);
-        Http.Response r = http.delete(REVOKE + encoded, Matrix.bearer(access(session(admin))));
+        String token = access(session(admin));
+        // a client of its own: Jetty closes the connection after refusing some of these paths itself,
+        // and a shared client could hand that closing connection to the next test's request
+        Http.Response r = new Http(http.base()).delete(REVOKE + encoded, Matrix.bearer(token));
         assertThat(r.status()).as(r.body()).isBetween(400, 499);
     }
 

@@ -84,5 +84,12 @@ class NodeCheckTest {
         assertThat(online()).isFalse();
         nodes.checkAll();
         assertThat(online()).isTrue();
+
+        // a timeout is an InterruptedIOException too, but the node did it: offline
+        nodes.reportUnreachable(local, new RuntimeUnavailableException("injected: timed out",
+                new java.net.SocketTimeoutException("connect timed out")));
+        assertThat(online()).isFalse();
+        nodes.checkAll();
+        assertThat(online()).isTrue();
     }
 }
