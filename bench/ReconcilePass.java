@@ -37,7 +37,7 @@ public final class ReconcilePass {
         int warmup = args.length > 2 ? Integer.parseInt(args[2]) : 3;
         String nodeName = args.length > 3 ? args[3] : "local";
         Config config = new ConfigLoader(System.getenv()).load(new ConfigLoader.Overrides(null, data, null, null));
-        try (Core core = Core.forCli(config)) {
+        try (Core core = Core.forCliWithNodes(config)) {
             Node node = core.nodes.resolve(nodeName);
             if (!core.nodes.isOnline(node)) {
                 System.err.println("node '" + nodeName + "' is offline");

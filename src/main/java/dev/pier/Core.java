@@ -55,22 +55,21 @@ public final class Core implements AutoCloseable {
                 !config.embedded() || !Database.embeddedExists(config.dataDir()));
         SecretBox box = new SecretBox(masterKey);
         this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        Database opened = null;
         java.util.UUID installation;
         try {
-            this.db = Database.open(config, masterKey, poolSize);
-        } catch (ConfigException e) {
-            masterKey.discardIfCreated();
-            throw e;
-        }
-        try {
-            installation = Installation.open(db.jdbi(), masterKey);
+            opened = Database.open(config, masterKey, poolSize);
+            installation = Installation.open(opened.jdbi(), masterKey);
         } catch (RuntimeException e) {
-            db.close();
+            if (opened != null) {
+                opened.close();
+            }
             if (e instanceof ConfigException) {
-                masterKey.discardIfCreated();
+                masterKey.discardIfCreated(); // a key that opens nothing is not kept
             }
             throw e;
         }
+        this.db = opened;
         this.changes = new ChangeFeed(db.jdbi());
         this.audit = new AuditLog(db.jdbi(), clock);
         this.users = new UserService(db.jdbi(), box, audit, changes, clock);

@@ -3,6 +3,7 @@ package dev.pier.cli;
 import dev.pier.config.ConfigException;
 import dev.pier.errors.PierException;
 import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 import java.util.Collection;
 import java.util.Collections;
@@ -10,7 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
-import picocli.CommandLine.Command;
 
 /** {@code pier}: the root command. */
 @Command(name = "pier", mixinStandardHelpOptions = true, versionProvider = PierCommand.Version.class,

@@ -25,6 +25,7 @@ import java.sql.SQLException;
  * derived from the master key, so only someone who can read the key file can open the database.
  */
 public final class Database implements AutoCloseable {
+    private static final int H2_WRONG_USER_OR_PASSWORD = 28000;
     private final HikariDataSource pool;
     private final Jdbi jdbi;
 
@@ -62,7 +63,7 @@ public final class Database implements AutoCloseable {
             probe = DriverManager.getConnection(hc.getJdbcUrl(), hc.getUsername(), hc.getPassword());
         } catch (SQLException e) {
             if (e.getSQLState() != null && e.getSQLState().startsWith("28")) { // invalid authorization
-                throw explain(config, new IllegalStateException(e));
+                throw explain(config, e);
             }
         }
         try {
@@ -104,7 +105,7 @@ public final class Database implements AutoCloseable {
     }
 
     /** A failure to open the database, told in the terms of the setting that causes it. */
-    private static RuntimeException explain(Config config, RuntimeException e) {
+    private static RuntimeException explain(Config config, Exception e) {
         SQLException sql = null;
         for (Throwable t = e; t != null && sql == null; t = t.getCause()) {
             if (t instanceof SQLException s) {
@@ -112,7 +113,7 @@ public final class Database implements AutoCloseable {
             }
         }
         if (sql == null) {
-            return e;
+            return e instanceof RuntimeException r ? r : new IllegalStateException(e);
         }
         if (config.embedded()) {
             if (sql.getErrorCode() == H2_WRONG_USER_OR_PASSWORD) {
@@ -125,8 +126,6 @@ public final class Database implements AutoCloseable {
         return new ConfigException("cannot connect to the database at " + redacted(config.dbUrl().orElse(""))
                 + " as " + config.dbUser() + ": " + sql.getMessage());
     }
-
-    private static final int H2_WRONG_USER_OR_PASSWORD = 28000;
 
     private static void closeQuietly(Connection c) {
         if (c != null) {
@@ -148,7 +147,7 @@ public final class Database implements AutoCloseable {
         return "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("pier") + ";AUTO_SERVER=TRUE;LOCK_TIMEOUT=10000";
     }
 
-    /** The newest migration under {@code db/migration}; {@code DatabaseTest} keeps the two in step. */
+    /** The newest migration under {@code db/migration}; {@code MigrationsTest} keeps the two in step. */
     static final int SCHEMA_VERSION = 5;
 
     /**

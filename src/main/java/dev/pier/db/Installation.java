@@ -30,39 +30,36 @@ public final class Installation {
      */
     public static UUID open(Jdbi jdbi, MasterKey key) {
         String check = key.derive("installation-key-check");
-        for (int attempt = 0; attempt < 2; attempt++) {
-            Optional<Row> existing = jdbi.withHandle(h -> h.createQuery(
-                            "SELECT installation_id, key_check FROM installation WHERE id = 1")
-                    .map((rs, ctx) -> new Row(rs.getObject(1, UUID.class), rs.getString(2)))
-                    .findOne());
-            if (existing.isPresent()) {
-                Row row = existing.get();
-                if (row.keyCheck() == null) {
-                    jdbi.useHandle(h -> h.createUpdate("UPDATE installation SET key_check = :check WHERE id = 1 AND key_check IS NULL")
-                            .bind("check", check).execute());
-                    continue; // read it back: another process may have set its own first
-                }
-                if (!MessageDigest.isEqual(row.keyCheck().getBytes(StandardCharsets.US_ASCII),
-                        check.getBytes(StandardCharsets.US_ASCII))) {
-                    throw new ConfigException("the master key does not belong to this database: its secrets were "
-                            + "sealed with another key. Restore the original master.key (or PIER_MASTER_KEY) "
-                            + "from your backup");
-                }
-                return row.id();
-            }
+        Optional<Row> row = read(jdbi);
+        if (row.isEmpty()) {
+            UUID fresh = UUID.randomUUID();
             try {
-                UUID fresh = UUID.randomUUID();
                 jdbi.useHandle(h -> h.createUpdate("INSERT INTO installation (id, installation_id, key_check) VALUES (1, :id, :check)")
                         .bind("id", fresh).bind("check", check).execute());
                 return fresh;
             } catch (UnableToExecuteStatementException raced) {
-                // another process inserted it first: read theirs
+                row = read(jdbi); // another process inserted it first: check against theirs
             }
         }
-        // the row exists and its check was just set: one more read decides
-        return jdbi.withHandle(h -> h.createQuery("SELECT installation_id FROM installation WHERE id = 1 AND key_check = :check")
-                        .bind("check", check).mapTo(UUID.class).findOne())
-                .orElseThrow(() -> new ConfigException("the master key does not belong to this database"));
+        if (row.orElseThrow().keyCheck() == null) {
+            // made before the check existed: it learns this key (or the one another process set first)
+            jdbi.useHandle(h -> h.createUpdate("UPDATE installation SET key_check = :check WHERE id = 1 AND key_check IS NULL")
+                    .bind("check", check).execute());
+            row = read(jdbi);
+        }
+        Row r = row.orElseThrow();
+        if (!MessageDigest.isEqual(r.keyCheck().getBytes(StandardCharsets.US_ASCII), check.getBytes(StandardCharsets.US_ASCII))) {
+            throw new ConfigException("the master key does not belong to this database: its secrets were "
+                    + "sealed with another key. Restore the original master.key (or PIER_MASTER_KEY) "
+                    + "from your backup");
+        }
+        return r.id();
+    }
+
+    private static Optional<Row> read(Jdbi jdbi) {
+        return jdbi.withHandle(h -> h.createQuery("SELECT installation_id, key_check FROM installation WHERE id = 1")
+                .map((rs, ctx) -> new Row(rs.getObject(1, UUID.class), rs.getString(2)))
+                .findOne());
     }
 
     /** This installation's id, without a key check (the database must already be open). */

@@ -72,11 +72,6 @@ public final class NodeService implements AutoCloseable {
 
     /** Registers node {@code local} on the local Docker socket when no node exists yet (a fresh install). */
     public void ensureLocal(Path dataDir, String endpoint) {
-        // the common case, a node exists, with a plain query: building the DAO took a quarter of a
-        // second of every start
-        if (jdbi.withHandle(h -> h.createQuery("SELECT COUNT(*) FROM nodes").mapTo(Long.class).one()) > 0) {
-            return;
-        }
         jdbi.useTransaction(h -> {
             NodeDao dao = h.attach(NodeDao.class);
             if (dao.count() > 0) {
@@ -210,11 +205,7 @@ public final class NodeService implements AutoCloseable {
 
     /** Marks a node offline after a runtime call found it unreachable. */
     public void reportUnreachable(Node node, RuntimeUnavailableException e) {
-        if (interrupted(e)) {
-            // the call was cut short by this process (a reconciler closing), not by the node
-            return;
-        }
-        setStatus(node, NodeStatus.OFFLINE, e.getMessage());
+        failed(node, e);
     }
 
     void checkOne(Node node) {
@@ -222,10 +213,16 @@ public final class NodeService implements AutoCloseable {
             runtime(node).ping();
             setStatus(node, NodeStatus.ONLINE, null);
         } catch (RuntimeException e) {
-            if (interrupted(e)) {
-                // this process is stopping the check (shutdown): that says nothing about the node
-                return;
-            }
+            failed(node, e);
+        }
+    }
+
+    /**
+     * A call to the node failed: offline, unless this process cut the call short itself (a reconciler
+     * closing, a shutdown), which says nothing about the node.
+     */
+    private void failed(Node node, RuntimeException e) {
+        if (!interrupted(e)) {
             setStatus(node, NodeStatus.OFFLINE, e instanceof RuntimeUnavailableException ? e.getMessage() : e.toString());
         }
     }

@@ -72,15 +72,14 @@ class OversizedBodyTest {
         String head = "POST /api/v1/api_tokens HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 + "Transfer-Encoding: chunked\r\n\r\n";
         int chunk = 64 * 1024;
-        byte[][] parts = new byte[body.length / chunk * 3 + 1][];
-        int p = 0;
+        java.util.List<byte[]> parts = new java.util.ArrayList<>();
         for (int off = 0; off < body.length; off += chunk) {
             int len = Math.min(chunk, body.length - off);
-            parts[p++] = (Integer.toHexString(len) + "\r\n").getBytes(StandardCharsets.US_ASCII);
-            parts[p++] = Arrays.copyOfRange(body, off, off + len);
-            parts[p++] = "\r\n".getBytes(StandardCharsets.US_ASCII);
+            parts.add((Integer.toHexString(len) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            parts.add(Arrays.copyOfRange(body, off, off + len));
+            parts.add("\r\n".getBytes(StandardCharsets.US_ASCII));
         }
-        parts[p] = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-        assertThat(exchange(head.getBytes(StandardCharsets.US_ASCII), parts)).startsWith("HTTP/1.1 413");
+        parts.add("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertThat(exchange(head.getBytes(StandardCharsets.US_ASCII), parts.toArray(byte[][]::new))).startsWith("HTTP/1.1 413");
     }
 }
