@@ -1,5 +1,6 @@
 package dev.pier;
 
+import dev.pier.security.Principal;
 import dev.pier.apitokens.ApiTokenRoutes;
 import dev.pier.audit.AuditRoutes;
 import dev.pier.images.ImageRoutes;
@@ -316,7 +317,7 @@ public final class App {
                         .register(core.metrics))
                 .record((long) (ms * 1_000_000), TimeUnit.NANOSECONDS);
         if (log.isInfoEnabled()) {
-            var p = ctx.<dev.pier.auth.Principal>attribute(RequestContext.PRINCIPAL);
+            var p = ctx.<dev.pier.security.Principal>attribute(RequestContext.PRINCIPAL);
             // the path only: a query string could carry a credential
             log.info("{} {} {} {}ms id={} user={} addr={}", method, ctx.path(), status,
                     Math.round(ms * 10) / 10.0, ctx.attribute(RequestContext.REQUEST_ID),

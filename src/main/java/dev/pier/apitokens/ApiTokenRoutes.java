@@ -2,7 +2,7 @@ package dev.pier.apitokens;
 
 import dev.pier.http.Json;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.pier.auth.AccessLevel;
+import dev.pier.security.AccessLevel;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Fields;

@@ -1,5 +1,8 @@
 package dev.pier.auth;
 
+import dev.pier.security.AccessLevel;
+import dev.pier.security.Policy;
+import dev.pier.security.Principal;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.pier.audit.Actor;
@@ -10,7 +13,7 @@ import dev.pier.db.CacheEpoch;
 import dev.pier.db.ChangeFeed;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import dev.pier.users.User;
 import dev.pier.users.UserDao;
 import dev.pier.users.UserRow;

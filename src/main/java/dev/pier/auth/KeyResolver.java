@@ -1,5 +1,7 @@
 package dev.pier.auth;
 
+import dev.pier.security.Principal;
+
 /** The API key side of authentication; keys are recognisable by their prefix. */
 public interface KeyResolver {
     boolean recognises(String credential);

@@ -1,5 +1,7 @@
 package dev.pier.auth;
 
+import dev.pier.security.AccessLevel;
+import dev.pier.security.Principal;
 import dev.pier.audit.Actor;
 import dev.pier.audit.AuditLog;
 import dev.pier.errors.PierException;

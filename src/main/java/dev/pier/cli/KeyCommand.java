@@ -1,8 +1,8 @@
 package dev.pier.cli;
 
 import dev.pier.Core;
-import dev.pier.auth.AccessLevel;
-import dev.pier.auth.Principal;
+import dev.pier.security.AccessLevel;
+import dev.pier.security.Principal;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.keys.ApiKey;

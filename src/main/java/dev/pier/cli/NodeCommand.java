@@ -1,7 +1,7 @@
 package dev.pier.cli;
 
 import dev.pier.Core;
-import dev.pier.auth.Principal;
+import dev.pier.security.Principal;
 import dev.pier.nodes.Node;
 import dev.pier.nodes.NodeService;
 import dev.pier.runtime.TlsMaterial;

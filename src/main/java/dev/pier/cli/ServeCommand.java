@@ -1,5 +1,6 @@
 package dev.pier.cli;
 
+import dev.pier.security.Role;
 import dev.pier.App;
 import dev.pier.Core;
 import dev.pier.Preload;
@@ -85,7 +86,7 @@ final class ServeCommand implements Runnable {
         log.info("Pier listening on {}://{}:{} (data {}, database {})", config.tlsDir().isPresent() ? "https" : "http",
                 config.host(), app.port(), config.dataDir().toAbsolutePath(),
                 config.embedded() ? "embedded H2" : "PostgreSQL");
-        if (core.users.list().stream().noneMatch(u -> u.role() == dev.pier.users.Role.OWNER)) {
+        if (core.users.list().stream().noneMatch(u -> u.role() == dev.pier.security.Role.OWNER)) {
             log.warn("No owner yet. Create one with: ./pier user create -u NAME -g owner --data {}",
                     config.dataDir().toAbsolutePath());
         }

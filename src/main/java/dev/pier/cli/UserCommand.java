@@ -1,11 +1,11 @@
 package dev.pier.cli;
 
 import dev.pier.Core;
-import dev.pier.auth.Principal;
+import dev.pier.security.Principal;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.users.Enrollment;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import dev.pier.users.User;
 import dev.pier.users.UserService;
 import picocli.CommandLine;

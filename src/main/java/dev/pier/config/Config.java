@@ -3,26 +3,31 @@ package dev.pier.config;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
- * Every setting of a Pier process, validated once at start. Immutable.
+ * Every setting of a Pier process, validated once at start. Immutable: a changed copy is made with
+ * {@link #with(Consumer)}, and the canonical constructor validates every copy, so no invalid
+ * configuration can exist. {@link ConfigLoader} reads it from the environment and the data directory's
+ * {@code pier.properties}; each setting's environment name is in its message when it is refused.
  *
- * @param port          HTTP(S) port; 0 picks a free one (tests)
- * @param host          address to bind
- * @param dataDir       holds the embedded database, the master key and the database secret
- * @param dbUrl         JDBC URL; empty means the embedded H2 database in {@code dataDir}
- * @param dbUser        database user for {@code dbUrl}
- * @param dbPassword    database password for {@code dbUrl}
- * @param tlsDir        directory with a {@code *.crt} and a {@code *.key}; empty means plain HTTP
- * @param accessTtl     lifetime of an access token ({@code expires_in})
- * @param refreshTtl    lifetime of a refresh token
+ * @param port            HTTP(S) port; 0 picks a free one (tests)
+ * @param host            address to bind
+ * @param dataDir         holds the embedded database, the master key and the database secret
+ * @param dbUrl           JDBC URL; empty means the embedded SQLite database in {@code dataDir}
+ * @param dbUser          database user for {@code dbUrl}
+ * @param dbPassword      database password for {@code dbUrl}
+ * @param tlsDir          directory with a {@code *.crt} and a {@code *.key}; empty means plain HTTP
+ * @param accessTtl       lifetime of an access token ({@code expires_in})
+ * @param refreshTtl      lifetime of a refresh token
  * @param requirePassword whether Matrix logins need a password as well as a TOTP code
- * @param masterKey     base64 AES-256 key from the environment; empty means the key file in {@code dataDir}
- * @param maxBodyBytes  largest accepted request body
- * @param cachePoll     how often the server looks for credential changes made by other processes
- * @param dockerHost    the local Docker engine that node {@code local} is registered on at first start
- * @param nodeCheck     how often every node is pinged (offline detection)
- * @param reconcile     how often a full reconcile pass runs over every node
+ * @param masterKey       base64 AES-256 key from the environment; empty means the key file in {@code dataDir}
+ * @param maxBodyBytes    largest accepted request body
+ * @param cachePoll       how often the server looks for changes made by other processes (the CLI)
+ * @param dockerHost      the local Docker engine that node {@code local} is registered on at first start
+ * @param nodeCheck       how often every node is pinged (offline detection)
+ * @param reconcile       how often a full reconcile pass runs over every node
+ * @param dbWait          how long a request waits for a database connection before it is answered 503
  */
 public record Config(
         int port,
@@ -40,73 +45,154 @@ public record Config(
         Duration cachePoll,
         String dockerHost,
         Duration nodeCheck,
-        Duration reconcile) {
+        Duration reconcile,
+        Duration dbWait) {
 
     public static final int DEFAULT_PORT = 1337;
 
     public Config {
         if (port < 0 || port > 65535) {
-            throw new ConfigException("port (PIER_PORT) must be between 0 and 65535, got " + port);
+            throw new ConfigException("PIER_PORT (port) must be between 0 and 65535, got " + port);
         }
-        if (accessTtl.isNegative() || accessTtl.isZero()) {
-            throw new ConfigException("access token lifetime (PIER_ACCESS_TTL) must be positive");
-        }
+        require(host != null && !host.isBlank(), "PIER_HOST (host) must not be empty");
+        require(dataDir != null, "PIER_DATA must name a directory");
+        positive(accessTtl, "PIER_ACCESS_TTL (access_ttl_seconds)");
+        positive(refreshTtl, "PIER_REFRESH_TTL (refresh_ttl_seconds)");
         if (refreshTtl.compareTo(accessTtl) < 0) {
-            throw new ConfigException("refresh token lifetime (PIER_REFRESH_TTL) must not be shorter than the access token's");
+            throw new ConfigException("PIER_REFRESH_TTL (refresh_ttl_seconds) must not be shorter than "
+                    + "PIER_ACCESS_TTL (access_ttl_seconds)");
         }
-        if (dbUrl.isPresent() && !dbUrl.get().startsWith("jdbc:")) {
-            throw new ConfigException("database URL (PIER_DB_URL) must be a JDBC URL, e.g. jdbc:postgresql://host/db");
+        if (dbUrl.isPresent() && !dbUrl.get().startsWith("jdbc:postgresql:")) {
+            throw new ConfigException("PIER_DB_URL (db.url) must be a PostgreSQL JDBC URL, e.g. "
+                    + "jdbc:postgresql://host:5432/pier; leave it unset for the embedded database");
         }
+        require(maxBodyBytes >= 1024, "the largest request body must be at least 1 KiB");
+        positive(cachePoll, "the change poll interval");
+        require(dockerHost != null && (dockerHost.startsWith("unix://") || dockerHost.startsWith("tcp://")),
+                "PIER_DOCKER_HOST (docker_host) must be unix:///path/to/docker.sock or tcp://host:port, got '"
+                        + dockerHost + "'");
+        positive(nodeCheck, "the node check interval");
+        positive(reconcile, "PIER_RECONCILE_SECONDS (reconcile_seconds)");
+        positive(dbWait, "PIER_DB_WAIT_MS (db.wait_ms)");
     }
 
     /** Defaults for a data directory: what {@code pier serve} uses with no settings. */
     public static Config defaults(Path dataDir) {
         return new Config(DEFAULT_PORT, "0.0.0.0", dataDir, Optional.empty(), "", "", Optional.empty(),
                 Duration.ofHours(2), Duration.ofDays(30), false, Optional.empty(), 1024 * 1024,
-                Duration.ofMillis(250), "unix:///var/run/docker.sock", Duration.ofSeconds(2), Duration.ofSeconds(10));
+                Duration.ofMillis(250), "unix:///var/run/docker.sock", Duration.ofSeconds(2), Duration.ofSeconds(10),
+                Duration.ofMillis(1500));
     }
 
     public boolean embedded() {
         return dbUrl.isEmpty();
     }
 
+    /** A copy with some settings changed; validated like any other. */
+    public Config with(Consumer<Builder> change) {
+        Builder b = new Builder(this);
+        change.accept(b);
+        return b.build();
+    }
+
     public Config withPort(int p) {
-        return new Config(p, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
-                requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
-    }
-
-    public Config withDb(String url, String user, String password) {
-        return new Config(port, host, dataDir, Optional.ofNullable(url), user, password, tlsDir, accessTtl, refreshTtl,
-                requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
-    }
-
-    public Config withTls(Path dir) {
-        return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, Optional.ofNullable(dir), accessTtl,
-                refreshTtl, requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
-    }
-
-    public Config withIntervals(Duration cachePollEvery, Duration nodeCheckEvery, Duration reconcileEvery) {
-        return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
-                requirePassword, masterKey, maxBodyBytes, cachePollEvery, dockerHost, nodeCheckEvery, reconcileEvery);
+        return with(b -> b.port = p);
     }
 
     public Config withHost(String bindHost) {
-        return new Config(port, bindHost, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
-                requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
+        return with(b -> b.host = bindHost);
+    }
+
+    public Config withDb(String url, String user, String password) {
+        return with(b -> {
+            b.dbUrl = Optional.ofNullable(url);
+            b.dbUser = user;
+            b.dbPassword = password;
+        });
+    }
+
+    public Config withTls(Path dir) {
+        return with(b -> b.tlsDir = Optional.ofNullable(dir));
+    }
+
+    public Config withIntervals(Duration cachePollEvery, Duration nodeCheckEvery, Duration reconcileEvery) {
+        return with(b -> {
+            b.cachePoll = cachePollEvery;
+            b.nodeCheck = nodeCheckEvery;
+            b.reconcile = reconcileEvery;
+        });
     }
 
     public Config withTokenLifetimes(Duration access, Duration refresh) {
-        return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, access, refresh,
-                requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
+        return with(b -> {
+            b.accessTtl = access;
+            b.refreshTtl = refresh;
+        });
     }
 
     public Config withRequirePassword(boolean required) {
-        return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
-                required, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
+        return with(b -> b.requirePassword = required);
     }
 
     public Config withMasterKey(String base64) {
-        return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
-                requirePassword, Optional.ofNullable(base64), maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile);
+        return with(b -> b.masterKey = Optional.ofNullable(base64));
+    }
+
+    /** The settings of a {@link Config} as mutable fields, for {@link #with(Consumer)}. */
+    public static final class Builder {
+        public int port;
+        public String host;
+        public Path dataDir;
+        public Optional<String> dbUrl;
+        public String dbUser;
+        public String dbPassword;
+        public Optional<Path> tlsDir;
+        public Duration accessTtl;
+        public Duration refreshTtl;
+        public boolean requirePassword;
+        public Optional<String> masterKey;
+        public long maxBodyBytes;
+        public Duration cachePoll;
+        public String dockerHost;
+        public Duration nodeCheck;
+        public Duration reconcile;
+        public Duration dbWait;
+
+        Builder(Config c) {
+            port = c.port;
+            host = c.host;
+            dataDir = c.dataDir;
+            dbUrl = c.dbUrl;
+            dbUser = c.dbUser;
+            dbPassword = c.dbPassword;
+            tlsDir = c.tlsDir;
+            accessTtl = c.accessTtl;
+            refreshTtl = c.refreshTtl;
+            requirePassword = c.requirePassword;
+            masterKey = c.masterKey;
+            maxBodyBytes = c.maxBodyBytes;
+            cachePoll = c.cachePoll;
+            dockerHost = c.dockerHost;
+            nodeCheck = c.nodeCheck;
+            reconcile = c.reconcile;
+            dbWait = c.dbWait;
+        }
+
+        Config build() {
+            return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
+                    requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile, dbWait);
+        }
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new ConfigException(message);
+        }
+    }
+
+    private static void positive(Duration d, String name) {
+        if (d == null || d.isNegative() || d.isZero()) {
+            throw new ConfigException(name + " must be positive, got " + d);
+        }
     }
 }

@@ -1,7 +1,7 @@
 package dev.pier.http;
 
-import dev.pier.auth.Scope;
-import dev.pier.users.Role;
+import dev.pier.security.Scope;
+import dev.pier.security.Role;
 import io.javalin.security.RouteRole;
 
 /**

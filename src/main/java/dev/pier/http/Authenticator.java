@@ -2,7 +2,7 @@ package dev.pier.http;
 
 import dev.pier.auth.AuthService;
 import dev.pier.auth.KeyResolver;
-import dev.pier.auth.Principal;
+import dev.pier.security.Principal;
 
 /** Resolves any presented credential, session token or API key, to a principal. */
 public final class Authenticator {

@@ -1,6 +1,6 @@
 package dev.pier.http;
 
-import dev.pier.auth.Scope;
+import dev.pier.security.Scope;
 import io.javalin.http.HandlerType;
 import io.javalin.security.RouteRole;
 

@@ -1,7 +1,7 @@
 package dev.pier.http;
 
-import dev.pier.auth.Policy;
-import dev.pier.auth.Principal;
+import dev.pier.security.Policy;
+import dev.pier.security.Principal;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import io.javalin.http.Context;

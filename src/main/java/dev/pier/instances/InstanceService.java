@@ -1,9 +1,9 @@
 package dev.pier.instances;
 
 import dev.pier.audit.AuditLog;
-import dev.pier.auth.Policy;
-import dev.pier.auth.Principal;
-import dev.pier.auth.Scope;
+import dev.pier.security.Policy;
+import dev.pier.security.Principal;
+import dev.pier.security.Scope;
 import dev.pier.db.ChangeFeed;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
@@ -18,7 +18,7 @@ import dev.pier.runtime.ContainerRuntimeException;
 import dev.pier.runtime.ContainerSpec;
 import dev.pier.runtime.ContainerSummary;
 import dev.pier.runtime.RuntimeUnavailableException;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import dev.pier.users.User;
 import dev.pier.users.UserService;
 import org.jdbi.v3.core.Jdbi;

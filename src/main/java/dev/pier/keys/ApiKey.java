@@ -1,6 +1,6 @@
 package dev.pier.keys;
 
-import dev.pier.auth.AccessLevel;
+import dev.pier.security.AccessLevel;
 
 import java.time.Instant;
 import java.util.Optional;

@@ -2,14 +2,14 @@ package dev.pier.matrix;
 
 import dev.pier.http.Json;
 import dev.pier.auth.AuthService;
-import dev.pier.auth.Principal;
+import dev.pier.security.Principal;
 import dev.pier.auth.Tokens;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Fields;
 import dev.pier.http.RequestContext;
 import dev.pier.users.Enrollment;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import dev.pier.users.User;
 import dev.pier.users.UserService;
 import io.javalin.http.Context;

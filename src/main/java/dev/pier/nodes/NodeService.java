@@ -1,9 +1,9 @@
 package dev.pier.nodes;
 
 import dev.pier.audit.AuditLog;
-import dev.pier.auth.Policy;
-import dev.pier.auth.Principal;
-import dev.pier.auth.Scope;
+import dev.pier.security.Policy;
+import dev.pier.security.Principal;
+import dev.pier.security.Scope;
 import dev.pier.crypto.SecretBox;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
@@ -11,7 +11,7 @@ import dev.pier.runtime.ContainerRuntime;
 import dev.pier.runtime.DockerEndpoint;
 import dev.pier.runtime.RuntimeUnavailableException;
 import dev.pier.runtime.TlsMaterial;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.slf4j.Logger;

@@ -5,7 +5,7 @@ import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Fields;
 import dev.pier.http.RequestContext;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import dev.pier.users.User;
 import dev.pier.users.UserService;
 import io.javalin.http.Context;

@@ -9,8 +9,7 @@ import java.util.function.Consumer;
 /**
  * One container engine (a Pier node), seen through the few operations Pier needs. This is the only door
  * to Docker: the instance service and the reconciler use it, and nothing outside this package knows what
- * sits behind it ({@link DockerRuntime} for a real engine, {@link FaultInjectingRuntime} around it in
- * crash tests).
+ * sits behind it ({@link DockerRuntime} for a real engine; the tests wrap it with fault hooks).
  *
  * <h2>Contract</h2>
  * <ul>

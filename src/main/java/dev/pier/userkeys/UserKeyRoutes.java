@@ -1,10 +1,10 @@
 package dev.pier.userkeys;
 
-import dev.pier.auth.AccessLevel;
+import dev.pier.security.AccessLevel;
 import dev.pier.auth.PasswordAuth;
-import dev.pier.auth.Policy;
-import dev.pier.auth.Principal;
-import dev.pier.auth.Scope;
+import dev.pier.security.Policy;
+import dev.pier.security.Principal;
+import dev.pier.security.Scope;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Authenticator;
@@ -14,7 +14,7 @@ import dev.pier.http.RequestContext;
 import dev.pier.keys.ApiKey;
 import dev.pier.keys.ApiKeyService;
 import dev.pier.keys.CreatedKey;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import io.javalin.http.Context;
 
 import java.util.LinkedHashMap;

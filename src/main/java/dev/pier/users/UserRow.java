@@ -1,5 +1,6 @@
 package dev.pier.users;
 
+import dev.pier.security.Role;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;

@@ -1,8 +1,9 @@
 package dev.pier.users;
 
+import dev.pier.security.Role;
 import dev.pier.audit.AuditLog;
-import dev.pier.auth.Policy;
-import dev.pier.auth.Principal;
+import dev.pier.security.Policy;
+import dev.pier.security.Principal;
 import dev.pier.crypto.SecretBox;
 import dev.pier.db.CacheEpoch;
 import dev.pier.db.ChangeFeed;

@@ -1,7 +1,7 @@
 package dev.pier.instances;
 
 import com.github.dockerjava.api.model.Container;
-import dev.pier.auth.Principal;
+import dev.pier.security.Principal;
 import dev.pier.runtime.DockerRuntime;
 import dev.pier.runtime.FaultInjectingRuntime;
 import dev.pier.runtime.FaultInjectingRuntime.Operation;

@@ -5,13 +5,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.Container;
-import dev.pier.auth.Principal;
+import dev.pier.security.Principal;
 import dev.pier.db.Installation;
 import dev.pier.http.Json;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,7 +1,7 @@
 package dev.pier.instances;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.pier.auth.Principal;
+import dev.pier.security.Principal;
 import dev.pier.runtime.DockerRuntime;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;

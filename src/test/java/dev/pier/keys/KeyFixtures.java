@@ -2,12 +2,12 @@ package dev.pier.keys;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.pier.auth.AccessLevel;
-import dev.pier.auth.Principal;
+import dev.pier.security.AccessLevel;
+import dev.pier.security.Principal;
 import dev.pier.http.Json;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import dev.pier.users.User;
 
 import java.io.ByteArrayOutputStream;

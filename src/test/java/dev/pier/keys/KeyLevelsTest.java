@@ -1,10 +1,10 @@
 package dev.pier.keys;
 
-import dev.pier.auth.AccessLevel;
-import dev.pier.auth.Principal;
+import dev.pier.security.AccessLevel;
+import dev.pier.security.Principal;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,10 +1,11 @@
 package dev.pier.keys;
 
+import dev.pier.security.Principal;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.pier.auth.AccessLevel;
+import dev.pier.security.AccessLevel;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -229,7 +230,7 @@ class KeyRoutesBadInputTest {
     /** A user with a password, so a wrong one is a plain failed login (one per attempt: no lockout). */
     private static String fresh() {
         String name = server.createUser(KeyFixtures.name("pw"), Role.VIEWER).user().username();
-        server.core().users.setPasswordHash(dev.pier.auth.Principal.system(), name,
+        server.core().users.setPasswordHash(dev.pier.security.Principal.system(), name,
                 server.core().passwords.hash("the right password, surely"));
         return name;
     }

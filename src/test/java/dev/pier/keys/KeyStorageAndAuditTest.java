@@ -1,13 +1,13 @@
 package dev.pier.keys;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.pier.auth.AccessLevel;
-import dev.pier.auth.Principal;
+import dev.pier.security.AccessLevel;
+import dev.pier.security.Principal;
 import dev.pier.support.Http;
 import dev.pier.support.TestDatabases;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

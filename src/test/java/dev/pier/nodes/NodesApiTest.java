@@ -1,5 +1,6 @@
 package dev.pier.nodes;
 
+import dev.pier.security.Principal;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.instances.InstanceFixture;
 import dev.pier.instances.TestEngine;
@@ -30,7 +31,7 @@ class NodesApiTest {
         pier.cleanup();
         for (var n : pier.server.core().nodes.list()) {
             if (!n.name().equals("local")) {
-                pier.server.core().nodes.delete(dev.pier.auth.Principal.system(), n.id());
+                pier.server.core().nodes.delete(dev.pier.security.Principal.system(), n.id());
             }
         }
     }

@@ -1,7 +1,7 @@
 package dev.pier.panel;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.pier.auth.AccessLevel;
+import dev.pier.security.AccessLevel;
 import dev.pier.auth.Totp;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.keys.KeyFixtures.Holder;
@@ -9,7 +9,7 @@ import dev.pier.keys.KeyFormat;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import dev.pier.users.User;
 import org.bouncycastle.util.encoders.Base32;
 import org.junit.jupiter.api.AfterAll;

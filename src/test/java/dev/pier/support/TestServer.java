@@ -2,12 +2,12 @@ package dev.pier.support;
 
 import dev.pier.App;
 import dev.pier.Core;
-import dev.pier.auth.Principal;
+import dev.pier.security.Principal;
 import dev.pier.auth.Totp;
 import dev.pier.config.Config;
 import dev.pier.nodes.NodeService;
 import dev.pier.users.Enrollment;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import dev.pier.users.UserService;
 import io.javalin.Javalin;
 import org.bouncycastle.util.encoders.Base32;

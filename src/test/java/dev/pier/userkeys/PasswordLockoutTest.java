@@ -1,12 +1,12 @@
 package dev.pier.userkeys;
 
-import dev.pier.auth.Principal;
+import dev.pier.security.Principal;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.keys.KeyFormat;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;

@@ -1,15 +1,15 @@
 package dev.pier.userkeys;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.pier.auth.AccessLevel;
-import dev.pier.auth.Principal;
+import dev.pier.security.AccessLevel;
+import dev.pier.security.Principal;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.keys.KeyFixtures.Holder;
 import dev.pier.keys.KeyFormat;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,7 @@
 package dev.pier.users;
 
-import dev.pier.auth.Principal;
+import dev.pier.security.Role;
+import dev.pier.security.Principal;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.support.TestServer;

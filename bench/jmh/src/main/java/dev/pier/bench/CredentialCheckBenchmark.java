@@ -1,15 +1,15 @@
 package dev.pier.bench;
 
 import dev.pier.Core;
-import dev.pier.auth.AccessLevel;
-import dev.pier.auth.Principal;
+import dev.pier.security.AccessLevel;
+import dev.pier.security.Principal;
 import dev.pier.auth.Totp;
 import dev.pier.config.Config;
 import dev.pier.crypto.Hashing;
 import dev.pier.errors.PierException;
 import dev.pier.keys.ApiKeyService;
 import dev.pier.users.Enrollment;
-import dev.pier.users.Role;
+import dev.pier.security.Role;
 import dev.pier.users.UserService;
 import org.bouncycastle.util.encoders.Base32;
 import org.openjdk.jmh.annotations.Benchmark;

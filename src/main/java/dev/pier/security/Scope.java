@@ -1,4 +1,4 @@
-package dev.pier.auth;
+package dev.pier.security;
 
 /** The kind of operation a route performs, checked against a credential's {@link AccessLevel}. */
 public enum Scope {

@@ -1,7 +1,6 @@
-package dev.pier.auth;
+package dev.pier.security;
 
 import dev.pier.audit.Actor;
-import dev.pier.users.Role;
 
 import java.util.UUID;
 

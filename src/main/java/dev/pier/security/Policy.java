@@ -1,9 +1,7 @@
-package dev.pier.auth;
+package dev.pier.security;
 
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
-import dev.pier.users.Role;
-import dev.pier.users.User;
 
 /**
  * Every authorization rule that depends on more than the route's own requirement lives here, so the
@@ -33,7 +31,7 @@ public final class Policy {
         }
     }
 
-    public static void requireCanManage(Principal actor, User target) {
+    public static void requireCanManage(Principal actor, Account target) {
         if (target.role() == Role.OWNER && actor.role() == Role.OWNER) {
             require(actor, Role.OWNER, Scope.USERS);
             return;
@@ -45,7 +43,7 @@ public final class Policy {
      * Sessions: anyone may end their own; admins and the owner anyone's (SPEC §2). Ending a session changes
      * nothing about its user, so unlike managing it is not limited to the users below the actor.
      */
-    public static void requireCanRevoke(Principal actor, User target) {
+    public static void requireCanRevoke(Principal actor, Account target) {
         if (actor.isSelf(target.id())) {
             return;
         }

@@ -1,4 +1,4 @@
-package dev.pier.users;
+package dev.pier.security;
 
 import java.util.Locale;
 import java.util.Optional;
