@@ -101,6 +101,13 @@ public interface ContainerRuntime extends AutoCloseable {
     void restart(String containerId, Duration grace);
 
     /**
+     * Resumes a container frozen by {@code docker pause}. A container that is not paused is left as it is.
+     *
+     * @throws ContainerNotFoundException when it does not exist
+     */
+    void unpause(String containerId);
+
+    /**
      * Removes a container and its anonymous volumes. A missing container counts as removed.
      *
      * @param force also when running (it is killed first)

@@ -281,6 +281,24 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
+    public void unpause(String containerId) {
+        requireText(containerId, "containerId");
+        call("unpause", containerId, () -> {
+            try {
+                quick.unpauseContainerCmd(containerId).exec();
+            } catch (NotFoundException e) {
+                throw new ContainerNotFoundException(containerId, e);
+            } catch (DockerException e) {
+                // Engine 20.10 answers 500 "Container … is not paused": what an unpause wants
+                if (!engineMessage(e).contains("is not paused")) {
+                    throw e;
+                }
+            }
+            return null;
+        });
+    }
+
+    @Override
     public void remove(String containerId, boolean force) {
         requireText(containerId, "containerId");
         call("remove", containerId, () -> {

@@ -82,6 +82,11 @@ final class HookedRuntime implements ContainerRuntime {
     }
 
     @Override
+    public void unpause(String containerId) {
+        delegate.unpause(containerId);
+    }
+
+    @Override
     public void remove(String containerId, boolean force) {
         delegate.remove(containerId, force);
     }

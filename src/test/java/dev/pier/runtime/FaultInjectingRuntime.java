@@ -32,7 +32,7 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
 
     /** The operations of {@link ContainerRuntime}, as fault points. */
     public enum Operation {
-        PING, IMAGE_EXISTS, PULL_IMAGE, CREATE, START, STOP, KILL, RESTART, REMOVE, INSPECT, LIST_MANAGED, LOGS,
+        PING, IMAGE_EXISTS, PULL_IMAGE, CREATE, START, STOP, KILL, RESTART, UNPAUSE, REMOVE, INSPECT, LIST_MANAGED, LOGS,
         EVENTS
     }
 
@@ -251,6 +251,11 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
     @Override
     public void restart(String containerId, Duration grace) {
         around(Operation.RESTART, () -> delegate.restart(containerId, grace));
+    }
+
+    @Override
+    public void unpause(String containerId) {
+        around(Operation.UNPAUSE, () -> delegate.unpause(containerId));
     }
 
     @Override
