@@ -4,9 +4,14 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.UUID;
 
-/** A Docker engine Pier deploys onto. Never carries the TLS key. */
+/**
+ * A Docker engine Pier deploys onto. Never carries the TLS key.
+ *
+ * @param hostPorts the host ports its instances may publish
+ */
 public record Node(UUID id, String name, String tags, long ramMib, long diskMib, String processor, String endpoint,
-                   boolean tls, NodeStatus status, Optional<Instant> lastSeenAt, Instant createdAt, Instant updatedAt) {
+                   boolean tls, NodeStatus status, Optional<Instant> lastSeenAt, Instant createdAt, Instant updatedAt,
+                   HostPortRange hostPorts) {
 
     /** Host part of a tcp:// endpoint, or the socket path of a unix:// one. */
     public String address() {

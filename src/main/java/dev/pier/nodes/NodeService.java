@@ -65,9 +65,16 @@ public final class NodeService implements AutoCloseable {
         this.factory = factory;
     }
 
-    /** What a new node needs; {@code address} is a host (TCP) or a {@code unix://} socket. */
+    /**
+     * What a new node needs; {@code address} is a host (TCP) or a {@code unix://} socket; {@code hostPorts}
+     * null means {@link HostPortRange#DEFAULT}.
+     */
     public record NewNode(String name, String tags, long ramMib, long diskMib, String processor, String address,
-                          Integer port, TlsMaterial tls) {
+                          Integer port, TlsMaterial tls, HostPortRange hostPorts) {
+        public NewNode(String name, String tags, long ramMib, long diskMib, String processor, String address,
+                       Integer port, TlsMaterial tls) {
+            this(name, tags, ramMib, diskMib, processor, address, port, tls, null);
+        }
     }
 
     /** Registers node {@code local} on the local Docker socket when no node exists yet (a fresh install). */
@@ -79,7 +86,8 @@ public final class NodeService implements AutoCloseable {
             }
             long ram = totalMemoryMib();
             long disk = dataDir.toFile().getTotalSpace() / (1024 * 1024);
-            dao.insert(UUID.randomUUID(), "local", "local", ram, disk, processor(), endpoint, null, null, null, now());
+            dao.insert(UUID.randomUUID(), "local", "local", ram, disk, processor(), endpoint, null, null, null, now(),
+                    HostPortRange.DEFAULT.min(), HostPortRange.DEFAULT.max());
             log.info("registered node 'local' on {} ({} MiB RAM, {} MiB disk)", endpoint, ram, disk);
         });
         cached = null;
@@ -97,6 +105,7 @@ public final class NodeService implements AutoCloseable {
         String tags = clean(req.tags(), 255, "tags");
         String processor = clean(req.processor(), 255, "processor");
         UUID id = UUID.randomUUID();
+        HostPortRange hostPorts = req.hostPorts() == null ? HostPortRange.DEFAULT : req.hostPorts();
         try {
             jdbi.useTransaction(h -> {
                 NodeDao dao = h.attach(NodeDao.class);
@@ -107,7 +116,7 @@ public final class NodeService implements AutoCloseable {
                 dao.insert(id, req.name(), tags, req.ramMib(), req.diskMib(), processor, endpoint,
                         tls == null ? null : tls.caPem(), tls == null ? null : tls.certPem(),
                         tls == null ? null : box.seal(tls.keyPem().getBytes(java.nio.charset.StandardCharsets.UTF_8), aad(id)),
-                        now());
+                        now(), hostPorts.min(), hostPorts.max());
                 audit.record(h, actor.actor(), "node.create", req.name(), "success", endpoint + (tls == null ? "" : " (TLS)"));
             });
         } catch (UnableToExecuteStatementException e) {

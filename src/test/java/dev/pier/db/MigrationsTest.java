@@ -77,15 +77,22 @@ class MigrationsTest {
     void a_database_one_migration_behind_is_brought_up_to_date() throws SQLException {
         Database.migrate(ds);
         try (Connection c = ds.getConnection(); var st = c.createStatement()) {
-            // undo V5 as if this database were made by the previous release
-            st.execute("ALTER TABLE installation DROP COLUMN key_check");
+            // undo V9 as if this database were made by the previous release
+            st.execute("DROP INDEX instance_events_at");
+            for (String column : new String[]{"display_name", "observed_condition", "exit_code", "crashes",
+                    "start_failures", "next_attempt_at"}) {
+                st.execute("ALTER TABLE instances DROP COLUMN " + column);
+            }
+            st.execute("ALTER TABLE nodes DROP COLUMN host_port_min");
+            st.execute("ALTER TABLE nodes DROP COLUMN host_port_max");
             st.execute("DELETE FROM \"flyway_schema_history\" WHERE \"version\" = '" + Database.SCHEMA_VERSION + "'");
         }
         assertThat(Database.upToDate(ds)).isFalse();
         Database.migrate(ds);
         assertThat(Database.upToDate(ds)).isTrue();
         try (Connection c = ds.getConnection(); var st = c.createStatement()) {
-            st.executeQuery("SELECT key_check FROM installation").close();
+            st.executeQuery("SELECT crashes, next_attempt_at, display_name FROM instances").close();
+            st.executeQuery("SELECT host_port_min, host_port_max FROM nodes").close();
         }
     }
 
