@@ -28,6 +28,8 @@ import java.util.function.Consumer;
  * @param nodeCheck       how often every node is pinged (offline detection)
  * @param reconcile       how often a full reconcile pass runs over every node
  * @param dbWait          how long a request waits for a database connection before it is answered 503
+ * @param eventsMaxAge    how long the reconciler keeps instance events (restarts, recreations, removals)
+ * @param eventsPerInstance how many events the reconciler keeps per instance, the newest
  */
 public record Config(
         int port,
@@ -46,7 +48,9 @@ public record Config(
         String dockerHost,
         Duration nodeCheck,
         Duration reconcile,
-        Duration dbWait) {
+        Duration dbWait,
+        Duration eventsMaxAge,
+        int eventsPerInstance) {
 
     public static final int DEFAULT_PORT = 1337;
 
@@ -74,6 +78,11 @@ public record Config(
         positive(nodeCheck, "the node check interval");
         positive(reconcile, "PIER_RECONCILE_SECONDS (reconcile_seconds)");
         positive(dbWait, "PIER_DB_WAIT_MS (db.wait_ms)");
+        positive(eventsMaxAge, "PIER_EVENTS_KEEP_DAYS (events.keep_days)");
+        if (eventsPerInstance < 1) {
+            throw new ConfigException("PIER_EVENTS_KEEP_PER_INSTANCE (events.keep_per_instance) must be at least 1, got "
+                    + eventsPerInstance);
+        }
     }
 
     /** Defaults for a data directory: what {@code pier serve} uses with no settings. */
@@ -81,7 +90,7 @@ public record Config(
         return new Config(DEFAULT_PORT, "0.0.0.0", dataDir, Optional.empty(), "", "", Optional.empty(),
                 Duration.ofHours(2), Duration.ofDays(30), false, Optional.empty(), 1024 * 1024,
                 Duration.ofMillis(250), "unix:///var/run/docker.sock", Duration.ofSeconds(2), Duration.ofSeconds(10),
-                Duration.ofMillis(1500));
+                Duration.ofMillis(1500), Duration.ofDays(30), 100);
     }
 
     public boolean embedded() {
@@ -157,6 +166,8 @@ public record Config(
         public Duration nodeCheck;
         public Duration reconcile;
         public Duration dbWait;
+        public Duration eventsMaxAge;
+        public int eventsPerInstance;
 
         Builder(Config c) {
             port = c.port;
@@ -176,11 +187,14 @@ public record Config(
             nodeCheck = c.nodeCheck;
             reconcile = c.reconcile;
             dbWait = c.dbWait;
+            eventsMaxAge = c.eventsMaxAge;
+            eventsPerInstance = c.eventsPerInstance;
         }
 
         Config build() {
             return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
-                    requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile, dbWait);
+                    requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile, dbWait,
+                    eventsMaxAge, eventsPerInstance);
         }
     }
 

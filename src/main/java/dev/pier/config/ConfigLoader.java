@@ -43,7 +43,9 @@ public final class ConfigLoader {
             "PIER_REQUIRE_PASSWORD", "require_password",
             "PIER_MASTER_KEY", "master_key",
             "PIER_DOCKER_HOST", "docker_host",
-            "PIER_RECONCILE_SECONDS", "reconcile_seconds");
+            "PIER_RECONCILE_SECONDS", "reconcile_seconds",
+            "PIER_EVENTS_KEEP_DAYS", "events.keep_days",
+            "PIER_EVENTS_KEEP_PER_INSTANCE", "events.keep_per_instance");
 
     /** Variables that are read before Java starts (the launcher) or by the logging set-up. */
     private static final List<String> OTHER_VARIABLES = List.of("PIER_LOG_LEVEL", "PIER_JAVA_OPTS", "PIER_CDS",
@@ -88,6 +90,10 @@ public final class ConfigLoader {
             b.dockerHost = src.get("PIER_DOCKER_HOST").orElse(base.dockerHost());
             b.reconcile = src.integer("PIER_RECONCILE_SECONDS", 1, 86_400).map(Duration::ofSeconds)
                     .orElse(base.reconcile());
+            b.eventsMaxAge = src.integer("PIER_EVENTS_KEEP_DAYS", 1, 3650).map(Duration::ofDays)
+                    .orElse(base.eventsMaxAge());
+            b.eventsPerInstance = src.integer("PIER_EVENTS_KEEP_PER_INSTANCE", 1, 100_000)
+                    .orElse(base.eventsPerInstance());
         });
     }
 
