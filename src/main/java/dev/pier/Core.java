@@ -15,7 +15,11 @@ import dev.pier.db.Database;
 import dev.pier.db.Installation;
 import dev.pier.http.Authenticator;
 import dev.pier.images.ImageService;
+import dev.pier.instances.Containers;
+import dev.pier.instances.InstanceLocks;
 import dev.pier.instances.InstanceService;
+import dev.pier.instances.InstanceStore;
+import dev.pier.instances.Placement;
 import dev.pier.instances.Reconciler;
 import dev.pier.nodes.NodeService;
 import dev.pier.runtime.DockerRuntime;
@@ -81,8 +85,14 @@ public final class Core implements AutoCloseable {
         this.authenticator = new Authenticator(auth, keys);
         this.nodes = new NodeService(db.jdbi(), box, audit, clock, runtimes);
         this.images = new ImageService(db.jdbi(), nodes, audit, clock);
-        this.instances = new InstanceService(db.jdbi(), nodes, images, users, audit, changes, clock, installation);
-        this.reconciler = new Reconciler(instances, nodes);
+        InstanceStore instanceStore = new InstanceStore(db.jdbi(), changes, clock);
+        InstanceLocks instanceLocks = new InstanceLocks();
+        Containers containers = new Containers(instanceStore, installation);
+        this.instances = new InstanceService(instanceStore, instanceLocks, new Placement(nodes, instanceStore, config.port()),
+                containers, nodes, images, users, audit);
+        // restarts are timed against the containers' real runs, never a clock a test moves
+        this.reconciler = new Reconciler(instanceStore, instanceLocks, containers, nodes, Clock.systemUTC(),
+                new Reconciler.EventRetention(config.eventsMaxAge(), config.eventsPerInstance()), metrics);
     }
 
     /** Everything a server needs; caches follow changes made by other processes. See {@link #startReconciler()}. */

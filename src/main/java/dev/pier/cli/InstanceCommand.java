@@ -51,7 +51,7 @@ final class InstanceCommand implements Runnable {
                 out.printf("%-36s  %-24s  %-9s  %-8s  %6s  %5s  %s%n", "ID", "NAME", "STATE", "DESIRED", "MEM", "CPU", "PORTS");
                 for (Instance i : core.instances.list()) {
                     out.printf("%-36s  %-24s  %-9s  %-8s  %6d  %5.2f  %s%n", i.id(), i.name(),
-                            i.suspended() ? "suspended" : i.observedState(), i.desiredState(), i.memoryMib(), i.cpu(),
+                            i.suspended() ? "suspended" : i.observedState().wire(), i.desiredState().wire(), i.memoryMib(), i.cpu(),
                             Validation.format(i.ports()));
                 }
                 out.flush();
@@ -104,9 +104,9 @@ final class InstanceCommand implements Runnable {
             }
             try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 User u = owner == null ? null : core.users.require(owner);
-                Instance i = core.instances.deploy(Principal.system(), new InstanceService.DeployRequest(name, image, node,
+                Instance i = core.instances.deploy(Principal.system(), new InstanceService.DeployRequest(name, null, image, node,
                         u == null ? null : u.id(), memory, cpu, null, ports, null, variables));
-                spec.commandLine().getOut().println("Deployed " + i.name() + " (" + i.id() + "): " + i.observedState()
+                spec.commandLine().getOut().println("Deployed " + i.name() + " (" + i.id() + "): " + i.observedState().wire()
                         + (i.ports().isEmpty() ? "" : ", ports " + Validation.format(i.ports())));
                 return 0;
             }
@@ -129,7 +129,7 @@ final class InstanceCommand implements Runnable {
         public Integer call() {
             try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 Instance i = core.instances.act(Principal.system(), core.instances.resolve(instance).id(), action());
-                spec.commandLine().getOut().println(i.name() + ": " + (i.suspended() ? "suspended, " : "") + i.observedState());
+                spec.commandLine().getOut().println(i.name() + ": " + (i.suspended() ? "suspended, " : "") + i.observedState().wire());
                 return 0;
             }
         }

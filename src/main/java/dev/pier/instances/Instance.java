@@ -6,10 +6,27 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
-/** An instance (a droplet): desired state is Pier's, observed state is what Docker last said. */
-public record Instance(UUID id, String name, Optional<UUID> ownerId, UUID nodeId, Optional<UUID> imageId, String imageRef,
-                       List<String> command, int memoryMib, int diskMib, double cpu, List<PortMapping> ports,
-                       Optional<Integer> primaryPort, Map<String, String> variables, String desiredState,
-                       String observedState, boolean suspended, Optional<String> containerId,
-                       Optional<String> lastError, Instant createdAt, Instant updatedAt) {
+/**
+ * An instance (a droplet): desired state is Pier's, observed state is what Docker last said.
+ *
+ * @param name        unique, a DNS label; names the container
+ * @param displayName what a person called it (the Panel API's {@code name}: "Minecraft 1.21"); empty when
+ *                    it was deployed by its {@code name}
+ */
+public record Instance(UUID id, String name, Optional<String> displayName, Optional<UUID> ownerId, UUID nodeId,
+                       Optional<UUID> imageId, String imageRef, List<String> command, int memoryMib, int diskMib,
+                       double cpu, List<PortMapping> ports, Optional<Integer> primaryPort, Map<String, String> variables,
+                       DesiredState desiredState, ObservedState observedState, boolean suspended,
+                       Optional<String> containerId, Optional<String> lastError, Restarts restarts, Instant createdAt,
+                       Instant updatedAt) {
+
+    /** The name to show a person: the display name, or else the name. */
+    public String label() {
+        return displayName.orElse(name);
+    }
+
+    /** Whether its container should run: desired running and not suspended. */
+    public boolean wantsRunning() {
+        return desiredState == DesiredState.RUNNING && !suspended;
+    }
 }

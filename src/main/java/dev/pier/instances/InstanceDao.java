@@ -13,8 +13,9 @@ import java.util.UUID;
 @RegisterConstructorMapper(InstanceRow.class)
 interface InstanceDao {
     String COLUMNS = """
-            id, name, owner_id, node_id, image_id, image_ref, command, memory_mib, disk_mib, cpu, ports, primary_port,
-            variables, desired_state, observed_state, suspended, container_id, last_error, created_at, updated_at""";
+            id, name, display_name, owner_id, node_id, image_id, image_ref, command, memory_mib, disk_mib, cpu, ports,
+            primary_port, variables, desired_state, observed_state, observed_condition, suspended, container_id,
+            last_error, exit_code, crashes, start_failures, next_attempt_at, created_at, updated_at""";
 
     @SqlQuery("SELECT " + COLUMNS + " FROM instances ORDER BY created_at, name")
     List<InstanceRow> listAll();
@@ -34,25 +35,29 @@ interface InstanceDao {
     @SqlQuery("SELECT COALESCE(SUM(disk_mib), 0) FROM instances WHERE node_id = :nodeId")
     long diskOnNode(@Bind("nodeId") UUID nodeId);
 
-    /** Locks the node row: deploys to one node check capacity one after another. */
-    @SqlQuery("SELECT ram_mib FROM nodes WHERE id = :nodeId FOR UPDATE")
-    long lockNode(@Bind("nodeId") UUID nodeId);
+    /**
+     * Locks the node's row until the transaction ends, so deploys to one node check capacity one after
+     * another: an update that changes nothing (portable, unlike {@code SELECT … FOR UPDATE}). Returns 0 when
+     * the node is gone.
+     */
+    @SqlUpdate("UPDATE nodes SET ram_mib = ram_mib WHERE id = :nodeId")
+    int lockNode(@Bind("nodeId") UUID nodeId);
 
     @SqlQuery("SELECT host_port FROM instance_ports WHERE node_id = :nodeId AND protocol = :protocol")
     List<Integer> usedPorts(@Bind("nodeId") UUID nodeId, @Bind("protocol") String protocol);
 
     @SqlUpdate("""
-            INSERT INTO instances (id, name, owner_id, node_id, image_id, image_ref, command, memory_mib, disk_mib, cpu,
-                                   ports, primary_port, variables, desired_state, observed_state, suspended,
-                                   created_at, updated_at)
-            VALUES (:id, :name, :ownerId, :nodeId, :imageId, :imageRef, :command, :memory, :disk, :cpu, :ports, :primary,
-                    :variables, 'running', 'creating', FALSE, :now, :now)
+            INSERT INTO instances (id, name, display_name, owner_id, node_id, image_id, image_ref, command, memory_mib,
+                                   disk_mib, cpu, ports, primary_port, variables, desired_state, observed_state,
+                                   suspended, crashes, start_failures, created_at, updated_at)
+            VALUES (:id, :name, :displayName, :ownerId, :nodeId, :imageId, :imageRef, :command, :memory, :disk, :cpu,
+                    :ports, :primary, :variables, 'running', 'creating', FALSE, 0, 0, :now, :now)
             """)
-    void insert(@Bind("id") UUID id, @Bind("name") String name, @Bind("ownerId") UUID ownerId,
-                @Bind("nodeId") UUID nodeId, @Bind("imageId") UUID imageId, @Bind("imageRef") String imageRef,
-                @Bind("command") String command, @Bind("memory") int memory, @Bind("disk") int disk,
-                @Bind("cpu") double cpu, @Bind("ports") String ports, @Bind("primary") Integer primary,
-                @Bind("variables") String variables, @Bind("now") Instant now);
+    void insert(@Bind("id") UUID id, @Bind("name") String name, @Bind("displayName") String displayName,
+                @Bind("ownerId") UUID ownerId, @Bind("nodeId") UUID nodeId, @Bind("imageId") UUID imageId,
+                @Bind("imageRef") String imageRef, @Bind("command") String command, @Bind("memory") int memory,
+                @Bind("disk") int disk, @Bind("cpu") double cpu, @Bind("ports") String ports,
+                @Bind("primary") Integer primary, @Bind("variables") String variables, @Bind("now") Instant now);
 
     @SqlUpdate("INSERT INTO instance_ports (node_id, host_port, protocol, instance_id) VALUES (:nodeId, :port, :protocol, :id)")
     void insertPort(@Bind("nodeId") UUID nodeId, @Bind("port") int port, @Bind("protocol") String protocol,
@@ -61,24 +66,84 @@ interface InstanceDao {
     @SqlUpdate("UPDATE instances SET container_id = :cid, updated_at = :now WHERE id = :id")
     int setContainer(@Bind("id") UUID id, @Bind("cid") String containerId, @Bind("now") Instant now);
 
-    @SqlUpdate("UPDATE instances SET observed_state = :observed, last_error = :error, updated_at = :now WHERE id = :id")
-    int setObserved(@Bind("id") UUID id, @Bind("observed") String observed, @Bind("error") String error,
-                    @Bind("now") Instant now);
+    @SqlUpdate("""
+            UPDATE instances SET observed_state = :observed, observed_condition = :condition, last_error = :error,
+                                 updated_at = :now
+            WHERE id = :id""")
+    int setObserved(@Bind("id") UUID id, @Bind("observed") String observed, @Bind("condition") String condition,
+                    @Bind("error") String error, @Bind("now") Instant now);
 
-    @SqlUpdate("UPDATE instances SET desired_state = :desired, updated_at = :now WHERE id = :id")
+    /** A user's decision: the restart bookkeeping starts over. */
+    @SqlUpdate("""
+            UPDATE instances SET desired_state = :desired, crashes = 0, start_failures = 0, next_attempt_at = NULL,
+                                 updated_at = :now
+            WHERE id = :id""")
     int setDesired(@Bind("id") UUID id, @Bind("desired") String desired, @Bind("now") Instant now);
 
-    @SqlUpdate("UPDATE instances SET suspended = :suspended, desired_state = :desired, updated_at = :now WHERE id = :id")
+    @SqlUpdate("""
+            UPDATE instances SET suspended = :suspended, desired_state = :desired, crashes = 0, start_failures = 0,
+                                 next_attempt_at = NULL, updated_at = :now
+            WHERE id = :id""")
     int setSuspended(@Bind("id") UUID id, @Bind("suspended") boolean suspended, @Bind("desired") String desired,
                      @Bind("now") Instant now);
 
-    @SqlUpdate("UPDATE instances SET desired_state = 'deleted', observed_state = 'deleting', updated_at = :now WHERE id = :id")
+    @SqlUpdate("""
+            UPDATE instances SET desired_state = 'deleted', observed_state = 'deleting', observed_condition = NULL,
+                                 next_attempt_at = NULL, updated_at = :now
+            WHERE id = :id""")
     int markDeleting(@Bind("id") UUID id, @Bind("now") Instant now);
 
     @SqlUpdate("DELETE FROM instances WHERE id = :id")
     int delete(@Bind("id") UUID id);
 
+    /** The container died: how, and when the reconciler tries again. */
+    @SqlUpdate("""
+            UPDATE instances SET observed_state = :observed, observed_condition = :condition, exit_code = :exitCode,
+                                 crashes = :crashes, next_attempt_at = :next, last_error = NULL, updated_at = :now
+            WHERE id = :id""")
+    int crashed(@Bind("id") UUID id, @Bind("observed") String observed, @Bind("condition") String condition,
+                @Bind("exitCode") int exitCode, @Bind("crashes") int crashes, @Bind("next") Instant next,
+                @Bind("now") Instant now);
+
+    /** The container was started: running, nothing scheduled; the crash count stays until a long run ends it. */
+    @SqlUpdate("""
+            UPDATE instances SET observed_state = 'running', observed_condition = NULL, last_error = NULL,
+                                 start_failures = 0, next_attempt_at = NULL, updated_at = :now
+            WHERE id = :id""")
+    int started(@Bind("id") UUID id, @Bind("now") Instant now);
+
+    @SqlUpdate("""
+            UPDATE instances SET observed_state = 'failed', observed_condition = NULL, last_error = :error,
+                                 start_failures = :failures, next_attempt_at = :next, updated_at = :now
+            WHERE id = :id""")
+    int startFailed(@Bind("id") UUID id, @Bind("failures") int failures, @Bind("next") Instant next,
+                    @Bind("error") String error, @Bind("now") Instant now);
+
+    @SqlUpdate("UPDATE instances SET crashes = 0, updated_at = :now WHERE id = :id AND crashes > 0")
+    int resetCrashes(@Bind("id") UUID id, @Bind("now") Instant now);
+
     @SqlUpdate("INSERT INTO instance_events (instance_id, node_id, at, kind, detail) VALUES (:id, :nodeId, :at, :kind, :detail)")
     void event(@Bind("id") UUID instanceId, @Bind("nodeId") UUID nodeId, @Bind("at") Instant at, @Bind("kind") String kind,
                @Bind("detail") String detail);
+
+    @SqlUpdate("DELETE FROM instance_events WHERE at < :before")
+    int deleteEventsBefore(@Bind("before") Instant before);
+
+    @SqlQuery("""
+            SELECT instance_id FROM instance_events WHERE instance_id IS NOT NULL
+            GROUP BY instance_id HAVING COUNT(*) > :keep""")
+    List<UUID> instancesWithMoreEventsThan(@Bind("keep") int keep);
+
+    /** The newest event of the instance that is not among its {@code keep} newest; empty when there is none. */
+    @SqlQuery("SELECT id FROM instance_events WHERE instance_id = :id ORDER BY id DESC LIMIT 1 OFFSET :keep")
+    Optional<Long> firstEventBeyond(@Bind("id") UUID instanceId, @Bind("keep") int keep);
+
+    @SqlUpdate("DELETE FROM instance_events WHERE instance_id = :id AND id <= :upTo")
+    int deleteEventsUpTo(@Bind("id") UUID instanceId, @Bind("upTo") long upTo);
+
+    @SqlQuery("SELECT id FROM instance_events WHERE instance_id IS NULL ORDER BY id DESC LIMIT 1 OFFSET :keep")
+    Optional<Long> firstUnattachedEventBeyond(@Bind("keep") int keep);
+
+    @SqlUpdate("DELETE FROM instance_events WHERE instance_id IS NULL AND id <= :upTo")
+    int deleteUnattachedEventsUpTo(@Bind("upTo") long upTo);
 }

@@ -18,7 +18,7 @@ import java.util.function.Supplier;
  * it, up to {@link #RECONCILER_WAIT}: the reconciler's housekeeping must not make user actions fail. The
  * reconciler skips a busy instance and comes back on its next pass.
  */
-final class InstanceLocks {
+public final class InstanceLocks {
     /** How long a user action waits for the reconciler to be done with an instance. */
     static final Duration RECONCILER_WAIT = Duration.ofSeconds(15);
 

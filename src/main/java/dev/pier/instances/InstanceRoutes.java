@@ -42,7 +42,7 @@ public final class InstanceRoutes {
         String state = ctx.queryParam("state");
         if (state != null && !state.isBlank()) {
             String st = state.strip().toLowerCase(Locale.ROOT);
-            s = s.filter(i -> i.observedState().equals(st) || (st.equals("suspended") && i.suspended()));
+            s = s.filter(i -> i.observedState().wire().equals(st) || (st.equals("suspended") && i.suspended()));
         }
         Map<UUID, String> names = nodeNames();
         ctx.json(paging.page(s.toList(), i -> json(i, names)));
@@ -56,7 +56,7 @@ public final class InstanceRoutes {
         Fields f = Fields.of(ctx);
         String owner = f.string("owner_id");
         Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(
-                f.string("name"), f.string("image"), f.string("node"), owner == null ? null : uuid(owner, "owner_id"),
+                f.string("name"), null, f.string("image"), f.string("node"), owner == null ? null : uuid(owner, "owner_id"),
                 f.whole("memory_mib"), f.decimal("cpu"), f.whole("disk_mib"), f.scalar("ports"),
                 Validation.port(f.whole("primary_port"), "primary_port"), f.stringMap("variables")));
         ctx.status(201).json(json(i, nodeNames()));
@@ -126,8 +126,8 @@ public final class InstanceRoutes {
                 "protocol", p.protocol())).toList());
         m.put("primary_port", i.primaryPort().orElse(null));
         m.put("variables", i.variables());
-        m.put("desired_state", i.desiredState());
-        m.put("observed_state", i.observedState());
+        m.put("desired_state", i.desiredState().wire());
+        m.put("observed_state", i.observedState().wire());
         m.put("suspended", i.suspended());
         m.put("container_id", i.containerId().orElse(null));
         m.put("last_error", i.lastError().orElse(null));

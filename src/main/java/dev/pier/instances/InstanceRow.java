@@ -10,17 +10,21 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
-record InstanceRow(UUID id, String name, UUID ownerId, UUID nodeId, UUID imageId, String imageRef, String command,
-                   int memoryMib, int diskMib, double cpu, String ports, Integer primaryPort, String variables,
-                   String desiredState, String observedState, boolean suspended, String containerId, String lastError,
-                   Instant createdAt, Instant updatedAt) {
+record InstanceRow(UUID id, String name, String displayName, UUID ownerId, UUID nodeId, UUID imageId, String imageRef,
+                   String command, int memoryMib, int diskMib, double cpu, String ports, Integer primaryPort,
+                   String variables, String desiredState, String observedState, String observedCondition,
+                   boolean suspended, String containerId, String lastError, Integer exitCode, int crashes,
+                   int startFailures, Instant nextAttemptAt, Instant createdAt, Instant updatedAt) {
 
     Instance toInstance() {
-        return new Instance(id, name, Optional.ofNullable(ownerId), nodeId, Optional.ofNullable(imageId), imageRef,
-                read(command, new TypeReference<List<String>>() { }), memoryMib, diskMib, cpu,
-                read(ports, new TypeReference<List<PortMapping>>() { }), Optional.ofNullable(primaryPort),
-                read(variables, new TypeReference<Map<String, String>>() { }), desiredState, observedState, suspended,
-                Optional.ofNullable(containerId), Optional.ofNullable(lastError), createdAt, updatedAt);
+        return new Instance(id, name, Optional.ofNullable(displayName), Optional.ofNullable(ownerId), nodeId,
+                Optional.ofNullable(imageId), imageRef, read(command, new TypeReference<List<String>>() { }), memoryMib,
+                diskMib, cpu, read(ports, new TypeReference<List<PortMapping>>() { }), Optional.ofNullable(primaryPort),
+                read(variables, new TypeReference<Map<String, String>>() { }), DesiredState.parse(desiredState),
+                ObservedState.read(observedState, observedCondition), suspended, Optional.ofNullable(containerId),
+                Optional.ofNullable(lastError),
+                new Restarts(crashes, startFailures, Optional.ofNullable(exitCode), Optional.ofNullable(nextAttemptAt)),
+                createdAt, updatedAt);
     }
 
     static String json(Object o) {

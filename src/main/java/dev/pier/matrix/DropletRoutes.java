@@ -36,7 +36,7 @@ public final class DropletRoutes {
     public void add(Context ctx) {
         Fields f = Fields.of(ctx);
         instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(
-                f.string("name"), f.string("image"), f.string("node"), null, f.whole("memory"),
+                f.string("name"), null, f.string("image"), f.string("node"), null, f.whole("memory"),
                 f.decimal("cpu"), null, f.scalar("ports"), null, f.stringMap("variables")));
         ctx.json(droplets());
     }
@@ -85,14 +85,14 @@ public final class DropletRoutes {
         m.put("id", i.id().toString());
         m.put("name", i.name());
         m.put("created", i.createdAt().toString());
-        m.put("status", i.observedState());
+        m.put("status", i.observedState().wire());
         m.put("ports", ports);
         m.put("image", i.imageRef());
         m.put("node", nodeName);
         m.put("memory", i.memoryMib());
         m.put("cpu", i.cpu());
         m.put("suspended", i.suspended());
-        m.put("desired", i.desiredState());
+        m.put("desired", i.desiredState().wire());
         return m;
     }
 }

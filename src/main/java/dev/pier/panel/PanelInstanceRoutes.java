@@ -54,7 +54,7 @@ public final class PanelInstanceRoutes {
         UUID owner = uuid(user, "user");
         users.findById(owner).orElseThrow(() -> new PierException.Invalid(Reason.USER_NOT_FOUND, "user " + user + " not found"));
         Long primary = f.whole("primary");
-        Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(name, image,
+        Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(name, null, image,
                 nodeId, owner, memory, cpu, null, f.scalar("ports"), Validation.port(primary, "primary"),
                 f.stringMap("variables")));
         Map<String, Object> body = new LinkedHashMap<>();
@@ -143,9 +143,9 @@ public final class PanelInstanceRoutes {
 
     static String internalState(Instance i) {
         return switch (i.observedState()) {
-            case "creating" -> "INSTALLING";
-            case "failed" -> "FAILED";
-            case "deleting" -> "DELETING";
+            case CREATING -> "INSTALLING";
+            case FAILED -> "FAILED";
+            case DELETING -> "DELETING";
             default -> "READY";
         };
     }
@@ -157,7 +157,7 @@ public final class PanelInstanceRoutes {
         m.put("Node", i.nodeId().toString());
         m.put("User", i.ownerId().map(UUID::toString).orElse(null));
         m.put("InternalState", internalState(i));
-        m.put("State", i.observedState());
+        m.put("State", i.observedState().wire());
         m.put("ContainerId", i.containerId().orElse(null));
         m.put("Memory", i.memoryMib());
         m.put("Cpu", i.cpu());

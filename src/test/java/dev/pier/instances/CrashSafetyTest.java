@@ -70,7 +70,7 @@ class CrashSafetyTest {
     }
 
     private static InstanceService.DeployRequest request(String name) {
-        return new InstanceService.DeployRequest(name, InstanceFixture.QUIET_IMAGE, null, null, 32L, 0.25, null,
+        return new InstanceService.DeployRequest(name, null, InstanceFixture.QUIET_IMAGE, null, null, 32L, 0.25, null,
                 "80:" + TestEngine.freeTcpPort(), null, null);
     }
 
@@ -187,7 +187,7 @@ class CrashSafetyTest {
         assertThatThrownBy(() -> pier.server.core().instances.delete(Principal.system(), i.id(), false))
                 .isInstanceOf(FaultInjectingRuntime.Halted.class);
         assertThat(pier.containersOf(i.id())).hasSize(1);
-        assertThat(pier.server.core().instances.require(i.id()).desiredState()).isEqualTo("deleted");
+        assertThat(pier.server.core().instances.require(i.id()).desiredState()).isEqualTo(DesiredState.DELETED);
         // while it is being deleted, nobody may start it again
         assertThat(pier.action(pier.manager, i.id().toString(), "start").status()).isEqualTo(409);
 
@@ -226,7 +226,7 @@ class CrashSafetyTest {
         assertThat(refused.json().path("detail").asText()).contains("injected refusal");
         Instance after = pier.server.core().instances.require(i.id());
         assertThat(after.suspended()).isFalse();
-        assertThat(after.desiredState()).isEqualTo("running");
+        assertThat(after.desiredState()).isEqualTo(DesiredState.RUNNING);
         assertThat(pier.running(cid)).isTrue();
 
         local().arm(Operation.STOP, FaultInjectingRuntime.When.BEFORE, FaultInjectingRuntime.Fault.unavailable());
@@ -235,7 +235,7 @@ class CrashSafetyTest {
         assertThat(unreachable.json().path("detail").asText()).contains("unreachable");
         after = pier.server.core().instances.require(i.id());
         assertThat(after.suspended()).isFalse();
-        assertThat(after.desiredState()).isEqualTo("running");
+        assertThat(after.desiredState()).isEqualTo(DesiredState.RUNNING);
         assertThat(pier.running(cid)).isTrue();
 
         // and a start is still allowed: nothing was left suspended

@@ -277,7 +277,7 @@ class InstancesApiTest {
     @Test
     void a_host_port_pier_picks_is_skipped_when_something_outside_pier_holds_it() throws IOException {
         // Pier picks the first free port from 20000 on for this fresh node; hold it (or find it already held)
-        int first = InstanceService.AUTO_PORT_MIN;
+        int first = Placement.AUTO_PORT_MIN;
         ServerSocket held = new ServerSocket();
         try {
             try {
@@ -288,7 +288,7 @@ class InstancesApiTest {
             JsonNode i = pier.deploy(pier.manager, "name", InstanceFixture.name("auto"), "image",
                     InstanceFixture.DEFAULT_IMAGE, "memory_mib", 32);
             int host = i.path("ports").get(0).path("host_port").asInt();
-            assertThat(host).isNotEqualTo(first).isBetween(InstanceService.AUTO_PORT_MIN, InstanceService.AUTO_PORT_MAX);
+            assertThat(host).isNotEqualTo(first).isBetween(Placement.AUTO_PORT_MIN, Placement.AUTO_PORT_MAX);
             assertThat(i.path("observed_state").asText()).isEqualTo("running");
             InspectContainerResponse c = pier.inspectInstance(i.path("id").asText());
             assertThat(c.getHostConfig().getPortBindings().getBindings()

@@ -88,7 +88,7 @@ class ReconcilerRaceTest {
             release.countDown();
         }
         assertThat(pier.running(cid)).isFalse();
-        assertThat(pier.server.core().instances.require(UUID.fromString(id)).desiredState()).isEqualTo("stopped");
+        assertThat(pier.server.core().instances.require(UUID.fromString(id)).desiredState()).isEqualTo(DesiredState.STOPPED);
     }
 
     @Test
@@ -116,9 +116,9 @@ class ReconcilerRaceTest {
 
         assertThat(stoppedByUser.get()).isNotNull();
         Instance stopped = pier.server.core().instances.require(stoppedByUser.get());
-        assertThat(stopped.desiredState()).isEqualTo("stopped");
+        assertThat(stopped.desiredState()).isEqualTo(DesiredState.STOPPED);
         assertThat(pier.running(stopped.containerId().orElseThrow()))
                 .as("the container the user stopped during the pass").isFalse();
-        assertThat(stopped.observedState()).isEqualTo("stopped");
+        assertThat(stopped.observedState()).isEqualTo(ObservedState.STOPPED);
     }
 }

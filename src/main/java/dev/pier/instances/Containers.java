@@ -1,0 +1,116 @@
+package dev.pier.instances;
+
+import dev.pier.runtime.ContainerConflictException;
+import dev.pier.runtime.ContainerNotFoundException;
+import dev.pier.runtime.ContainerRuntime;
+import dev.pier.runtime.ContainerSpec;
+import dev.pier.runtime.ContainerStatus;
+import dev.pier.runtime.ContainerSummary;
+import dev.pier.runtime.RuntimeOperationException;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The containers of instances: making one from a record, finding an instance's containers by their
+ * labels, telling this installation's containers from another's on a shared engine. Thread-safe; callers
+ * serialize work on one instance ({@link InstanceLocks}).
+ */
+public final class Containers {
+    /** Label naming the installation a container belongs to (engines may be shared). */
+    static final String INSTALLATION_LABEL = "pier.installation";
+
+    private final InstanceStore store;
+    private final UUID installation;
+
+    public Containers(InstanceStore store, UUID installation) {
+        this.store = store;
+        this.installation = installation;
+    }
+
+    /**
+     * Creates the container for a recorded instance and records its id; adopts the one a crashed earlier
+     * attempt made. Container names are global to an engine that other installations may share: the
+     * instance id makes the name unique there, and fixed per instance, so a second create after a crash is
+     * a conflict rather than a duplicate.
+     */
+    String create(ContainerRuntime runtime, Instance inst) {
+        ContainerSpec.Builder b = ContainerSpec.builder(inst.id(), inst.name() + "-" + inst.id(), inst.imageRef())
+                .command(inst.command())
+                .env(inst.variables())
+                .memoryMiB(inst.memoryMib())
+                .cpus(inst.cpu())
+                .label(INSTALLATION_LABEL, installation.toString());
+        for (PortMapping p : inst.ports()) {
+            b.port(new ContainerSpec.PortBinding(p.containerPort(), p.hostPort(),
+                    p.protocol().equals("udp") ? ContainerSpec.Protocol.UDP : ContainerSpec.Protocol.TCP));
+        }
+        String cid;
+        try {
+            cid = runtime.create(b.build());
+        } catch (ContainerConflictException exists) {
+            cid = runtime.listManaged().stream()
+                    .filter(c -> ours(c) && c.instanceId().filter(inst.id()::equals).isPresent())
+                    .map(ContainerSummary::id).findFirst()
+                    .orElseThrow(() -> exists);
+        }
+        store.setContainer(inst.id(), cid);
+        return cid;
+    }
+
+    /** The container id, re-discovered from labels if the record lost it. */
+    String of(ContainerRuntime runtime, Instance inst) {
+        if (inst.containerId().isPresent()) {
+            return inst.containerId().get();
+        }
+        List<String> found = all(runtime, inst);
+        if (found.isEmpty()) {
+            throw new ContainerNotFoundException("instance '" + inst.name() + "' has no container yet");
+        }
+        return found.getFirst();
+    }
+
+    /**
+     * Every container of the instance: the recorded one and any other with its labels (a create whose
+     * answer was lost made a container the record does not name).
+     */
+    List<String> all(ContainerRuntime runtime, Instance inst) {
+        List<String> ids = new ArrayList<>();
+        inst.containerId().ifPresent(ids::add);
+        for (ContainerSummary c : runtime.listManaged()) {
+            if (ours(c) && c.instanceId().filter(inst.id()::equals).isPresent() && !ids.contains(c.id())) {
+                ids.add(c.id());
+            }
+        }
+        return ids;
+    }
+
+    /** Removes every container of the instance (killing running ones). */
+    void removeAll(ContainerRuntime runtime, Instance inst) {
+        for (String cid : all(runtime, inst)) {
+            runtime.remove(cid, true);
+        }
+    }
+
+    /**
+     * Starts a container, or unpauses it when it is paused (the engine refuses to start a paused
+     * container, and a user's start means "make it run").
+     */
+    void start(ContainerRuntime runtime, String containerId) {
+        try {
+            runtime.start(containerId);
+        } catch (RuntimeOperationException e) {
+            boolean paused = runtime.inspect(containerId).map(st -> st.status() == ContainerStatus.PAUSED).orElse(false);
+            if (!paused) {
+                throw e;
+            }
+            runtime.unpause(containerId);
+        }
+    }
+
+    /** Whether a container was made by this installation. */
+    boolean ours(ContainerSummary c) {
+        return installation.toString().equals(c.labels().get(INSTALLATION_LABEL));
+    }
+}
