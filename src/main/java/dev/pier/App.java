@@ -56,7 +56,7 @@ public final class App {
         // this server's timers, one per (method, status, route), in this server's registry
         java.util.concurrent.ConcurrentMap<String, Timer> timers = new java.util.concurrent.ConcurrentHashMap<>();
         RequestContext rc = new RequestContext(core.authenticator, core.config.maxBodyBytes());
-        OpsRoutes ops = new OpsRoutes(core.db, core.metrics, openApi, VERSION);
+        OpsRoutes ops = new OpsRoutes(core.db, core.metrics, openApi, VERSION, core.reconciler);
         MatrixUserRoutes matrixUsers = new MatrixUserRoutes(core.auth, core.users);
         ApiTokenRoutes apiTokens = new ApiTokenRoutes(core.keys);
         UserKeyRoutes userKeys = new UserKeyRoutes(core.keys, core.authenticator, core.passwordAuth);
