@@ -56,7 +56,7 @@ public final class InstanceRoutes {
         Fields f = Fields.of(ctx);
         String owner = f.string("owner_id");
         Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(
-                f.string("name"), null, f.string("image"), f.string("node"), owner == null ? null : uuid(owner, "owner_id"),
+                f.string("name"), f.string("display_name"), f.string("image"), f.string("node"), owner == null ? null : uuid(owner, "owner_id"),
                 f.whole("memory_mib"), f.decimal("cpu"), f.whole("disk_mib"), f.scalar("ports"),
                 Validation.port(f.whole("primary_port"), "primary_port"), f.stringMap("variables")));
         ctx.status(201).json(json(i, nodeNames()));
@@ -113,6 +113,7 @@ public final class InstanceRoutes {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", i.id().toString());
         m.put("name", i.name());
+        m.put("display_name", i.label());
         m.put("owner_id", i.ownerId().map(UUID::toString).orElse(null));
         m.put("node_id", i.nodeId().toString());
         m.put("node", nodeNames.get(i.nodeId()));
@@ -131,6 +132,9 @@ public final class InstanceRoutes {
         m.put("suspended", i.suspended());
         m.put("container_id", i.containerId().orElse(null));
         m.put("last_error", i.lastError().orElse(null));
+        m.put("exit_code", i.restarts().lastExitCode().orElse(null));
+        m.put("crashes", i.restarts().crashes());
+        m.put("next_attempt_at", i.restarts().nextAttemptAt().map(Object::toString).orElse(null));
         m.put("created_at", i.createdAt().toString());
         m.put("updated_at", i.updatedAt().toString());
         return m;

@@ -321,12 +321,7 @@ public final class Reconciler implements AutoCloseable {
             if (wantRunning) {
                 switch (c.status()) {
                     case RUNNING, RESTARTING -> running(runtime, inst, c);
-                    case PAUSED -> {
-                        runtime.unpause(c.id());
-                        event(inst, node, "unpaused", "container " + c.id() + " was paused while desired running");
-                        store.started(inst.id());
-                        result.unpaused++;
-                    }
+                    case PAUSED -> unpause(runtime, node, inst, c.id(), result);
                     case CREATED -> startDue(runtime, node, inst, c.id(), result);
                     case EXITED, DEAD -> died(runtime, node, inst, c.id(), result);
                     case REMOVING, UNKNOWN -> show(inst, c.status() == ContainerStatus.REMOVING
@@ -346,6 +341,25 @@ public final class Reconciler implements AutoCloseable {
             store.setObserved(inst.id(), ObservedState.FAILED, e.getMessage());
             event(inst, node, "failed", e.getMessage());
         }
+    }
+
+    /** Paused (behind Pier's back) while desired running: shown as paused, and resumed. */
+    private void unpause(ContainerRuntime runtime, Node node, Instance inst, String cid, Result result) {
+        try {
+            runtime.unpause(cid);
+        } catch (RuntimeUnavailableException | ContainerNotFoundException e) {
+            throw e;
+        } catch (ContainerRuntimeException e) {
+            // it is paused, not failed: say so, and try again on the next pass
+            if (inst.observedState() != ObservedState.PAUSED) {
+                store.setObserved(inst.id(), ObservedState.PAUSED, "the engine refused to unpause it: " + e.getMessage());
+                event(inst, node, "unpause_failed", e.getMessage());
+            }
+            return;
+        }
+        event(inst, node, "unpaused", "container " + cid + " was paused while desired running");
+        store.started(inst.id());
+        result.unpaused++;
     }
 
     /** Desired running and running: report it, and end a crash loop once the run has lasted. */
@@ -664,7 +678,7 @@ public final class Reconciler implements AutoCloseable {
     }
 
     private static String seconds(Duration d) {
-        long ms = d.toMillis();
+        long ms = Math.max(0, d.toMillis()); // the engine's own times may be a hair out of order
         return ms < 10_000 ? String.format(java.util.Locale.ROOT, "%.1f s", ms / 1000.0) : (ms / 1000) + " s";
     }
 

@@ -93,6 +93,8 @@ public final class DropletRoutes {
         m.put("cpu", i.cpu());
         m.put("suspended", i.suspended());
         m.put("desired", i.desiredState().wire());
+        m.put("exit_code", i.restarts().lastExitCode().orElse(null));
+        m.put("next_attempt_at", i.restarts().nextAttemptAt().map(Object::toString).orElse(null));
         return m;
     }
 }

@@ -158,6 +158,8 @@ public final class PanelInstanceRoutes {
         m.put("User", i.ownerId().map(UUID::toString).orElse(null));
         m.put("InternalState", internalState(i));
         m.put("State", i.observedState().wire());
+        m.put("ExitCode", i.restarts().lastExitCode().orElse(null));
+        m.put("NextAttemptAt", i.restarts().nextAttemptAt().map(Object::toString).orElse(null));
         m.put("ContainerId", i.containerId().orElse(null));
         m.put("Memory", i.memoryMib());
         m.put("Cpu", i.cpu());
