@@ -19,6 +19,9 @@ final class Names {
     private static final String[] ADJECTIVES = {"brisk", "calm", "deep", "fair", "keen", "mild", "quiet", "swift", "tidal", "warm"};
     private static final String[] NOUNS = {"anchor", "buoy", "cove", "dock", "harbor", "jetty", "keel", "mast", "quay", "wharf"};
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** Latin letters that decomposition leaves alone, spelled as their languages write them without them. */
+    private static final String[][] LETTERS = {{"ß", "ss"}, {"æ", "ae"}, {"œ", "oe"}, {"ø", "o"}, {"đ", "d"},
+            {"ð", "d"}, {"ł", "l"}, {"þ", "th"}, {"ı", "i"}};
 
     private Names() {
     }
@@ -59,11 +62,15 @@ final class Names {
     /**
      * The DNS label for a display name: its letters and digits in lower case (accents dropped), other runs
      * as one "-", then "-" and the first eight hex digits of the id, which make it unique in practice
-     * ("Minecraft 1.21" → "minecraft-1-21-3f2a9c1b"). A name with no usable character becomes "instance-…".
+     * ("Minecraft 1.21" → "minecraft-1-21-3f2a9c1b", "Straße" → "strasse-…"). A name with no usable
+     * character becomes "instance-…".
      */
     static String derive(String displayName, UUID id) {
-        String plain = Normalizer.normalize(displayName, Normalizer.Form.NFKD).replaceAll("\\p{M}+", "")
-                .toLowerCase(Locale.ROOT);
+        String plain = Normalizer.normalize(displayName.toLowerCase(Locale.ROOT), Normalizer.Form.NFKD)
+                .replaceAll("\\p{M}+", "");
+        for (String[] letter : LETTERS) {
+            plain = plain.replace(letter[0], letter[1]);
+        }
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < plain.length() && b.length() < MAX_DERIVED_PREFIX; i++) {
             char c = plain.charAt(i);

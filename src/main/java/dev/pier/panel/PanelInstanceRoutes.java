@@ -54,7 +54,7 @@ public final class PanelInstanceRoutes {
         UUID owner = uuid(user, "user");
         users.findById(owner).orElseThrow(() -> new PierException.Invalid(Reason.USER_NOT_FOUND, "user " + user + " not found"));
         Long primary = f.whole("primary");
-        Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(name, null, image,
+        Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(null, name, image,
                 nodeId, owner, memory, cpu, null, f.scalar("ports"), Validation.port(primary, "primary"),
                 f.stringMap("variables")));
         Map<String, Object> body = new LinkedHashMap<>();
@@ -153,7 +153,7 @@ public final class PanelInstanceRoutes {
     static Map<String, Object> json(Instance i) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("Id", i.id().toString());
-        m.put("Name", i.name());
+        m.put("Name", i.label());
         m.put("Node", i.nodeId().toString());
         m.put("User", i.ownerId().map(UUID::toString).orElse(null));
         m.put("InternalState", internalState(i));

@@ -153,6 +153,43 @@ class PanelInstancesApiTest {
     }
 
     @Test
+    void deploy_takes_a_display_name_keeps_it_and_names_the_container_dns_safe() {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (String display : List.of("MyServer", "Minecraft 1.21", "Minecraft 1.21", "  Übung: Straße #2 ☕ ",
+                "!!!", "x".repeat(64))) {
+            String id = deploy(display);
+            String kept = display.strip();
+
+            JsonNode panel = http().postJson("/api/getInstance", json("id", id), admin()).json();
+            assertThat(panel.path("Name").asText()).isEqualTo(kept);
+            assertThat(http().get("/api/instances", admin()).json().findValuesAsText("Name")).contains(kept);
+
+            JsonNode nat = http().get("/api/v1/instances/" + id, bearer(pier.viewer)).json();
+            String name = nat.path("name").asText();
+            assertThat(nat.path("display_name").asText()).isEqualTo(kept);
+            assertThat(name).matches("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?").endsWith(id.substring(0, 8));
+            assertThat(names.add(name)).as("unique: %s", name).isTrue();
+            // the container is named by it, so the engine's name is DNS-safe as well
+            String container = pier.inspectInstance(id).getName().replaceFirst("^/", "");
+            assertThat(container).matches("[a-z0-9][a-z0-9-]*").startsWith(name);
+        }
+        assertThat(names).anySatisfy(n -> assertThat(n).startsWith("minecraft-1-21-"))
+                .anySatisfy(n -> assertThat(n).startsWith("ubung-strasse-2-"))
+                .anySatisfy(n -> assertThat(n).startsWith("instance-"));
+        // the Matrix family keeps showing the name
+        assertThat(http().get("/api/v1/droplet/list", bearer(pier.viewer)).json().findValuesAsText("name"))
+                .containsExactlyInAnyOrderElementsOf(names);
+
+        int records = pier.records();
+        for (Object bad : List.of("", "   ", "x".repeat(65), "bell\u0007", "zero\u200bwidth", "line\nbreak", 42,
+                List.of("a"))) {
+            Http.Response r = http().postJson("/api/instances/deploy", deployBody("ignored", "name", bad), admin());
+            assertThat(assertError(r, 400)).as("name %s", bad).containsIgnoringCase("name");
+        }
+        assertThat(pier.records()).isEqualTo(records);
+    }
+
+    @Test
     void instances_lists_everything_and_getuserinstance_a_user_s_instances() {
         String mine = deploy(InstanceFixture.name("pa"), "user", pier.viewerUser.user().id().toString());
         String theirs = deploy(InstanceFixture.name("pb"));
@@ -194,7 +231,10 @@ class PanelInstancesApiTest {
         // start while suspended: refused in every family, the container stays stopped
         Http.Response nativeStart = pier.action(pier.manager, id, "start");
         assertThat(nativeStart.status()).as(nativeStart.body()).isEqualTo(409);
-        Matrix.assertError(http().send("PATCH", "/api/v1/droplet/start/" + name, null, null, bearer(pier.manager)), 409, 409);
+        // the Panel's name is a display name: the Matrix family knows the instance by the name derived from it
+        String dnsName = http().get("/api/v1/instances/" + id, bearer(pier.viewer)).json().path("name").asText();
+        assertThat(dnsName).startsWith(name + "-");
+        Matrix.assertError(http().send("PATCH", "/api/v1/droplet/start/" + dnsName, null, null, bearer(pier.manager)), 409, 409);
         Matrix.assertError(http().send("PATCH", "/api/v1/droplet/restart/" + id, null, null, bearer(pier.owner)), 409, 409);
         assertThat(pier.running(cid)).isFalse();
 
