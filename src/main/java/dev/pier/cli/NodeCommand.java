@@ -2,6 +2,7 @@ package dev.pier.cli;
 
 import dev.pier.Core;
 import dev.pier.security.Principal;
+import dev.pier.nodes.HostPortRange;
 import dev.pier.nodes.Node;
 import dev.pier.nodes.NodeService;
 import dev.pier.runtime.TlsMaterial;
@@ -55,6 +56,10 @@ final class NodeCommand implements Runnable {
         @Option(names = "--tls-dir", paramLabel = "DIR", description = "Directory with ca.pem, cert.pem and key.pem")
         Path tlsDir;
 
+        @Option(names = "--host-ports", paramLabel = "MIN-MAX",
+                description = "Host ports instances may publish (default 1024-65535; 2375, 2376 and Pier's port never)")
+        String hostPorts;
+
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
 
@@ -63,7 +68,7 @@ final class NodeCommand implements Runnable {
             try (Core core = Core.forCliWithNodes(data.load(null, null))) {
                 TlsMaterial tls = tlsDir == null ? null : TlsMaterial.fromDirectory(tlsDir);
                 Node n = core.nodes.create(Principal.system(), new NodeService.NewNode(name, tags, ram, disk, processor,
-                        address, port, tls));
+                        address, port, tls, hostPorts == null ? null : HostPortRange.parse(hostPorts, "--host-ports")));
                 spec.commandLine().getOut().println("Registered node " + n.name() + " (" + n.id() + ") at "
                         + n.endpoint() + ": " + n.status().wire());
                 return 0;

@@ -45,9 +45,11 @@ public final class NodeRoutes {
         Long ram = f.whole("ram_mib");
         Long disk = f.whole("disk_mib");
         Long port = f.whole("port");
+        String hostPorts = f.string("host_ports");
         Node n = nodes.create(RequestContext.principal(ctx), new NodeService.NewNode(f.string("name"), f.scalar("tags"),
                 ram == null ? 0 : ram, disk == null ? 0 : disk, f.string("processor"), f.string("address"),
-                port == null ? null : port.intValue(), tls));
+                port == null ? null : port.intValue(), tls,
+                hostPorts == null ? null : HostPortRange.parse(hostPorts, "host_ports")));
         ctx.status(201).json(json(n));
     }
 
@@ -67,6 +69,7 @@ public final class NodeRoutes {
         m.put("endpoint", n.endpoint());
         m.put("tls", n.tls());
         m.put("status", n.status().wire());
+        m.put("host_ports", n.hostPorts().toString());
         m.put("last_seen_at", n.lastSeenAt().map(Object::toString).orElse(null));
         m.put("created_at", n.createdAt().toString());
         return m;
