@@ -42,6 +42,10 @@ public final class InstanceRoutes {
         String state = ctx.queryParam("state");
         if (state != null && !state.isBlank()) {
             String st = state.strip().toLowerCase(Locale.ROOT);
+            if (!st.equals("suspended") && ObservedState.byWire(st).isEmpty()) {
+                throw new PierException.Invalid("state must be one of " + Stream.of(ObservedState.values())
+                        .map(ObservedState::wire).toList() + " or suspended");
+            }
             s = s.filter(i -> i.observedState().wire().equals(st) || (st.equals("suspended") && i.suspended()));
         }
         Map<UUID, String> names = nodeNames();
@@ -56,7 +60,8 @@ public final class InstanceRoutes {
         Fields f = Fields.of(ctx);
         String owner = f.string("owner_id");
         Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(
-                f.string("name"), f.string("display_name"), f.string("image"), f.string("node"), owner == null ? null : uuid(owner, "owner_id"),
+                f.string("name"), f.string("display_name"), f.string("image"), f.string("node"),
+                owner == null ? null : field(owner, "owner_id"),
                 f.whole("memory_mib"), f.decimal("cpu"), f.whole("disk_mib"), f.scalar("ports"),
                 Validation.port(f.whole("primary_port"), "primary_port"), f.stringMap("variables")));
         ctx.status(201).json(json(i, nodeNames()));
@@ -106,6 +111,15 @@ public final class InstanceRoutes {
             return UUID.fromString(s.strip());
         } catch (IllegalArgumentException e) {
             throw new PierException.NotFound(what + " '" + Validation.printable(s) + "' is not a known id");
+        }
+    }
+
+    /** An id in a request body: malformed is bad input (400), unlike an id in the path (404). */
+    private static UUID field(String s, String what) {
+        try {
+            return UUID.fromString(s.strip());
+        } catch (IllegalArgumentException e) {
+            throw new PierException.Invalid(what + " must be an id (UUID)");
         }
     }
 
