@@ -65,6 +65,8 @@ public final class Reconciler implements AutoCloseable {
     static final int STALE_INTERVALS = 3;
     /** Added to the stale limit: a pass that stops a container may wait out its grace period. */
     static final Duration STALE_MARGIN = InstanceService.STOP_GRACE;
+    /** When an event finds its instance busy with a user action, how soon it is looked at again. */
+    static final Duration BUSY_RETRY = Duration.ofSeconds(1);
 
     private final InstanceStore store;
     private final InstanceLocks locks;
@@ -274,7 +276,7 @@ public final class Reconciler implements AutoCloseable {
             if (!inst.get().nodeId().equals(node.id())) {
                 return;
             }
-            locks.ifFree(instanceId, () -> store.find(instanceId).ifPresent(fresh -> {
+            boolean ran = locks.ifFree(instanceId, () -> store.find(instanceId).ifPresent(fresh -> {
                 if (fresh.containerId().isPresent() && !fresh.containerId().get().equals(containerId)) {
                     // about another container than the recorded one (a stray copy, or one replaced since):
                     // never re-point the record at it; the full pass removes duplicates
@@ -282,6 +284,11 @@ public final class Reconciler implements AutoCloseable {
                 }
                 converge(runtime, node, fresh, c, new Result());
             }));
+            if (!ran) {
+                // a user action (a deploy whose container died at once, say) holds it: look again shortly
+                // rather than leave the event to the next full pass
+                wakeAt(node, instanceId, clock.instant().plus(BUSY_RETRY));
+            }
         } catch (RuntimeUnavailableException e) {
             nodes.reportUnreachable(node, e);
         }
@@ -364,7 +371,10 @@ public final class Reconciler implements AutoCloseable {
 
     /** Desired running and running: report it, and end a crash loop once the run has lasted. */
     private void running(ContainerRuntime runtime, Instance inst, ContainerSummary c) {
-        show(inst, ObservedState.RUNNING);
+        if (inst.observedState() != ObservedState.RUNNING || inst.restarts().nextAttemptAt().isPresent()) {
+            // started by someone else (a user's docker start) while a restart was scheduled: nothing is due now
+            store.started(inst.id());
+        }
         if (inst.restarts().crashes() > 0) {
             Optional<Instant> started = runtime.inspect(c.id()).flatMap(ContainerState::startedAt);
             if (started.isPresent() && !started.get().plus(Backoff.RESET_AFTER).isAfter(clock.instant())) {
