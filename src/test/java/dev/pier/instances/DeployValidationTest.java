@@ -149,7 +149,11 @@ class DeployValidationTest {
         String node = pier.localNode.toString();
         for (String body : List.of(
                 json("image", InstanceFixture.QUIET_IMAGE, "memory", "32", "cpu", "0", "nodeId", node, "name", "pc", "user", user),
-                json("image", InstanceFixture.QUIET_IMAGE, "memory", "32", "cpu", "1", "nodeId", node, "name", "Bad", "user", user),
+                // the Panel's name is a display name ("Bad" is a good one): 1-64 printable characters
+                json("image", InstanceFixture.QUIET_IMAGE, "memory", "32", "cpu", "1", "nodeId", node, "name", "x".repeat(65),
+                        "user", user),
+                json("image", InstanceFixture.QUIET_IMAGE, "memory", "32", "cpu", "1", "nodeId", node, "name", "tab\there",
+                        "user", user),
                 json("image", InstanceFixture.QUIET_IMAGE, "memory", "32", "cpu", "1", "nodeId", node, "name", "pp", "user", user,
                         "ports", "80:1,81:1"),
                 json("image", InstanceFixture.QUIET_IMAGE, "memory", "32", "cpu", "1", "nodeId", node, "name", "pv", "user", user,
