@@ -12,6 +12,7 @@ import dev.pier.crypto.MasterKey;
 import dev.pier.crypto.SecretBox;
 import dev.pier.db.ChangeFeed;
 import dev.pier.db.Database;
+import dev.pier.db.DatabaseHealth;
 import dev.pier.db.Installation;
 import dev.pier.http.Authenticator;
 import dev.pier.images.ImageService;
@@ -33,6 +34,7 @@ public final class Core implements AutoCloseable {
     public final Config config;
     public final Clock clock;
     public final Database db;
+    public final DatabaseHealth dbHealth;
     public final ChangeFeed changes;
     public final AuditLog audit;
     public final UserService users;
@@ -70,7 +72,8 @@ public final class Core implements AutoCloseable {
             throw e;
         }
         this.db = opened;
-        this.changes = new ChangeFeed(db.jdbi());
+        this.dbHealth = new DatabaseHealth(clock);
+        this.changes = new ChangeFeed(db.jdbi(), dbHealth);
         this.audit = new AuditLog(db.jdbi(), clock);
         this.users = new UserService(db.jdbi(), box, audit, changes, clock);
         this.loginGuard = new LoginGuard(db.jdbi(), clock);

@@ -20,7 +20,7 @@ import java.util.List;
  */
 public final class LogSetup extends ContextAwareBase implements Configurator {
     private static final List<String> QUIET = List.of("org.eclipse.jetty", "com.zaxxer.hikari", "org.flywaydb",
-            "org.apache.hc", "com.github.dockerjava", "io.javalin", "h2database");
+            "org.apache.hc", "com.github.dockerjava", "io.javalin", "h2database", "org.sqlite");
 
     @Override
     public ExecutionStatus configure(LoggerContext context) {

@@ -34,9 +34,13 @@ interface InstanceDao {
     @SqlQuery("SELECT COALESCE(SUM(disk_mib), 0) FROM instances WHERE node_id = :nodeId")
     long diskOnNode(@Bind("nodeId") UUID nodeId);
 
-    /** Locks the node row: deploys to one node check capacity one after another. */
-    @SqlQuery("SELECT ram_mib FROM nodes WHERE id = :nodeId FOR UPDATE")
-    long lockNode(@Bind("nodeId") UUID nodeId);
+    /**
+     * Locks the node row for the rest of the transaction: deploys to one node check capacity one after
+     * another. An update, not {@code SELECT ... FOR UPDATE}, which SQLite lacks (there the transaction
+     * already holds the database's write lock).
+     */
+    @SqlUpdate("UPDATE nodes SET ram_mib = ram_mib WHERE id = :nodeId")
+    int lockNode(@Bind("nodeId") UUID nodeId);
 
     @SqlQuery("SELECT host_port FROM instance_ports WHERE node_id = :nodeId AND protocol = :protocol")
     List<Integer> usedPorts(@Bind("nodeId") UUID nodeId, @Bind("protocol") String protocol);

@@ -5,6 +5,7 @@ import dev.pier.security.Policy;
 import dev.pier.security.Principal;
 import dev.pier.security.Scope;
 import dev.pier.db.ChangeFeed;
+import dev.pier.db.Topic;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.images.Image;
@@ -85,7 +86,7 @@ public final class InstanceService {
         this.users = users;
         this.audit = audit;
         this.clock = clock;
-        changes.onChange(this::invalidate);
+        changes.onChange(Topic.INSTANCES, this::invalidate);
     }
 
     /**

@@ -122,7 +122,7 @@ class KeyFormatTest {
         CountingDataSource ds = new CountingDataSource();
         Jdbi jdbi = Jdbi.create(ds);
         Clock clock = Clock.systemUTC();
-        ChangeFeed changes = new ChangeFeed(jdbi);
+        ChangeFeed changes = new ChangeFeed(jdbi, new dev.pier.db.DatabaseHealth(clock));
         AuditLog audit = new AuditLog(jdbi, clock);
         UserService users = new UserService(jdbi, new SecretBox(MasterKey.of(new byte[32])), audit, changes, clock);
         ApiKeyService keys = new ApiKeyService(jdbi, users, audit, changes, clock);
