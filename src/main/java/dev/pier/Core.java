@@ -15,6 +15,7 @@ import dev.pier.db.Database;
 import dev.pier.db.DatabaseHealth;
 import dev.pier.db.Installation;
 import dev.pier.http.Authenticator;
+import dev.pier.http.Idempotency;
 import dev.pier.images.ImageService;
 import dev.pier.instances.InstanceService;
 import dev.pier.instances.Reconciler;
@@ -49,6 +50,7 @@ public final class Core implements AutoCloseable {
     public final InstanceService instances;
     public final Reconciler reconciler;
     public final PrometheusMeterRegistry metrics;
+    public final Idempotency idempotency;
 
     private Core(Config config, Clock clock, int poolSize, NodeService.RuntimeFactory runtimes) {
         this.config = config;
@@ -86,6 +88,7 @@ public final class Core implements AutoCloseable {
         this.images = new ImageService(db.jdbi(), nodes, audit, clock);
         this.instances = new InstanceService(db.jdbi(), nodes, images, users, audit, changes, clock, installation);
         this.reconciler = new Reconciler(instances, nodes);
+        this.idempotency = new Idempotency(db.jdbi(), box, clock);
     }
 
     /** Everything a server needs; caches follow changes made by other processes. See {@link #startReconciler()}. */

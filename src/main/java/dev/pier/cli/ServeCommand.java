@@ -79,8 +79,9 @@ final class ServeCommand implements Runnable {
         housekeeping.scheduleWithFixedDelay(() -> {
             try {
                 core.auth.purgeExpired();
+                core.idempotency.purgeExpired();
             } catch (RuntimeException e) {
-                log.warn("session purge failed: {}", e.toString());
+                log.warn("purging expired sessions and idempotency keys failed: {}", e.toString());
             }
         }, 1, 60, TimeUnit.MINUTES);
         log.info("Pier listening on {}://{}:{} (data {}, database {})", config.tlsDir().isPresent() ? "https" : "http",
