@@ -1,5 +1,6 @@
 package dev.pier.auth;
 
+import dev.pier.support.DatabaseFree;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
@@ -155,10 +156,8 @@ class SecretsAtRestTest {
     }
 
     @Test
+    @DatabaseFree // about the embedded store (PostgreSQL has its own credentials)
     void embedded_database_files_are_readable_by_their_owner_only() throws Exception {
-        if (TestDatabases.postgres()) {
-            return; // PostgreSQL has its own credentials
-        }
         // SQLite has no password: the files' mode keeps the hashes and sealed secrets from other local users
         try (var files = Files.list(server.dataDir())) {
             List<Path> db = files.filter(p -> p.getFileName().toString().startsWith("pier.db")).toList();

@@ -1,5 +1,6 @@
 package dev.pier.db;
 
+import dev.pier.support.DatabaseFree;
 import dev.pier.support.Http;
 import dev.pier.support.PostgresCluster;
 import dev.pier.support.ServerProcess;
@@ -24,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * once, not once per request; the node's status does not change; and once the database is back the
  * same server answers normally, with every write it acknowledged before the outage still there.
  */
+@DatabaseFree
 class DatabaseOutageTest {
     private static final Logger log = LoggerFactory.getLogger(DatabaseOutageTest.class);
 

@@ -1,5 +1,6 @@
 package dev.pier.db;
 
+import dev.pier.support.DatabaseFree;
 import dev.pier.support.Http;
 import dev.pier.support.ServerProcess;
 import dev.pier.support.TestDatabases;
@@ -23,14 +24,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the writes work again without a restart, and everything answered 2xx survives {@code kill -9}.
  * (Pier 0.1 on H2 answered 2xx for a minute, then 500 on everything, and lost 115 acknowledged keys.)
  */
+@DatabaseFree
 class FullDiskTest {
     private static final Logger log = LoggerFactory.getLogger(FullDiskTest.class);
 
     @Test
     void a_full_disk_refuses_writes_promptly_keeps_reads_and_recovers_by_itself() throws Exception {
-        if (TestDatabases.postgres()) {
-            return; // PostgreSQL's disk is its own server's; this is about the embedded store
-        }
         Path mount = Files.createTempDirectory("pier-full-disk");
         if (!run("mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", mount.toString())) {
             TestDatabases.requireOrSkip("cannot mount a tmpfs (needs root)");

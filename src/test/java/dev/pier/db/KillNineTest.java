@@ -1,5 +1,6 @@
 package dev.pier.db;
 
+import dev.pier.support.DatabaseFree;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.Core;
 import dev.pier.auth.Totp;
@@ -151,10 +152,8 @@ class KillNineTest {
     }
 
     @Test
+    @DatabaseFree // about the embedded store (PostgreSQL is another process)
     void the_embedded_store_listens_on_no_port() throws Exception {
-        if (TestDatabases.postgres()) {
-            return; // the store is another process then
-        }
         try (ServerProcess server = ServerProcess.start()) {
             ownerToken(server); // the store has been written to
             assertThat(server.listeningPorts()).containsExactly(server.port());

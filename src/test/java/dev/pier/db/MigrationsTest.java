@@ -1,5 +1,6 @@
 package dev.pier.db;
 
+import dev.pier.support.DatabaseFree;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.pier.support.TestDatabases;
 import org.junit.jupiter.api.AfterEach;
@@ -65,6 +66,7 @@ class MigrationsTest {
     }
 
     @Test
+    @DatabaseFree // compares the two stores itself
     void both_stores_end_with_the_same_tables_and_columns() throws Exception {
         // SQLite starts from a baseline of its own at version 5; from there both run the same files
         String pg = TestDatabases.createPostgresDatabase();

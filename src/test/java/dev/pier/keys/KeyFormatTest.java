@@ -1,5 +1,6 @@
 package dev.pier.keys;
 
+import dev.pier.support.DatabaseFree;
 import dev.pier.audit.AuditLog;
 import dev.pier.crypto.MasterKey;
 import dev.pier.crypto.SecretBox;
@@ -24,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The key format: prefix, random base62 body, checksum that catches a mistyped key before any lookup. */
+@DatabaseFree
 class KeyFormatTest {
     private static final String BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 

@@ -1,5 +1,6 @@
 package dev.pier.runtime;
 
+import dev.pier.support.DatabaseFree;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.Capability;
@@ -29,6 +30,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** DockerRuntime against the real local engine; what Docker did is checked through its own API. */
+@DatabaseFree
 class DockerRuntimeTest {
     private static DockerRuntime runtime;
     private static DockerClient raw;

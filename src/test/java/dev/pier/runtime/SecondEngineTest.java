@@ -1,5 +1,6 @@
 package dev.pier.runtime;
 
+import dev.pier.support.DatabaseFree;
 import com.github.dockerjava.api.DockerClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -33,6 +34,7 @@ import static org.awaitility.Awaitility.await;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@DatabaseFree
 class SecondEngineTest {
     private DockerRuntime first;
     private Path dir;
