@@ -151,6 +151,7 @@ class EngineTransportTest {
     }
 
     @Test
+    @SuppressWarnings("try")
     void an_event_line_over_the_limit_ends_the_stream_and_the_node_fails_its_pings() throws Exception {
         try (FakeEngine engine = new FakeEngine()) {
             // valid JSON that never ends its line: a string of 2 MiB
@@ -176,6 +177,7 @@ class EngineTransportTest {
     }
 
     @Test
+    @SuppressWarnings("try")
     void a_stream_that_keeps_breaking_is_reopened_with_backoff_not_in_a_loop() throws Exception {
         try (FakeEngine engine = new FakeEngine()) {
             // headers, then the end at once: every attempt "connects" and breaks
