@@ -75,7 +75,7 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         this.endpoint = endpoint;
         this.misbehaviour = misbehaviour;
         QueuedThreadPool threads = new QueuedThreadPool(16, 2, 30_000);
-        threads.setName("pier-docker@" + endpoint.uri().getHost() + endpoint.uri().getPath());
+        threads.setName("pier-docker " + endpoint.uri());
         threads.setDaemon(true);
         threads.setReservedThreads(0);
         client = new HttpClient();
