@@ -104,61 +104,79 @@ final class EventStream implements Closeable {
     private void run() {
         int failures = 0;
         while (!closed) {
-            Attempt attempt = new Attempt();
-            current = attempt;
             try {
-                EventsCmd cmd = client.eventsCmd()
-                        .withEventTypeFilter(EventType.CONTAINER)
-                        .withEventFilter(ACTIONS)
-                        .withLabelFilter(Map.of(PierLabels.MANAGED, "true"));
-                if (lastNano > 0) {
-                    cmd.withSince(since(lastNano));
-                }
-                cmd.exec(attempt);
+                failures = once(failures);
             } catch (RuntimeException e) {
-                attempt.onError(e);
-            }
-            // the transport gives up on the headers at the read deadline; this only backs it up
-            boolean connected = attempt.awaitStart(endpoint.deadlines().read().plusSeconds(2));
-            firstAttempt.countDown();
-            if (closed) {
-                break;
-            }
-            Throwable error;
-            if (connected) {
-                long opened = System.nanoTime();
-                error = attempt.awaitEnd();
-                if (closed) {
+                // the loop must outlive its own bugs: a subscription that dies silently stops the reconciler's events
+                log.warn("event stream from {} failed; reconnecting", endpoint.display(), e);
+                failures++;
+                missed = true;
+                firstAttempt.countDown();
+                if (!sleep(backoff(failures))) {
                     break;
                 }
-                boolean stable = System.nanoTime() - opened >= STABLE.toNanos();
-                failures = stable ? 0 : failures + 1;
-                log.info("event stream from {} ended ({}); reconnecting", endpoint.display(),
-                        error == null ? "closed" : DockerRuntime.reason(error));
-            } else {
-                attempt.close();
-                error = attempt.error;
-                failures++;
-                log.debug("event stream from {} cannot connect ({})", endpoint.display(),
-                        error == null ? "no answer" : DockerRuntime.reason(error));
-            }
-            // whatever happened while no stream was open is not replayed for sure
-            missed = true;
-            if (error != null) {
-                try {
-                    onError.accept(error);
-                } catch (RuntimeException e) {
-                    log.debug("event stream error report failed", e);
-                }
-            }
-            if (failures > 0 && !sleep(backoff(failures))) {
-                break;
             }
         }
         Attempt a = current;
         if (a != null) {
             a.close();
         }
+    }
+
+    /** One connection: open, wait for its end, back off; returns the new count of failures in a row. */
+    private int once(int failures) {
+        Attempt attempt = new Attempt();
+        current = attempt;
+        try {
+            EventsCmd cmd = client.eventsCmd()
+                    .withEventTypeFilter(EventType.CONTAINER)
+                    .withEventFilter(ACTIONS)
+                    .withLabelFilter(Map.of(PierLabels.MANAGED, "true"));
+            if (lastNano > 0) {
+                cmd.withSince(since(lastNano));
+            }
+            cmd.exec(attempt);
+        } catch (RuntimeException e) {
+            attempt.onError(e);
+        }
+        // the transport gives up on the headers at the read deadline; this only backs it up
+        boolean connected = attempt.awaitStart(endpoint.deadlines().read().plusSeconds(2));
+        firstAttempt.countDown();
+        if (closed) {
+            return failures;
+        }
+        Throwable error;
+        int next;
+        if (connected) {
+            long opened = System.nanoTime();
+            error = attempt.awaitEnd();
+            if (closed) {
+                return failures;
+            }
+            boolean stable = System.nanoTime() - opened >= STABLE.toNanos();
+            next = stable ? 0 : failures + 1;
+            log.info("event stream from {} ended ({}); reconnecting", endpoint.display(),
+                    error == null ? "closed" : DockerRuntime.reason(error));
+        } else {
+            attempt.close();
+            error = attempt.error;
+            next = failures + 1;
+            log.debug("event stream from {} cannot connect ({})", endpoint.display(),
+                    error == null ? "no answer" : DockerRuntime.reason(error));
+        }
+        // whatever happened while no stream was open is not replayed for sure
+        missed = true;
+        if (error != null) {
+            try {
+                onError.accept(error);
+            } catch (RuntimeException e) {
+                log.debug("event stream error report failed", e);
+            }
+        }
+        if (next > 0) {
+            sleep(backoff(next));
+        }
+        return next;
     }
 
     /** Full jitter: a random wait up to {@code min(MAX, MIN * 2^(failures-1))}. */

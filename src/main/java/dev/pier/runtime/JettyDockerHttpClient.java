@@ -300,27 +300,33 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         @Override
         public void resolve(String host, int port, Map<String, Object> context,
                             org.eclipse.jetty.util.Promise<List<InetSocketAddress>> promise) {
-            client.getExecutor().execute(() -> {
+            try {
+                client.getExecutor().execute(() -> lookUp(host, port, promise));
+            } catch (RuntimeException closing) {
+                promise.failed(closing);
+            }
+        }
+
+        private void lookUp(String host, int port, org.eclipse.jetty.util.Promise<List<InetSocketAddress>> promise) {
+            try {
+                String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+                EngineAddressPolicy policy = endpoint.policy();
+                InetAddress[] all;
                 try {
-                    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
-                    EngineAddressPolicy policy = endpoint.policy();
-                    InetAddress[] all;
-                    try {
-                        EngineAddressPolicy.checkName(h);
-                        all = policy.resolver().resolve(h);
-                        policy.checkAddresses(h, all, endpoint.tls().isPresent());
-                    } catch (IllegalArgumentException refused) {
-                        throw new EngineAnswerException(EngineAnswerException.Kind.ADDRESS_REFUSED, refused.getMessage());
-                    }
-                    List<InetSocketAddress> out = new ArrayList<>();
-                    for (InetAddress a : all) {
-                        out.add(new InetSocketAddress(a, port));
-                    }
-                    promise.succeeded(out);
-                } catch (IOException | RuntimeException e) {
-                    promise.failed(e);
+                    EngineAddressPolicy.checkName(h);
+                    all = policy.resolver().resolve(h);
+                    policy.checkAddresses(h, all, endpoint.tls().isPresent());
+                } catch (IllegalArgumentException refused) {
+                    throw new EngineAnswerException(EngineAnswerException.Kind.ADDRESS_REFUSED, refused.getMessage());
                 }
-            });
+                List<InetSocketAddress> out = new ArrayList<>();
+                for (InetAddress a : all) {
+                    out.add(new InetSocketAddress(a, port));
+                }
+                promise.succeeded(out);
+            } catch (IOException | RuntimeException e) {
+                promise.failed(e);
+            }
         }
     }
 
