@@ -39,6 +39,37 @@ class EngineTransportTest {
     }
 
     @Test
+    void each_kind_of_call_gets_its_deadline_and_limits() {
+        DockerEndpoint.Deadlines d = DockerEndpoint.Deadlines.DEFAULT;
+        var ping = JettyDockerHttpClient.exchange("GET", "/_ping", d);
+        assertThat(ping.deadline()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(JettyDockerHttpClient.exchange("GET", "/v1.41/_ping", d).deadline()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/json?all=true", d).deadline())
+                .isEqualTo(Duration.ofSeconds(5));
+        assertThat(JettyDockerHttpClient.exchange("POST", "/containers/create?name=x", d).deadline())
+                .isEqualTo(Duration.ofSeconds(10));
+        assertThat(JettyDockerHttpClient.exchange("POST", "/containers/abc/stop?t=7", d).deadline())
+                .isEqualTo(Duration.ofSeconds(17));
+        assertThat(JettyDockerHttpClient.exchange("POST", "/v1.41/containers/abc/restart?t=10", d).deadline())
+                .isEqualTo(Duration.ofSeconds(20));
+        assertThat(JettyDockerHttpClient.exchange("POST", "/containers/abc/kill", d).deadline())
+                .isEqualTo(Duration.ofSeconds(10));
+        var pull = JettyDockerHttpClient.exchange("POST", "/images/create?fromImage=debian&tag=12", d);
+        assertThat(pull.deadline()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(pull.maxLine()).isEqualTo(JettyDockerHttpClient.MAX_LINE_BYTES);
+        var events = JettyDockerHttpClient.exchange("GET", "/events?filters=x", d);
+        assertThat(events.deadline()).isNull();
+        assertThat(events.headersDeadline()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(events.maxLine()).isEqualTo(JettyDockerHttpClient.MAX_LINE_BYTES);
+        var logs = JettyDockerHttpClient.exchange("GET", "/containers/abc/logs?stdout=1&tail=10", d);
+        assertThat(logs.deadline()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(logs.maxBytes()).isEqualTo(JettyDockerHttpClient.MAX_STREAM_BYTES);
+        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/abc/logs?follow=1", d).deadline()).isNull();
+        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/abc/json", d).maxBytes())
+                .isEqualTo(JettyDockerHttpClient.MAX_ANSWER_BYTES);
+    }
+
+    @Test
     void a_unix_socket_that_never_answers_fails_every_call_by_its_deadline() throws Exception {
         // what a dockerd under SIGSTOP looks like: the kernel accepts the connection, nobody reads the request
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "pier-frozen");
