@@ -21,6 +21,7 @@ import dev.pier.instances.InstanceService;
 import dev.pier.instances.Reconciler;
 import dev.pier.nodes.NodeService;
 import dev.pier.runtime.DockerRuntime;
+import dev.pier.runtime.EngineAddressPolicy;
 import dev.pier.users.UserService;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -84,7 +85,8 @@ public final class Core implements AutoCloseable {
         this.passwordAuth = new PasswordAuth(db.jdbi(), passwords, loginGuard, audit, metrics);
         this.keys = new ApiKeyService(db.jdbi(), users, audit, changes, clock);
         this.authenticator = new Authenticator(auth, keys);
-        this.nodes = new NodeService(db.jdbi(), box, audit, clock, runtimes);
+        this.nodes = new NodeService(db.jdbi(), box, audit, clock, runtimes,
+                EngineAddressPolicy.of(config.allowedSockets(), config.allowPlainTcp()));
         this.images = new ImageService(db.jdbi(), nodes, audit, clock);
         this.instances = new InstanceService(db.jdbi(), nodes, images, users, audit, changes, clock, installation);
         this.reconciler = new Reconciler(instances, nodes);

@@ -2,6 +2,8 @@ package dev.pier.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -28,6 +30,9 @@ import java.util.function.Consumer;
  * @param nodeCheck       how often every node is pinged (offline detection)
  * @param reconcile       how often a full reconcile pass runs over every node
  * @param dbWait          how long a request waits for a database connection before it is answered 503
+ * @param dockerSockets   unix sockets (absolute paths) nodes may be registered on, besides the socket of
+ *                        {@code dockerHost}, which is always allowed
+ * @param allowPlainTcp   whether nodes may be reached over plain TCP (no TLS) at addresses other than loopback
  */
 public record Config(
         int port,
@@ -46,7 +51,9 @@ public record Config(
         String dockerHost,
         Duration nodeCheck,
         Duration reconcile,
-        Duration dbWait) {
+        Duration dbWait,
+        List<String> dockerSockets,
+        boolean allowPlainTcp) {
 
     public static final int DEFAULT_PORT = 1337;
 
@@ -74,6 +81,23 @@ public record Config(
         positive(nodeCheck, "the node check interval");
         positive(reconcile, "PIER_RECONCILE_SECONDS (reconcile_seconds)");
         positive(dbWait, "PIER_DB_WAIT_MS (db.wait_ms)");
+        require(dockerSockets != null, "PIER_DOCKER_SOCKETS (docker_sockets) must be a list");
+        dockerSockets = List.copyOf(dockerSockets);
+        for (String socket : dockerSockets) {
+            require(socket.startsWith("/") && socket.chars().noneMatch(Character::isISOControl)
+                            && !socket.contains("/../") && !socket.endsWith("/.."),
+                    "PIER_DOCKER_SOCKETS (docker_sockets) must list absolute socket paths separated by commas, got '"
+                            + socket + "'");
+        }
+    }
+
+    /** The unix sockets nodes may use: those listed, and the one of {@code dockerHost}. */
+    public List<String> allowedSockets() {
+        List<String> all = new ArrayList<>(dockerSockets);
+        if (dockerHost.startsWith("unix://")) {
+            all.add(dockerHost.substring("unix://".length()));
+        }
+        return List.copyOf(all);
     }
 
     /** Defaults for a data directory: what {@code pier serve} uses with no settings. */
@@ -81,7 +105,7 @@ public record Config(
         return new Config(DEFAULT_PORT, "0.0.0.0", dataDir, Optional.empty(), "", "", Optional.empty(),
                 Duration.ofHours(2), Duration.ofDays(30), false, Optional.empty(), 1024 * 1024,
                 Duration.ofMillis(250), "unix:///var/run/docker.sock", Duration.ofSeconds(2), Duration.ofSeconds(10),
-                Duration.ofMillis(1500));
+                Duration.ofMillis(1500), List.of(), false);
     }
 
     public boolean embedded() {
@@ -157,6 +181,8 @@ public record Config(
         public Duration nodeCheck;
         public Duration reconcile;
         public Duration dbWait;
+        public List<String> dockerSockets;
+        public boolean allowPlainTcp;
 
         Builder(Config c) {
             port = c.port;
@@ -176,11 +202,14 @@ public record Config(
             nodeCheck = c.nodeCheck;
             reconcile = c.reconcile;
             dbWait = c.dbWait;
+            dockerSockets = c.dockerSockets;
+            allowPlainTcp = c.allowPlainTcp;
         }
 
         Config build() {
             return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
-                    requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile, dbWait);
+                    requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile, dbWait,
+                    dockerSockets, allowPlainTcp);
         }
     }
 
