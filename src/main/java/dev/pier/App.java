@@ -12,7 +12,9 @@ import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Access;
 import dev.pier.http.ErrorRenderer;
+import dev.pier.db.DatabaseHealth;
 import dev.pier.http.Family;
+import dev.pier.http.Idempotency;
 import dev.pier.http.Json;
 import dev.pier.http.OpenApi;
 import dev.pier.http.OpsRoutes;
@@ -67,6 +69,8 @@ public final class App {
         NodeRoutes nodes = new NodeRoutes(core.nodes);
         ImageRoutes images = new ImageRoutes(core.images);
         AuditRoutes audit = new AuditRoutes(core.audit);
+        // every create route: a retry with the same Idempotency-Key gets the first answer
+        Idempotency once = core.idempotency;
 
         return Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
@@ -107,6 +111,12 @@ public final class App {
                 }
             });
             cfg.routes.exception(Exception.class, (e, ctx) -> {
+                var storeFailure = DatabaseHealth.classify(e);
+                if (storeFailure.isPresent()) {
+                    core.dbHealth.failed(e);
+                    ErrorRenderer.render(ctx, storeFailureAnswer(storeFailure.get()));
+                    return;
+                }
                 String id = ctx.attribute(RequestContext.REQUEST_ID);
                 log.error("unexpected error, request id {}", id, e);
                 ErrorRenderer.render(ctx, 500, Reason.INTERNAL, "internal error; request id " + id);
@@ -124,13 +134,13 @@ public final class App {
                     delete("/auth/revoke/{user}", matrixUsers::revoke, Access.OWN_SESSIONS);
                     get("/auth/setup/{user}", matrixUsers::setup, Access.MANAGE_USERS);
                     get("/list", matrixUsers::list, Access.ADMIN_READ);
-                    post("/add", matrixUsers::add, Access.MANAGE_USERS);
+                    post("/add", once.wrap(matrixUsers::add), Access.MANAGE_USERS);
                     delete("/delete/{user}", matrixUsers::delete, Access.MANAGE_USERS);
                 });
 
                 path("/api/v1/droplet", () -> {
                     get("/list", droplets::list, Access.VIEW);
-                    post("/add", droplets::add, Access.OPERATE);
+                    post("/add", once.wrap(droplets::add), Access.OPERATE);
                     patch("/stop/{droplet}", droplets::stop, Access.OPERATE);
                     patch("/start/{droplet}", droplets::start, Access.OPERATE);
                     patch("/restart/{droplet}", droplets::restart, Access.OPERATE);
@@ -138,7 +148,7 @@ public final class App {
                 });
 
                 path("/api/v1/api_tokens", () -> {
-                    post("", apiTokens::create, Access.OWN_KEYS);
+                    post("", once.wrap(apiTokens::create), Access.OWN_KEYS);
                     get("", apiTokens::listOwn, Access.OWN_KEYS);
                     get("/all", apiTokens::listAll, Access.ALL_KEYS);
                     get("/{id}", apiTokens::get, Access.OWN_KEYS);
@@ -151,7 +161,7 @@ public final class App {
                     path(prefix, () -> {
                         post("/apikeys", userKeys::list, Access.OWN_KEYS);
                         get("/apikeys", userKeys::list, Access.OWN_KEYS);
-                        post("/create_apikey", userKeys::create);
+                        post("/create_apikey", once.wrap(userKeys::create));
                         post("/delete_apikey", userKeys::delete, Access.OWN_KEYS);
                     });
                 }
@@ -159,9 +169,9 @@ public final class App {
                 path("/api", () -> {
                     get("/users", panelUsers::list, Access.ADMIN_READ);
                     post("/getUser", panelUsers::getUser, Access.ADMIN_READ);
-                    post("/auth/create-user", panelUsers::create, Access.MANAGE_USERS);
+                    post("/auth/create-user", once.wrap(panelUsers::create), Access.MANAGE_USERS);
                     get("/instances", panel::list, Access.ADMIN_READ);
-                    post("/instances/deploy", panel::deploy, Access.ADMIN_WRITE);
+                    post("/instances/deploy", once.wrap(panel::deploy), Access.ADMIN_WRITE);
                     delete("/instance/delete", panel::delete, Access.ADMIN_WRITE);
                     post("/getUserInstance", panel::userInstances, Access.ADMIN_READ);
                     post("/getInstance", panel::get, Access.ADMIN_READ);
@@ -169,14 +179,14 @@ public final class App {
                     post("/instances/unsuspend/{id}", panel::unsuspend, Access.ADMIN_WRITE);
                     get("/images", panel::images, Access.ADMIN_READ);
                     get("/nodes", panel::nodes, Access.ADMIN_READ);
-                    post("/nodes/create", panel::createNode, Access.ADMIN_WRITE);
+                    post("/nodes/create", once.wrap(panel::createNode), Access.ADMIN_WRITE);
                     delete("/nodes/delete", panel::deleteNode, Access.ADMIN_WRITE);
                 });
 
                 // the native API: resources, problem+json errors, paging
                 path("/api/v1/instances", () -> {
                     get("", instances::list, Access.VIEW);
-                    post("", instances::create, Access.OPERATE);
+                    post("", once.wrap(instances::create), Access.OPERATE);
                     get("/{id}", instances::get, Access.VIEW);
                     delete("/{id}", instances::delete, Access.OPERATE);
                     post("/{id}/actions", instances::action, Access.OPERATE);
@@ -184,13 +194,13 @@ public final class App {
                 });
                 path("/api/v1/nodes", () -> {
                     get("", nodes::list, Access.VIEW);
-                    post("", nodes::create, Access.ADMIN_WRITE);
+                    post("", once.wrap(nodes::create), Access.ADMIN_WRITE);
                     get("/{id}", nodes::get, Access.VIEW);
                     delete("/{id}", nodes::delete, Access.ADMIN_WRITE);
                 });
                 path("/api/v1/images", () -> {
                     get("", images::list, Access.VIEW);
-                    post("", images::create, Access.ADMIN_WRITE);
+                    post("", once.wrap(images::create), Access.ADMIN_WRITE);
                     get("/{id}", images::get, Access.VIEW);
                     patch("/{id}", images::update, Access.ADMIN_WRITE);
                     delete("/{id}", images::delete, Access.ADMIN_WRITE);
@@ -278,6 +288,18 @@ public final class App {
         }
         ErrorRenderer.render(ctx, 405, Reason.METHOD_NOT_ALLOWED,
                 ctx.method().name() + " is not allowed on " + ctx.path() + (allowed == null ? "" : "; allowed: " + allowed));
+    }
+
+    /** What a client is told when the store could not do its request; never a 500, never the driver's words. */
+    private static dev.pier.errors.PierException storeFailureAnswer(DatabaseHealth.Failure failure) {
+        return switch (failure) {
+            case UNAVAILABLE -> new PierException.Unavailable(Reason.STORE_UNAVAILABLE,
+                    "the database is unavailable; nothing was changed, try again shortly", 2);
+            case BUSY -> new PierException.Unavailable(Reason.STORE_UNAVAILABLE,
+                    "the database is busy; nothing was changed, try again shortly", 1);
+            case FULL -> new PierException.InsufficientStorage(
+                    "the database has no space left for this change; nothing was changed (reads still work)");
+        };
     }
 
     private static Reason reasonFor(int status) {

@@ -12,8 +12,10 @@ import dev.pier.crypto.MasterKey;
 import dev.pier.crypto.SecretBox;
 import dev.pier.db.ChangeFeed;
 import dev.pier.db.Database;
+import dev.pier.db.DatabaseHealth;
 import dev.pier.db.Installation;
 import dev.pier.http.Authenticator;
+import dev.pier.http.Idempotency;
 import dev.pier.images.ImageService;
 import dev.pier.instances.Containers;
 import dev.pier.instances.InstanceLocks;
@@ -23,6 +25,7 @@ import dev.pier.instances.Placement;
 import dev.pier.instances.Reconciler;
 import dev.pier.nodes.NodeService;
 import dev.pier.runtime.DockerRuntime;
+import dev.pier.runtime.EngineAddressPolicy;
 import dev.pier.users.UserService;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -37,6 +40,7 @@ public final class Core implements AutoCloseable {
     public final Config config;
     public final Clock clock;
     public final Database db;
+    public final DatabaseHealth dbHealth;
     public final ChangeFeed changes;
     public final AuditLog audit;
     public final UserService users;
@@ -51,6 +55,7 @@ public final class Core implements AutoCloseable {
     public final InstanceService instances;
     public final Reconciler reconciler;
     public final PrometheusMeterRegistry metrics;
+    public final Idempotency idempotency;
 
     private Core(Config config, Clock clock, int poolSize, NodeService.RuntimeFactory runtimes) {
         this.config = config;
@@ -74,7 +79,8 @@ public final class Core implements AutoCloseable {
             throw e;
         }
         this.db = opened;
-        this.changes = new ChangeFeed(db.jdbi());
+        this.dbHealth = new DatabaseHealth(clock);
+        this.changes = new ChangeFeed(db.jdbi(), dbHealth);
         this.audit = new AuditLog(db.jdbi(), clock);
         this.users = new UserService(db.jdbi(), box, audit, changes, clock);
         this.loginGuard = new LoginGuard(db.jdbi(), clock);
@@ -83,7 +89,8 @@ public final class Core implements AutoCloseable {
         this.passwordAuth = new PasswordAuth(db.jdbi(), passwords, loginGuard, audit, metrics);
         this.keys = new ApiKeyService(db.jdbi(), users, audit, changes, clock);
         this.authenticator = new Authenticator(auth, keys);
-        this.nodes = new NodeService(db.jdbi(), box, audit, clock, runtimes);
+        this.nodes = new NodeService(db.jdbi(), box, audit, clock, runtimes,
+                EngineAddressPolicy.of(config.allowedSockets(), config.allowPlainTcp()));
         this.images = new ImageService(db.jdbi(), nodes, audit, clock);
         InstanceStore instanceStore = new InstanceStore(db.jdbi(), changes, clock);
         InstanceLocks instanceLocks = new InstanceLocks();
@@ -93,6 +100,7 @@ public final class Core implements AutoCloseable {
         // restarts are timed against the containers' real runs, never a clock a test moves
         this.reconciler = new Reconciler(instanceStore, instanceLocks, containers, nodes, Clock.systemUTC(),
                 new Reconciler.EventRetention(config.eventsMaxAge(), config.eventsPerInstance()), metrics);
+        this.idempotency = new Idempotency(db.jdbi(), box, clock);
     }
 
     /** Everything a server needs; caches follow changes made by other processes. See {@link #startReconciler()}. */

@@ -20,7 +20,7 @@ import java.util.List;
  */
 public final class LogSetup extends ContextAwareBase implements Configurator {
     private static final List<String> QUIET = List.of("org.eclipse.jetty", "com.zaxxer.hikari", "org.flywaydb",
-            "org.apache.hc", "com.github.dockerjava", "io.javalin", "h2database");
+            "org.apache.hc", "com.github.dockerjava", "io.javalin", "h2database", "org.sqlite");
 
     @Override
     public ExecutionStatus configure(LoggerContext context) {
@@ -55,6 +55,9 @@ public final class LogSetup extends ContextAwareBase implements Configurator {
         for (String name : QUIET) {
             context.getLogger(name).setLevel(Level.WARN);
         }
+        // a connection broken by a database outage is logged by the pool with a stack trace, one per connection;
+        // pier.database says it once per outage instead
+        context.getLogger("com.zaxxer.hikari.pool.ProxyConnection").setLevel(Level.ERROR);
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
     }
 }

@@ -64,7 +64,7 @@ public final class Preload {
             Json.MAPPER.writeValueAsString(Json.MAPPER.readTree("{\"preload\":[1,\"a\",true,null,1.5]}"));
             Javalin.create(cfg -> cfg.startup.showJavalinBanner = false);
             new org.eclipse.jetty.server.Server();
-            Jdbi.create("jdbc:h2:mem:").installPlugin(new SqlObjectPlugin())
+            Jdbi.create("jdbc:sqlite::memory:").installPlugin(new SqlObjectPlugin())
                     .withHandle(h -> h.attach(Probe.class).one());
             new PrometheusMeterRegistry(PrometheusConfig.DEFAULT).scrape();
         } catch (Throwable ignored) {

@@ -9,8 +9,9 @@ import dev.pier.audit.Actor;
 import dev.pier.audit.AuditLog;
 import dev.pier.config.Config;
 import dev.pier.crypto.Hashing;
-import dev.pier.db.CacheEpoch;
+import dev.pier.db.Columns;
 import dev.pier.db.ChangeFeed;
+import dev.pier.db.Topic;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.security.Role;
@@ -76,7 +77,7 @@ public final class AuthService {
         this.config = config;
         this.passwords = passwords;
         this.metrics = metrics;
-        changes.onChange(() -> {
+        changes.onChange(Topic.AUTH, () -> {
             cacheGeneration.incrementAndGet();
             accessCache.invalidateAll();
         });
@@ -154,7 +155,7 @@ public final class AuthService {
                 Optional<UUID> retired = dao.findRetired(oldHash);
                 if (retired.isPresent()) {
                     dao.delete(retired.get());
-                    CacheEpoch.bump(h);
+                    ChangeFeed.bump(h, Topic.AUTH);
                     audit.record(h, Actor.anonymous(clientAddr), "auth.refresh", retired.get().toString(), "failure",
                             "retired refresh token reused: session revoked");
                     return Optional.of("reuse");
@@ -176,16 +177,11 @@ public final class AuthService {
                 return Optional.of("race");
             }
             dao.retire(oldHash, session.id(), now);
-            CacheEpoch.bump(h);
+            ChangeFeed.bump(h, Topic.AUTH);
             audit.record(h, new Actor(session.userId(), null, session.id().toString(), clientAddr),
                     "auth.refresh", session.userId().toString(), "success", null);
             return Optional.empty();
         });
-        if (failure.isEmpty() || failure.get().equals("reuse")) {
-            // only these changed a live session; anyone can present an unknown token, and must not be able to
-            // empty every cache of the server with it
-            changes.changedHere();
-        }
         if (failure.isPresent()) {
             if (failure.get().equals("race")) {
                 // Lost a race with a parallel refresh of the same token: that is reuse too.
@@ -202,10 +198,9 @@ public final class AuthService {
         Policy.requireCanRevoke(actor, target);
         jdbi.useTransaction(h -> {
             int n = h.attach(SessionDao.class).deleteAllOf(target.id());
-            CacheEpoch.bump(h);
+            ChangeFeed.bump(h, Topic.AUTH);
             audit.record(h, actor.actor(), "auth.revoke", target.username(), "success", n + " sessions");
         });
-        changes.changedHere();
     }
 
     /**
@@ -223,9 +218,9 @@ public final class AuthService {
                             FROM sessions s JOIN users u ON u.id = s.user_id
                             WHERE s.access_hash = :hash AND u.disabled = FALSE""")
                     .bind("hash", hash)
-                    .map((rs, ctx) -> new CachedAccess(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class),
+                    .map((rs, ctx) -> new CachedAccess(Columns.uuid(rs, 1, ctx), Columns.uuid(rs, 2, ctx),
                             rs.getString(3), Role.parse(rs.getString(4)).orElseThrow(),
-                            rs.getObject(5, java.time.OffsetDateTime.class).toInstant()))
+                            Columns.instant(rs, 5, ctx)))
                     .findOne().orElse(null));
             if (c != null && cacheGeneration.get() == generation) {
                 accessCache.put(hash, c);
@@ -244,10 +239,10 @@ public final class AuthService {
                             FROM sessions s JOIN users u ON u.id = s.user_id
                             WHERE s.refresh_hash = :hash AND u.disabled = FALSE""")
                     .bind("hash", hash)
-                    .map((rs, ctx) -> rs.getObject(5, java.time.OffsetDateTime.class).toInstant().isAfter(now)
-                            ? new Principal(rs.getObject(2, UUID.class), rs.getString(3),
+                    .map((rs, ctx) -> Columns.instant(rs, 5, ctx).isAfter(now)
+                            ? new Principal(Columns.uuid(rs, 2, ctx), rs.getString(3),
                             Role.parse(rs.getString(4)).orElseThrow(), AccessLevel.FULL, Principal.Kind.REFRESH_TOKEN,
-                            rs.getObject(1, UUID.class).toString(), clientAddr)
+                            Columns.uuid(rs, 1, ctx).toString(), clientAddr)
                             : null)
                     .findOne());
             if (viaRefresh.isPresent()) {

@@ -1,6 +1,7 @@
 package dev.pier.auth;
 
 import dev.pier.crypto.Hashing;
+import dev.pier.db.Columns;
 import dev.pier.errors.PierException;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
@@ -115,10 +116,9 @@ public final class LoginGuard {
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Optional<Bucket> old = h.createQuery("""
                         SELECT failures, window_start, locked_until FROM login_failures
-                        WHERE kind = :k AND subject = :s FOR UPDATE""")
+                        WHERE kind = :k AND subject = :s""")
                 .bind("k", kind).bind("s", subject)
-                .map((rs, ctx) -> new Bucket(rs.getInt(1), rs.getObject(2, java.time.OffsetDateTime.class).toInstant(),
-                        Optional.ofNullable(rs.getObject(3, java.time.OffsetDateTime.class)).map(java.time.OffsetDateTime::toInstant).orElse(null)))
+                .map((rs, ctx) -> new Bucket(rs.getInt(1), Columns.instant(rs, 2, ctx), Columns.instant(rs, 3, ctx)))
                 .findOne();
         Bucket next = step.next(old.orElse(null), now);
         if (old.isPresent()) {

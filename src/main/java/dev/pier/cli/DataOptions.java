@@ -13,7 +13,7 @@ final class DataOptions {
     Path dataDir;
 
     @Option(names = "--db", paramLabel = "JDBC_URL",
-            description = "Database URL, e.g. jdbc:postgresql://localhost/pier (default: $PIER_DB_URL or embedded H2)")
+            description = "Database URL, e.g. jdbc:postgresql://localhost/pier (default: $PIER_DB_URL or the embedded SQLite database)")
     String dbUrl;
 
     Config load(Integer port, Path tls) {

@@ -20,7 +20,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Run the Pier server (embedded H2 in the data directory unless --db is given).")
+        description = "Run the Pier server (embedded SQLite in the data directory unless --db is given).")
 final class ServeCommand implements Runnable {
     private static final Logger log = LoggerFactory.getLogger("pier");
 
@@ -61,7 +61,7 @@ final class ServeCommand implements Runnable {
             }
         };
         // SIGTERM and SIGINT stop the server before the JVM begins its shutdown, so requests in flight
-        // finish while the database is still open (H2 closes itself in a JVM shutdown hook).
+        // finish while the database and the runtimes are still open.
         for (String signal : new String[]{"TERM", "INT"}) {
             try {
                 sun.misc.Signal.handle(new sun.misc.Signal(signal), sig -> {
@@ -79,13 +79,14 @@ final class ServeCommand implements Runnable {
         housekeeping.scheduleWithFixedDelay(() -> {
             try {
                 core.auth.purgeExpired();
+                core.idempotency.purgeExpired();
             } catch (RuntimeException e) {
-                log.warn("session purge failed: {}", e.toString());
+                log.warn("purging expired sessions and idempotency keys failed: {}", e.toString());
             }
         }, 1, 60, TimeUnit.MINUTES);
         log.info("Pier listening on {}://{}:{} (data {}, database {})", config.tlsDir().isPresent() ? "https" : "http",
                 config.host(), app.port(), config.dataDir().toAbsolutePath(),
-                config.embedded() ? "embedded H2" : "PostgreSQL");
+                config.embedded() ? "embedded SQLite" : "PostgreSQL");
         if (core.users.list().stream().noneMatch(u -> u.role() == dev.pier.security.Role.OWNER)) {
             log.warn("No owner yet. Create one with: ./pier user create -u NAME -g owner --data {}",
                     config.dataDir().toAbsolutePath());

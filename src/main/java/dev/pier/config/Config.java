@@ -2,6 +2,8 @@ package dev.pier.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -28,6 +30,9 @@ import java.util.function.Consumer;
  * @param nodeCheck       how often every node is pinged (offline detection)
  * @param reconcile       how often a full reconcile pass runs over every node
  * @param dbWait          how long a request waits for a database connection before it is answered 503
+ * @param dockerSockets   unix sockets (absolute paths) nodes may be registered on, besides the socket of
+ *                        {@code dockerHost}, which is always allowed
+ * @param allowPlainTcp   whether nodes may be reached over plain TCP (no TLS) at addresses other than loopback
  * @param eventsMaxAge    how long the reconciler keeps instance events (restarts, recreations, removals)
  * @param eventsPerInstance how many events the reconciler keeps per instance, the newest
  */
@@ -49,6 +54,8 @@ public record Config(
         Duration nodeCheck,
         Duration reconcile,
         Duration dbWait,
+        List<String> dockerSockets,
+        boolean allowPlainTcp,
         Duration eventsMaxAge,
         int eventsPerInstance) {
 
@@ -83,6 +90,23 @@ public record Config(
             throw new ConfigException("PIER_EVENTS_KEEP_PER_INSTANCE (events.keep_per_instance) must be at least 1, got "
                     + eventsPerInstance);
         }
+        require(dockerSockets != null, "PIER_DOCKER_SOCKETS (docker_sockets) must be a list");
+        dockerSockets = List.copyOf(dockerSockets);
+        for (String socket : dockerSockets) {
+            require(socket.startsWith("/") && socket.chars().noneMatch(Character::isISOControl)
+                            && !socket.contains("/../") && !socket.endsWith("/.."),
+                    "PIER_DOCKER_SOCKETS (docker_sockets) must list absolute socket paths separated by commas, got '"
+                            + socket + "'");
+        }
+    }
+
+    /** The unix sockets nodes may use: those listed, and the one of {@code dockerHost}. */
+    public List<String> allowedSockets() {
+        List<String> all = new ArrayList<>(dockerSockets);
+        if (dockerHost.startsWith("unix://")) {
+            all.add(dockerHost.substring("unix://".length()));
+        }
+        return List.copyOf(all);
     }
 
     /** Defaults for a data directory: what {@code pier serve} uses with no settings. */
@@ -90,7 +114,7 @@ public record Config(
         return new Config(DEFAULT_PORT, "0.0.0.0", dataDir, Optional.empty(), "", "", Optional.empty(),
                 Duration.ofHours(2), Duration.ofDays(30), false, Optional.empty(), 1024 * 1024,
                 Duration.ofMillis(250), "unix:///var/run/docker.sock", Duration.ofSeconds(2), Duration.ofSeconds(10),
-                Duration.ofMillis(1500), Duration.ofDays(30), 100);
+                Duration.ofMillis(1500), List.of(), false, Duration.ofDays(30), 100);
     }
 
     public boolean embedded() {
@@ -166,6 +190,8 @@ public record Config(
         public Duration nodeCheck;
         public Duration reconcile;
         public Duration dbWait;
+        public List<String> dockerSockets;
+        public boolean allowPlainTcp;
         public Duration eventsMaxAge;
         public int eventsPerInstance;
 
@@ -187,6 +213,8 @@ public record Config(
             nodeCheck = c.nodeCheck;
             reconcile = c.reconcile;
             dbWait = c.dbWait;
+            dockerSockets = c.dockerSockets;
+            allowPlainTcp = c.allowPlainTcp;
             eventsMaxAge = c.eventsMaxAge;
             eventsPerInstance = c.eventsPerInstance;
         }
@@ -194,7 +222,7 @@ public record Config(
         Config build() {
             return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
                     requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile, dbWait,
-                    eventsMaxAge, eventsPerInstance);
+                    dockerSockets, allowPlainTcp, eventsMaxAge, eventsPerInstance);
         }
     }
 

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -43,6 +44,8 @@ public final class ConfigLoader {
             "PIER_REQUIRE_PASSWORD", "require_password",
             "PIER_MASTER_KEY", "master_key",
             "PIER_DOCKER_HOST", "docker_host",
+            "PIER_DOCKER_SOCKETS", "docker_sockets",
+            "PIER_ALLOW_PLAIN_TCP", "allow_plain_tcp",
             "PIER_RECONCILE_SECONDS", "reconcile_seconds",
             "PIER_EVENTS_KEEP_DAYS", "events.keep_days",
             "PIER_EVENTS_KEEP_PER_INSTANCE", "events.keep_per_instance");
@@ -88,6 +91,9 @@ public final class ConfigLoader {
             b.requirePassword = src.bool("PIER_REQUIRE_PASSWORD").orElse(false);
             b.masterKey = src.get("PIER_MASTER_KEY");
             b.dockerHost = src.get("PIER_DOCKER_HOST").orElse(base.dockerHost());
+            b.dockerSockets = src.get("PIER_DOCKER_SOCKETS").map(v -> Arrays.stream(v.split(","))
+                    .map(String::strip).filter(x -> !x.isEmpty()).toList()).orElse(base.dockerSockets());
+            b.allowPlainTcp = src.bool("PIER_ALLOW_PLAIN_TCP").orElse(false);
             b.reconcile = src.integer("PIER_RECONCILE_SECONDS", 1, 86_400).map(Duration::ofSeconds)
                     .orElse(base.reconcile());
             b.eventsMaxAge = src.integer("PIER_EVENTS_KEEP_DAYS", 1, 3650).map(Duration::ofDays)

@@ -58,7 +58,7 @@ public final class Installation {
 
     private static Optional<Row> read(Jdbi jdbi) {
         return jdbi.withHandle(h -> h.createQuery("SELECT installation_id, key_check FROM installation WHERE id = 1")
-                .map((rs, ctx) -> new Row(rs.getObject(1, UUID.class), rs.getString(2)))
+                .map((rs, ctx) -> new Row(Columns.uuid(rs, 1, ctx), rs.getString(2)))
                 .findOne());
     }
 

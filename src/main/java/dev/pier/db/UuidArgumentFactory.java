@@ -7,7 +7,7 @@ import org.jdbi.v3.core.config.ConfigRegistry;
 import java.sql.Types;
 import java.util.UUID;
 
-/** Binds UUIDs with setObject, which both H2 and PostgreSQL map onto their native UUID type. */
+/** Binds UUIDs with setObject, which PostgreSQL maps onto its native UUID type (SQLite: see SqliteTypes). */
 final class UuidArgumentFactory extends AbstractArgumentFactory<UUID> {
     UuidArgumentFactory() {
         super(Types.OTHER);

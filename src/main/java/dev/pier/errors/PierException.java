@@ -6,7 +6,8 @@ package dev.pier.errors;
  */
 public abstract sealed class PierException extends RuntimeException
         permits PierException.Invalid, PierException.NotFound, PierException.Conflict, PierException.Denied,
-        PierException.Unauthenticated, PierException.Throttled, PierException.Unavailable {
+        PierException.Unauthenticated, PierException.Throttled, PierException.Unavailable,
+        PierException.Unprocessable, PierException.InsufficientStorage {
 
     private final Reason reason;
 
@@ -80,10 +81,36 @@ public abstract sealed class PierException extends RuntimeException
         }
     }
 
-    /** A dependency (a node, the database) cannot be reached: 503. */
+    /** A dependency (a node, the database) cannot be reached: 503, with {@code Retry-After} when known. */
     public static final class Unavailable extends PierException {
+        private final long retryAfterSeconds;
+
         public Unavailable(String message) {
-            super(Reason.UNAVAILABLE, message);
+            this(Reason.UNAVAILABLE, message, 0);
+        }
+
+        public Unavailable(Reason reason, String message, long retryAfterSeconds) {
+            super(reason, message);
+            this.retryAfterSeconds = retryAfterSeconds;
+        }
+
+        /** Seconds to wait before trying again; 0 when unknown. */
+        public long retryAfterSeconds() {
+            return retryAfterSeconds;
+        }
+    }
+
+    /** Well-formed, but cannot be done as asked (an Idempotency-Key reused for another request): 422. */
+    public static final class Unprocessable extends PierException {
+        public Unprocessable(Reason reason, String message) {
+            super(reason, message);
+        }
+    }
+
+    /** No space left to record the change: 507, with {@code Retry-After}. Nothing was changed. */
+    public static final class InsufficientStorage extends PierException {
+        public InsufficientStorage(String message) {
+            super(Reason.STORE_FULL, message);
         }
     }
 }

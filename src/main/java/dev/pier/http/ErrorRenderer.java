@@ -19,6 +19,12 @@ public final class ErrorRenderer {
         if (e instanceof PierException.Throttled t) {
             ctx.header("Retry-After", Long.toString(t.retryAfterSeconds()));
         }
+        if (e instanceof PierException.Unavailable u && u.retryAfterSeconds() > 0) {
+            ctx.header("Retry-After", Long.toString(u.retryAfterSeconds()));
+        }
+        if (e instanceof PierException.InsufficientStorage) {
+            ctx.header("Retry-After", "30");
+        }
         render(ctx, status(e), e.reason(), e.getMessage());
     }
 
@@ -63,6 +69,8 @@ public final class ErrorRenderer {
             case PierException.Unauthenticated u -> 401;
             case PierException.Throttled t -> 429;
             case PierException.Unavailable u -> 503;
+            case PierException.Unprocessable u -> 422;
+            case PierException.InsufficientStorage s -> 507;
         };
     }
 
@@ -125,8 +133,10 @@ public final class ErrorRenderer {
             case 405 -> "Method Not Allowed";
             case 409 -> "Conflict";
             case 413 -> "Content Too Large";
+            case 422 -> "Unprocessable Content";
             case 429 -> "Too Many Requests";
             case 503 -> "Service Unavailable";
+            case 507 -> "Insufficient Storage";
             default -> status >= 500 ? "Internal Server Error" : "Error";
         };
     }

@@ -14,6 +14,7 @@ import dev.pier.nodes.Node;
 import dev.pier.nodes.NodeService;
 import dev.pier.runtime.ContainerRuntime;
 import dev.pier.runtime.ContainerRuntimeException;
+import dev.pier.runtime.ImageReference;
 import dev.pier.runtime.RuntimeUnavailableException;
 import dev.pier.security.Role;
 import org.jdbi.v3.core.Jdbi;
@@ -40,7 +41,6 @@ import java.util.regex.Pattern;
 public final class ImageService {
     private static final Logger log = LoggerFactory.getLogger(ImageService.class);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
-    private static final Pattern REFERENCE = Pattern.compile("[a-z0-9][a-z0-9._/:@+-]{0,254}", Pattern.CASE_INSENSITIVE);
 
     private final Jdbi jdbi;
     private final NodeService nodes;
@@ -179,6 +179,9 @@ public final class ImageService {
             });
         } catch (RuntimeUnavailableException e) {
             throw e;
+        } catch (IllegalArgumentException e) {
+            // a reference stored before references were checked by Docker's grammar
+            throw new PierException.Invalid("image '" + reference + "' cannot be pulled: " + e.getMessage());
         } catch (ContainerRuntimeException e) {
             throw new PierException.Invalid("image '" + reference + "' is not on node '" + node.name()
                     + "' and could not be pulled: " + e.getMessage());
@@ -211,8 +214,13 @@ public final class ImageService {
         if (s.name() == null || !NAME.matcher(s.name()).matches()) {
             throw new PierException.Invalid("name must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit");
         }
-        if (s.reference() == null || !REFERENCE.matcher(s.reference()).matches()) {
-            throw new PierException.Invalid("reference must be a Docker image reference such as debian:12");
+        if (s.reference() == null) {
+            throw new PierException.Invalid("reference is required: a Docker image reference such as debian:12");
+        }
+        try {
+            ImageReference.parse(s.reference());
+        } catch (IllegalArgumentException e) {
+            throw new PierException.Invalid("reference: " + e.getMessage());
         }
         String description = s.description() == null ? "" : s.description();
         if (description.length() > 1024) {

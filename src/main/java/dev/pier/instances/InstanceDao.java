@@ -36,9 +36,9 @@ interface InstanceDao {
     long diskOnNode(@Bind("nodeId") UUID nodeId);
 
     /**
-     * Locks the node's row until the transaction ends, so deploys to one node check capacity one after
-     * another: an update that changes nothing (portable, unlike {@code SELECT … FOR UPDATE}). Returns 0 when
-     * the node is gone.
+     * Locks the node row for the rest of the transaction: deploys to one node check capacity one after
+     * another. An update, not {@code SELECT ... FOR UPDATE}, which SQLite lacks (there the transaction
+     * already holds the database's write lock).
      */
     @SqlUpdate("UPDATE nodes SET ram_mib = ram_mib WHERE id = :nodeId")
     int lockNode(@Bind("nodeId") UUID nodeId);

@@ -9,6 +9,7 @@ import dev.pier.nodes.Node;
 import dev.pier.nodes.NodeService;
 import dev.pier.runtime.ContainerRuntime;
 import dev.pier.runtime.ContainerRuntimeException;
+import dev.pier.runtime.RuntimeOperationException;
 import dev.pier.runtime.RuntimeUnavailableException;
 import dev.pier.security.Policy;
 import dev.pier.security.Principal;
@@ -27,8 +28,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Instances: deploy, lifecycle actions, delete, logs. Pier owns the desired state; every action
@@ -42,9 +41,6 @@ public final class InstanceService {
     static final Duration STOP_GRACE = Duration.ofSeconds(10);
     /** Deploy attempts when host ports Pier picked turn out to be taken on the node by something else. */
     static final int AUTO_PORT_ATTEMPTS = 20;
-    /** How Docker reports a host port in use: "Bind for 0.0.0.0:N failed: port is already allocated", "…:N: bind: address already in use". */
-    private static final Pattern PORT_TAKEN =
-            Pattern.compile("[:\\]](\\d{1,5})(?: failed: port is already allocated|: bind: address already in use)");
 
     /** Label naming the installation a container belongs to (engines may be shared). */
     public static final String INSTALLATION_LABEL = Containers.INSTALLATION_LABEL;
@@ -146,10 +142,13 @@ public final class InstanceService {
                     return store.require(id);
                 } catch (RuntimeUnavailableException e) {
                     nodes.reportUnreachable(node, e);
-                    store.setObserved(id, ObservedState.FAILED, "node unreachable during deploy: " + e.getMessage());
+                    // the client is told the deploy failed: nothing may appear later. The record stays, marked for
+                    // deletion (its name and host ports held), until the reconciler has removed whatever container
+                    // the node made of it when it answers again
+                    store.markDeleting(id);
                     audit.record(actor.actor(), "instance.deploy", name, "failure", "node unreachable");
-                    throw new PierException.Unavailable("node '" + node.name() + "' became unreachable during the deploy; "
-                            + "instance " + id + " is recorded and will be created when the node is back");
+                    throw new PierException.Unavailable("node '" + node.name() + "' became unreachable during the deploy: "
+                            + e.getMessage() + "; the instance was not created");
                 } catch (ContainerRuntimeException | PierException e) {
                     // the node refused (port taken by something else, bad command…): undo, leave nothing behind
                     rollback(runtime, id);
@@ -177,14 +176,10 @@ public final class InstanceService {
      * null when the failure is something else or the caller chose that port.
      */
     private static Integer takenAutoPort(RuntimeException e, List<PortMapping> requested, List<PortMapping> assigned) {
-        if (!(e instanceof ContainerRuntimeException) || e.getMessage() == null) {
+        if (!(e instanceof RuntimeOperationException refused) || refused.takenHostPort().isEmpty()) {
             return null;
         }
-        Matcher m = PORT_TAKEN.matcher(e.getMessage());
-        if (!m.find()) {
-            return null;
-        }
-        int port = Integer.parseInt(m.group(1));
+        int port = refused.takenHostPort().getAsInt();
         for (int i = 0; i < requested.size() && i < assigned.size(); i++) {
             if (requested.get(i).hostPort() == 0 && assigned.get(i).hostPort() == port) {
                 return port;

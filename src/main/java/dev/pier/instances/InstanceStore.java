@@ -1,6 +1,7 @@
 package dev.pier.instances;
 
 import dev.pier.db.ChangeFeed;
+import dev.pier.db.Topic;
 import dev.pier.errors.PierException;
 import org.jdbi.v3.core.Jdbi;
 
@@ -14,8 +15,9 @@ import java.util.function.Consumer;
 
 /**
  * The instance records and their events: what the instance service, placement and the reconciler read
- * and write, one statement per call. {@link #list()} is served from memory and dropped after every
- * change (made here, or by another process as the {@link ChangeFeed} reports). Thread-safe.
+ * and write, one statement per call. Every write of a record signals the change in its own transaction
+ * ({@link ChangeFeed#bump}), so that every process's list follows, whichever process wrote; {@link #list()}
+ * is served from memory and dropped after every change. Thread-safe.
  */
 public final class InstanceStore {
     /** The longest {@code last_error} and event detail kept (the columns' width). */
@@ -28,7 +30,7 @@ public final class InstanceStore {
     public InstanceStore(Jdbi jdbi, ChangeFeed changes, Clock clock) {
         this.jdbi = jdbi;
         this.clock = clock;
-        changes.onChange(this::invalidate);
+        changes.onChange(Topic.INSTANCES, this::invalidate);
     }
 
     /** Every instance, oldest first, from memory (refreshed after any change). */
@@ -131,10 +133,14 @@ public final class InstanceStore {
         });
     }
 
-    /** Runs {@code work} on a DAO in one transaction (placement's capacity check and insert). */
+    /** Runs {@code work} on a DAO in one transaction that also signals the change (placement's check and insert). */
     <T> T inTransaction(java.util.function.Function<InstanceDao, T> work) {
         try {
-            return jdbi.inTransaction(h -> work.apply(h.attach(InstanceDao.class)));
+            return jdbi.inTransaction(h -> {
+                T result = work.apply(h.attach(InstanceDao.class));
+                ChangeFeed.bump(h, Topic.INSTANCES);
+                return result;
+            });
         } finally {
             invalidate();
         }
@@ -149,7 +155,10 @@ public final class InstanceStore {
     }
 
     private void write(Consumer<InstanceDao> change) {
-        jdbi.useHandle(h -> change.accept(h.attach(InstanceDao.class)));
+        jdbi.useTransaction(h -> {
+            change.accept(h.attach(InstanceDao.class));
+            ChangeFeed.bump(h, Topic.INSTANCES);
+        });
         invalidate();
     }
 

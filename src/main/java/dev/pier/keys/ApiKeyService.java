@@ -8,8 +8,9 @@ import dev.pier.security.Policy;
 import dev.pier.security.Principal;
 import dev.pier.security.Scope;
 import dev.pier.crypto.Hashing;
-import dev.pier.db.CacheEpoch;
+import dev.pier.db.Columns;
 import dev.pier.db.ChangeFeed;
+import dev.pier.db.Topic;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.auth.KeyResolver;
@@ -61,7 +62,7 @@ public final class ApiKeyService implements KeyResolver {
         this.audit = audit;
         this.changes = changes;
         this.clock = clock;
-        changes.onChange(cache::invalidateAll);
+        changes.onChange(Topic.AUTH, cache::invalidateAll);
     }
 
     /** What a new key should look like; null fields take their defaults (enabled, never expires, full). */
@@ -83,12 +84,11 @@ public final class ApiKeyService implements KeyResolver {
         ApiKey key = jdbi.inTransaction(h -> {
             ApiKeyDao dao = h.attach(ApiKeyDao.class);
             dao.insert(id, owner.id(), Hashing.sha256Hex(value), description, level.wire(), enabled, expires, now);
-            CacheEpoch.bump(h);
+            ChangeFeed.bump(h, Topic.AUTH);
             audit.record(h, actor.actor(), "key.create", id.toString(), "success",
                     "owner=" + owner.username() + " level=" + level.wire());
             return dao.findById(id).orElseThrow().toKey();
         });
-        changes.changedHere();
         return new CreatedKey(key, value);
     }
 
@@ -137,12 +137,11 @@ public final class ApiKeyService implements KeyResolver {
             if (dao.update(id, desc, en, exp, now) != 1) {
                 throw notFound(id);
             }
-            CacheEpoch.bump(h);
+            ChangeFeed.bump(h, Topic.AUTH);
             audit.record(h, actor.actor(), "key.update", id.toString(), "success",
                     "enabled=" + en + " expires=" + (exp == null ? "never" : exp));
             return dao.findById(id).orElseThrow().toKey();
         });
-        changes.changedHere();
         return updated;
     }
 
@@ -152,10 +151,9 @@ public final class ApiKeyService implements KeyResolver {
             if (h.attach(ApiKeyDao.class).delete(id) != 1) {
                 throw notFound(id);
             }
-            CacheEpoch.bump(h);
+            ChangeFeed.bump(h, Topic.AUTH);
             audit.record(h, actor.actor(), "key.delete", id.toString(), "success", "owner=" + key.username());
         });
-        changes.changedHere();
         lastUseWritten.remove(id);
         return key;
     }
@@ -186,11 +184,10 @@ public final class ApiKeyService implements KeyResolver {
                             FROM api_keys k JOIN users u ON u.id = k.user_id
                             WHERE k.key_hash = :hash""")
                     .bind("hash", hash)
-                    .map((rs, ctx) -> new Resolved(rs.getObject(1, UUID.class), rs.getObject(2, UUID.class),
+                    .map((rs, ctx) -> new Resolved(Columns.uuid(rs, 1, ctx), Columns.uuid(rs, 2, ctx),
                             rs.getString(3), Role.parse(rs.getString(4)).orElseThrow(), rs.getBoolean(5),
                             AccessLevel.parse(rs.getString(6)).orElseThrow(), rs.getBoolean(7),
-                            Optional.ofNullable(rs.getObject(8, java.time.OffsetDateTime.class))
-                                    .map(java.time.OffsetDateTime::toInstant).orElse(null)))
+                            Columns.instant(rs, 8, ctx)))
                     .findOne().orElse(null));
             if (r == null) {
                 throw new PierException.Unauthenticated(Reason.TOKEN_NOT_FOUND, "API key invalid");

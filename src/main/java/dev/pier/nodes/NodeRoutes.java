@@ -19,7 +19,7 @@ public final class NodeRoutes {
     }
 
     public void list(Context ctx) {
-        ctx.json(Paging.of(ctx).page(nodes.list(), NodeRoutes::json));
+        ctx.json(Paging.of(ctx).page(nodes.list(), this::json));
     }
 
     public void get(Context ctx) {
@@ -58,7 +58,7 @@ public final class NodeRoutes {
         ctx.status(204);
     }
 
-    static Map<String, Object> json(Node n) {
+    Map<String, Object> json(Node n) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", n.id().toString());
         m.put("name", n.name());
@@ -69,6 +69,8 @@ public final class NodeRoutes {
         m.put("endpoint", n.endpoint());
         m.put("tls", n.tls());
         m.put("status", n.status().wire());
+        m.put("status_reason", nodes.statusReason(n).orElse(null));
+        m.put("warnings", nodes.warnings(n));
         m.put("host_ports", n.hostPorts().toString());
         m.put("last_seen_at", n.lastSeenAt().map(Object::toString).orElse(null));
         m.put("created_at", n.createdAt().toString());

@@ -8,7 +8,9 @@ import dev.pier.crypto.SecretBox;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.runtime.ContainerRuntime;
+import dev.pier.runtime.ContainerRuntimeException;
 import dev.pier.runtime.DockerEndpoint;
+import dev.pier.runtime.EngineAddressPolicy;
 import dev.pier.runtime.RuntimeUnavailableException;
 import dev.pier.runtime.TlsMaterial;
 import dev.pier.security.Role;
@@ -18,15 +20,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -34,7 +45,9 @@ import java.util.regex.Pattern;
 /**
  * Nodes (Docker engines): registration, removal, and each node's {@link ContainerRuntime}. Knows which
  * nodes answer: {@link #checkAll()} (run every few seconds by the server) pings each one and marks it
- * online or offline; actions on an offline node fail fast with 503. Thread-safe.
+ * online or offline, with the reason; actions on an offline node fail fast with 503. Addresses are checked
+ * against the {@link EngineAddressPolicy} at registration (400) and again by the runtime on every
+ * connection (the node goes offline with the reason). Thread-safe.
  */
 public final class NodeService implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(NodeService.class);
@@ -51,18 +64,24 @@ public final class NodeService implements AutoCloseable {
     private final AuditLog audit;
     private final Clock clock;
     private final RuntimeFactory factory;
+    private final EngineAddressPolicy policy;
+    private final Map<UUID, String> reasons = new ConcurrentHashMap<>();
+    private final Set<UUID> warned = ConcurrentHashMap.newKeySet();
     private final Map<UUID, ContainerRuntime> runtimes = new ConcurrentHashMap<>();
     private final Map<UUID, NodeStatus> statuses = new ConcurrentHashMap<>();
     private final List<Consumer<Node>> onlineListeners = new CopyOnWriteArrayList<>();
     private volatile List<Node> cached;
     private final Map<UUID, Instant> seenWritten = new ConcurrentHashMap<>();
 
-    public NodeService(Jdbi jdbi, SecretBox box, AuditLog audit, Clock clock, RuntimeFactory factory) {
+    public NodeService(Jdbi jdbi, SecretBox box, AuditLog audit, Clock clock, RuntimeFactory factory,
+                       EngineAddressPolicy policy) {
         this.jdbi = jdbi;
         this.box = box;
         this.audit = audit;
         this.clock = clock;
         this.factory = factory;
+        // a lookup at registration answers within seconds, or counts as a name that does not resolve
+        this.policy = policy.withResolver(host -> resolveWithin(policy.resolver(), host, Duration.ofSeconds(3)));
     }
 
     /**
@@ -102,6 +121,14 @@ public final class NodeService implements AutoCloseable {
             throw new PierException.Invalid("ram and disk must be positive numbers of MiB");
         }
         String endpoint = endpoint(req.address(), req.port());
+        try {
+            policy.checkRegistration(DockerEndpoint.parse(endpoint).uri(), req.tls() != null);
+        } catch (IllegalArgumentException e) {
+            throw new PierException.Invalid(e.getMessage());
+        }
+        if (EngineAddressPolicy.plainTcpLeavesTheMachine(URI.create(endpoint), req.tls() != null)) {
+            log.warn("node '{}' is registered on plain TCP without TLS at {}: {}", req.name(), endpoint, PLAIN_TCP_WARNING);
+        }
         String tags = clean(req.tags(), 255, "tags");
         String processor = clean(req.processor(), 255, "processor");
         UUID id = UUID.randomUUID();
@@ -144,6 +171,7 @@ public final class NodeService implements AutoCloseable {
         cached = null;
         ContainerRuntime rt = runtimes.remove(id);
         statuses.remove(id);
+        reasons.remove(id);
         if (rt != null) {
             rt.close();
         }
@@ -165,6 +193,17 @@ public final class NodeService implements AutoCloseable {
 
     public Optional<Node> findByName(String name) {
         return jdbi.withHandle(h -> h.attach(NodeDao.class).findByName(name).map(NodeRow::toNode));
+    }
+
+    /** Why the node is offline, as the last check or call found it; empty while it answers. */
+    public Optional<String> statusReason(Node node) {
+        return isOnline(node) ? Optional.empty() : Optional.ofNullable(reasons.get(node.id()));
+    }
+
+    /** What an admin should know about how Pier reaches the node (plain TCP off the machine). */
+    public List<String> warnings(Node node) {
+        return EngineAddressPolicy.plainTcpLeavesTheMachine(URI.create(node.endpoint()), node.tls())
+                ? List.of(PLAIN_TCP_WARNING) : List.of();
     }
 
     /** By id or by name. */
@@ -190,7 +229,13 @@ public final class NodeService implements AutoCloseable {
 
     /** The node's runtime whatever its status (the reconciler and the monitor use this). */
     public ContainerRuntime runtime(Node node) {
-        return runtimes.computeIfAbsent(node.id(), id -> factory.open(endpointOf(node.id())));
+        return runtimes.computeIfAbsent(node.id(), id -> {
+            DockerEndpoint ep = endpointOf(id);
+            if (EngineAddressPolicy.plainTcpLeavesTheMachine(ep.uri(), ep.tls().isPresent()) && warned.add(id)) {
+                log.warn("node '{}' is reached over plain TCP without TLS at {}: {}", node.name(), ep.uri(), PLAIN_TCP_WARNING);
+            }
+            return factory.open(ep);
+        });
     }
 
     public boolean isOnline(Node node) {
@@ -207,7 +252,14 @@ public final class NodeService implements AutoCloseable {
         List<Node> nodes = list();
         try (var exec = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
             for (Node n : nodes) {
-                exec.submit(() -> checkOne(n));
+                exec.submit(() -> {
+                    try {
+                        checkOne(n);
+                    } catch (Throwable t) {
+                        // a submitted task's failure is otherwise silent: the node would stay as it was, unexplained
+                        log.error("checking node '{}' failed", n.name(), t);
+                    }
+                });
             }
         }
     }
@@ -232,7 +284,8 @@ public final class NodeService implements AutoCloseable {
      */
     private void failed(Node node, RuntimeException e) {
         if (!interrupted(e)) {
-            setStatus(node, NodeStatus.OFFLINE, e instanceof RuntimeUnavailableException ? e.getMessage() : e.toString());
+            setStatus(node, NodeStatus.OFFLINE, e instanceof ContainerRuntimeException ? e.getMessage()
+                    : "the check failed inside Pier (" + e.getClass().getSimpleName() + ")");
         }
     }
 
@@ -251,6 +304,10 @@ public final class NodeService implements AutoCloseable {
     }
 
     private void setStatus(Node node, NodeStatus status, String why) {
+        String reasonBefore = status == NodeStatus.OFFLINE ? reasons.put(node.id(), why) : reasons.remove(node.id());
+        if (status == NodeStatus.OFFLINE && !why.equals(reasonBefore)) {
+            cached = null; // the listing shows the reason
+        }
         NodeStatus before = statuses.put(node.id(), status);
         Instant now = now();
         Instant lastWrite = seenWritten.get(node.id());
@@ -284,7 +341,7 @@ public final class NodeService implements AutoCloseable {
     private DockerEndpoint endpointOf(UUID id) {
         NodeRow row = jdbi.withHandle(h -> h.attach(NodeDao.class).findById(id))
                 .orElseThrow(() -> new PierException.NotFound("node " + id + " not found"));
-        DockerEndpoint ep = DockerEndpoint.parse(row.endpoint());
+        DockerEndpoint ep = DockerEndpoint.parse(row.endpoint()).withPolicy(policy);
         if (row.tlsCert() != null) {
             String key = new String(box.open(row.tlsKey(), aad(id)), java.nio.charset.StandardCharsets.UTF_8);
             ep = ep.withTls(new TlsMaterial(row.tlsCa(), row.tlsCert(), key));
@@ -298,8 +355,13 @@ public final class NodeService implements AutoCloseable {
         }
         String a = address.strip();
         if (a.startsWith("unix://")) {
-            if (a.length() > 512 || a.chars().anyMatch(Character::isISOControl)) {
-                throw new PierException.Invalid("address is not a valid unix:// socket path");
+            if (a.length() > 512 || a.chars().anyMatch(Character::isISOControl) || !a.startsWith("unix:///")) {
+                throw new PierException.Invalid("address is not a valid unix:// socket path (unix:///absolute/path)");
+            }
+            try {
+                DockerEndpoint.parse(a);
+            } catch (IllegalArgumentException e) {
+                throw new PierException.Invalid("address is not a valid unix:// socket path (unix:///absolute/path)");
             }
             return a;
         }
@@ -332,6 +394,35 @@ public final class NodeService implements AutoCloseable {
 
     private static String processor() {
         return Runtime.getRuntime().availableProcessors() + " cores, " + System.getProperty("os.arch");
+    }
+
+    static final String PLAIN_TCP_WARNING = "plain TCP without TLS: anyone on the network between Pier and this "
+            + "engine can read and control it (allowed by PIER_ALLOW_PLAIN_TCP)";
+
+    /** A lookup that gives up after {@code limit}, as a name that does not resolve. */
+    private static InetAddress[] resolveWithin(EngineAddressPolicy.Resolver resolver, String host, Duration limit)
+            throws UnknownHostException {
+        CompletableFuture<InetAddress[]> f = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                f.complete(resolver.resolve(host));
+            } catch (UnknownHostException | RuntimeException e) {
+                f.completeExceptionally(e);
+            }
+        });
+        try {
+            return f.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof UnknownHostException u) {
+                throw u;
+            }
+            throw new UnknownHostException(host + ": " + e.getCause().getClass().getSimpleName());
+        } catch (TimeoutException e) {
+            throw new UnknownHostException(host + ": no answer within " + limit.toSeconds() + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UnknownHostException(host + ": interrupted");
+        }
     }
 
     static String aad(UUID nodeId) {

@@ -9,6 +9,7 @@ import dev.pier.images.ImageService;
 import dev.pier.instances.Instance;
 import dev.pier.instances.InstanceService;
 import dev.pier.instances.Validation;
+import dev.pier.nodes.Capacity;
 import dev.pier.nodes.Node;
 import dev.pier.nodes.NodeService;
 import dev.pier.users.UserService;
@@ -105,13 +106,16 @@ public final class PanelInstanceRoutes {
     public void createNode(Context ctx) {
         Fields f = Fields.of(ctx);
         String name = f.string("name");
-        Long ram = f.whole("ram");
-        Long disk = f.whole("disk");
+        String ramSpec = f.scalar("ram");
+        String diskSpec = f.scalar("disk");
         String address = f.scalar("address");
         Long port = f.whole("port");
-        if (name == null || ram == null || disk == null || address == null || port == null) {
+        if (name == null || ramSpec == null || diskSpec == null || address == null || port == null) {
             throw new PierException.Invalid(Reason.USER_DATA_MISSING, "Missing parameters: name, ram, disk, address and port are required");
         }
+        // the document's "RAM specification": 2048 (MiB), 2GB, 2 GiB, 512M, 1.5G
+        long ram = Capacity.mib(ramSpec, "ram");
+        long disk = Capacity.mib(diskSpec, "disk");
         Node n = nodes.create(RequestContext.principal(ctx), new NodeService.NewNode(name, f.scalar("tags"), ram, disk,
                 f.scalar("processor"), address, Math.toIntExact(Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, port))), null));
         ctx.status(201).json(json(n));

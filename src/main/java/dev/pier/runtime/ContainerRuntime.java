@@ -17,9 +17,13 @@ import java.util.function.Consumer;
  *       {@link #create} carries {@link PierLabels#MANAGED}{@code =true} and {@link PierLabels#INSTANCE}, and
  *       the hardening described on {@link ContainerSpec}.</li>
  *   <li>Errors are {@link ContainerRuntimeException}s: {@link RuntimeUnavailableException} when the engine
- *       cannot be reached (this fails fast: connecting gives up after about 2 s),
+ *       cannot be reached, does not answer by the call's deadline, or answers with something that is not
+ *       the Docker API (every call has a deadline chosen by what it is: seconds for a ping or an inspect, the
+ *       grace period plus a margin for a stop, minutes for a pull; see {@link DockerEndpoint.Deadlines}),
  *       {@link ContainerNotFoundException}, {@link ImageNotFoundException},
  *       {@link ContainerConflictException}, or {@link RuntimeOperationException} for any other refusal.
+ *       Messages are in Pier's words and may reach API clients; what the engine said goes to the server
+ *       log only.
  *       Arguments Pier should have validated are rejected with {@link IllegalArgumentException}.</li>
  *   <li>After a {@link RuntimeUnavailableException} the outcome of a mutating call is unknown (the request
  *       may have reached the engine before the connection broke); callers find out with

@@ -9,27 +9,57 @@ import java.util.Optional;
 
 /**
  * Where a Docker engine listens and how to talk to it: a {@code unix://} socket or a {@code tcp://host:port}
- * address (HTTPS with client certificates when {@link #tls} is present), and the timeouts.
+ * address (HTTPS with client certificates when {@link #tls} is present), the deadline of each kind of call,
+ * and the {@link EngineAddressPolicy} every connection is checked against.
  *
- * @param uri                {@code unix:///var/run/docker.sock} or {@code tcp://host:port}
- * @param tls                client certificates; TCP only
- * @param connectTimeout     how long to wait for a connection (default 2 s): the bound on how long an
- *                           unreachable node holds a caller up
- * @param requestTimeout     how long to wait for data on short calls (default 30 s)
- * @param longRequestTimeout how long to wait for data on calls that legitimately take a while: pulls, stops
- *                           (which wait out the grace period) and the event stream (default 10 min)
+ * @param uri       {@code unix:///var/run/docker.sock} or {@code tcp://host:port}
+ * @param tls       client certificates; TCP only
+ * @param deadlines how long each kind of call may take, answer included
+ * @param policy    which addresses may be connected to
  */
-public record DockerEndpoint(URI uri, Optional<TlsMaterial> tls, Duration connectTimeout, Duration requestTimeout,
-                             Duration longRequestTimeout) {
+public record DockerEndpoint(URI uri, Optional<TlsMaterial> tls, Deadlines deadlines, EngineAddressPolicy policy) {
 
     public static final String DEFAULT_SOCKET = "unix:///var/run/docker.sock";
-    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
-    public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(30);
-    public static final Duration DEFAULT_LONG_REQUEST_TIMEOUT = Duration.ofMinutes(10);
+
+    /**
+     * The deadline of each kind of engine call, from sending the request to the answer's last byte. A call
+     * still running at its deadline is aborted and fails with {@link RuntimeUnavailableException}: no caller
+     * (and no lock a caller holds) waits on an engine longer than this.
+     *
+     * @param connect    establishing a connection (and the TLS handshake): how long an unreachable node holds
+     *                   a caller up
+     * @param ping       {@code /_ping}: the node check runs it every few seconds, so that a hung engine is marked
+     *                   offline within the check interval plus this
+     * @param read       calls that only read (inspect, list, logs), and the wait for an event stream's headers
+     * @param write      calls that change something and should be quick (create, start, kill, remove)
+     * @param stopMargin what a stop or a restart may take beyond the grace period it was given
+     * @param pull       an image pull, which downloads: long, but finite
+     */
+    public record Deadlines(Duration connect, Duration ping, Duration read, Duration write, Duration stopMargin,
+                            Duration pull) {
+        public static final Deadlines DEFAULT = new Deadlines(Duration.ofSeconds(2), Duration.ofSeconds(3),
+                Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofMinutes(10));
+
+        public Deadlines {
+            positive(connect, "connect");
+            positive(ping, "ping");
+            positive(read, "read");
+            positive(write, "write");
+            positive(stopMargin, "stopMargin");
+            positive(pull, "pull");
+        }
+
+        /** A stop or restart with this grace period: the grace plus the margin. */
+        public Duration stop(Duration grace) {
+            return grace.plus(stopMargin);
+        }
+    }
 
     public DockerEndpoint {
         Objects.requireNonNull(uri, "uri");
         Objects.requireNonNull(tls, "tls");
+        Objects.requireNonNull(deadlines, "deadlines");
+        Objects.requireNonNull(policy, "policy");
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         switch (scheme) {
             case "unix" -> {
@@ -48,9 +78,6 @@ public record DockerEndpoint(URI uri, Optional<TlsMaterial> tls, Duration connec
             default -> throw new IllegalArgumentException(
                     "a Docker address is unix:///path/to/docker.sock or tcp://host:port, not " + uri);
         }
-        positive(connectTimeout, "connectTimeout");
-        positive(requestTimeout, "requestTimeout");
-        positive(longRequestTimeout, "longRequestTimeout");
     }
 
     /** The engine on the local default socket (node {@code local} of a fresh install). */
@@ -58,7 +85,10 @@ public record DockerEndpoint(URI uri, Optional<TlsMaterial> tls, Duration connec
         return parse(DEFAULT_SOCKET);
     }
 
-    /** Parses {@code unix:///path} or {@code tcp://host:port}, with the default timeouts and no TLS. */
+    /**
+     * Parses {@code unix:///path} or {@code tcp://host:port}, with the default deadlines, no TLS, and the
+     * {@link EngineAddressPolicy#OPEN open} policy (a server applies its own with {@link #withPolicy}).
+     */
     public static DockerEndpoint parse(String address) {
         Objects.requireNonNull(address, "address");
         URI uri;
@@ -67,8 +97,7 @@ public record DockerEndpoint(URI uri, Optional<TlsMaterial> tls, Duration connec
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("not a Docker address: " + address, e);
         }
-        return new DockerEndpoint(uri, Optional.empty(), DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
-                DEFAULT_LONG_REQUEST_TIMEOUT);
+        return new DockerEndpoint(uri, Optional.empty(), Deadlines.DEFAULT, EngineAddressPolicy.OPEN);
     }
 
     public static DockerEndpoint unix(Path socket) {
@@ -81,11 +110,19 @@ public record DockerEndpoint(URI uri, Optional<TlsMaterial> tls, Duration connec
     }
 
     public DockerEndpoint withTls(TlsMaterial material) {
-        return new DockerEndpoint(uri, Optional.of(material), connectTimeout, requestTimeout, longRequestTimeout);
+        return new DockerEndpoint(uri, Optional.of(material), deadlines, policy);
     }
 
-    public DockerEndpoint withTimeouts(Duration connect, Duration request, Duration longRequest) {
-        return new DockerEndpoint(uri, tls, connect, request, longRequest);
+    public DockerEndpoint withDeadlines(Deadlines d) {
+        return new DockerEndpoint(uri, tls, d, policy);
+    }
+
+    public DockerEndpoint withPolicy(EngineAddressPolicy p) {
+        return new DockerEndpoint(uri, tls, deadlines, p);
+    }
+
+    public Duration connectTimeout() {
+        return deadlines.connect();
     }
 
     public boolean isUnixSocket() {

@@ -1,5 +1,6 @@
 package dev.pier.runtime;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.dockerjava.api.DockerClient;
@@ -23,7 +24,6 @@ import com.github.dockerjava.api.model.PullResponseItem;
 import com.github.dockerjava.api.model.RestartPolicy;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
-import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import com.github.dockerjava.transport.DockerHttpClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +31,12 @@ import org.slf4j.LoggerFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.UnknownHostException;
+import java.nio.file.NoSuchFileException;
+import javax.net.ssl.SSLException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -50,8 +56,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@link ContainerRuntime} on a Docker engine, through docker-java over Apache HttpClient 5 (the unix
- * socket goes through the JDK; no JNA).
+ * {@link ContainerRuntime} on a Docker engine, through docker-java over Pier's own transport
+ * ({@link JettyDockerHttpClient}): every call has a deadline chosen by what it is (see
+ * {@link DockerEndpoint.Deadlines}), on a unix socket as on TCP, and answers are size-limited; a call past
+ * its deadline fails with {@link RuntimeUnavailableException}.
  *
  * <p>Every container gets the same hardened host configuration: memory limit with no extra swap, NanoCPUs,
  * a pids limit, Docker's init as PID 1 (so SIGTERM reaches the process and stops are prompt),
@@ -59,28 +67,45 @@ import java.util.regex.Pattern;
  * default bridge network, restart policy {@code no} (Pier decides about restarts), and a size-capped
  * json-file log so {@link #logs} works and a chatty container cannot fill the disk.
  *
- * <p>Two HTTP clients share the endpoint: one with {@link DockerEndpoint#requestTimeout()} for short calls,
- * one with {@link DockerEndpoint#longRequestTimeout()} for pulls, stops and event streams, so that a hung
- * engine fails short calls promptly while a stop may wait out its grace period.
+ * <p>Messages of the exceptions are in Pier's words: what the engine answered goes to the server log, never
+ * into a message (messages reach API clients). An engine that breaks the protocol (a redirect, an answer
+ * over the limits, something that is not Docker's JSON) fails its {@link #ping} for {@link #QUARANTINE}
+ * afterwards, so the node check marks the node offline with the reason even when the misbehaviour was in
+ * the event stream, which no caller waits on.
  */
 public final class DockerRuntime implements ContainerRuntime {
     private static final Logger log = LoggerFactory.getLogger(DockerRuntime.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern STATUS_PREFIX = Pattern.compile("^Status (\\d+): (.*)$", Pattern.DOTALL);
     static final int MAX_LOG_BYTES = 1 << 20;
-    /** What a stop may take beyond its grace period before the long timeout is too short for it. */
-    private static final Duration STOP_MARGIN = Duration.ofSeconds(30);
+    /** The longest grace period a stop may be given (its deadline is the grace plus a margin). */
+    static final Duration MAX_GRACE = Duration.ofMinutes(10);
+    /** How long a node that broke the protocol fails its pings. */
+    static final Duration QUARANTINE = Duration.ofSeconds(30);
+    /** How Docker reports a host port in use: "Bind for 0.0.0.0:N failed: port is already allocated", "…:N: bind: address already in use". */
+    private static final Pattern PORT_TAKEN =
+            Pattern.compile("[:\\]](\\d{1,5})(?: failed: port is already allocated|: bind: address already in use)");
 
     private final DockerEndpoint endpoint;
-    private final DockerClient quick;
-    private final DockerClient slow;
+    private final JettyDockerHttpClient http;
+    private final DockerClient docker;
     private final Set<EventStream> streams = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
+    private volatile Quarantine quarantine;
+
+    private record Quarantine(String reason, long untilNanos) {
+    }
 
     private DockerRuntime(DockerEndpoint endpoint) {
         this.endpoint = endpoint;
-        this.quick = client(endpoint, endpoint.requestTimeout(), 32);
-        this.slow = client(endpoint, endpoint.longRequestTimeout(), 32);
+        this.http = new JettyDockerHttpClient(endpoint, this::misbehaved);
+        // a config built from scratch, so DOCKER_* variables and ~/.docker never redirect Pier's nodes; TLS is
+        // the transport's business, the config's own TLS settings would want certificate files
+        var config = new DefaultDockerClientConfig.Builder()
+                .withDockerHost(endpoint.uri().toString())
+                .withDockerTlsVerify(false)
+                .build();
+        this.docker = DockerClientImpl.getInstance(config, http);
     }
 
     /** Builds a runtime for the endpoint. Does not contact the engine; {@link #ping()} does. */
@@ -92,26 +117,33 @@ public final class DockerRuntime implements ContainerRuntime {
         return endpoint;
     }
 
-    private static DockerClient client(DockerEndpoint endpoint, Duration responseTimeout, int maxConnections) {
-        var http = new ApacheDockerHttpClient.Builder()
-                .dockerHost(endpoint.uri())
-                .sslConfig(endpoint.tls().map(t -> (com.github.dockerjava.transport.SSLConfig) t::sslContext).orElse(null))
-                .connectionTimeout(endpoint.connectTimeout())
-                .responseTimeout(responseTimeout)
-                .maxConnections(maxConnections)
-                .build();
-        // a config built from scratch, so DOCKER_* variables and ~/.docker never redirect Pier's nodes; TLS is
-        // the HTTP client's business (above), the config's own TLS settings would want certificate files
-        var config = new DefaultDockerClientConfig.Builder()
-                .withDockerHost(endpoint.uri().toString())
-                .withDockerTlsVerify(false)
-                .build();
-        return DockerClientImpl.getInstance(config, http);
-    }
-
     @Override
     public void ping() {
-        call("ping", "", () -> quick.pingCmd().exec());
+        Quarantine q = quarantine;
+        if (q != null && q.untilNanos() - System.nanoTime() > 0) {
+            throw new RuntimeUnavailableException(prefix() + q.reason());
+        }
+        try {
+            call("ping", "", () -> {
+                var request = DockerHttpClient.Request.builder().method(DockerHttpClient.Request.Method.GET)
+                        .path("/_ping").build();
+                try (DockerHttpClient.Response r = http.execute(request); InputStream body = r.getBody()) {
+                    byte[] answer = body.readNBytes(64);
+                    if (r.getStatusCode() != 200 || !new String(answer, StandardCharsets.US_ASCII).strip().equals("OK")) {
+                        throw new UncheckedIOException(misbehaved(new EngineAnswerException(
+                                EngineAnswerException.Kind.NOT_DOCKER, "its answer to a ping is not Docker's")));
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                return null;
+            });
+        } catch (RuntimeUnavailableException e) {
+            for (EventStream s : streams) {
+                s.reconnect();
+            }
+            throw e;
+        }
     }
 
     @Override
@@ -119,7 +151,7 @@ public final class DockerRuntime implements ContainerRuntime {
         requireText(imageRef, "imageRef");
         return call("inspect image", imageRef, () -> {
             try {
-                quick.inspectImageCmd(imageRef).exec();
+                docker.inspectImageCmd(imageRef).exec();
                 return true;
             } catch (NotFoundException e) {
                 return false;
@@ -131,41 +163,39 @@ public final class DockerRuntime implements ContainerRuntime {
     public void pullImage(String imageRef, Consumer<String> progress) {
         requireText(imageRef, "imageRef");
         Objects.requireNonNull(progress, "progress");
-        String repository;
-        String tag;
-        int at = imageRef.indexOf('@');
-        int colon = imageRef.lastIndexOf(':');
-        if (at >= 0) {
-            repository = imageRef.substring(0, at);
-            tag = imageRef.substring(at + 1);
-        } else if (colon > imageRef.lastIndexOf('/')) {
-            repository = imageRef.substring(0, colon);
-            tag = imageRef.substring(colon + 1);
-        } else {
-            // without a tag the engine would pull every tag of the repository
-            repository = imageRef;
-            tag = "latest";
+        ImageReference ref;
+        try {
+            ref = ImageReference.parse(imageRef);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("imageRef: " + e.getMessage(), e);
         }
+        String repository = ref.name();
+        // without a tag the engine would pull every tag of the repository; a digest wins over a tag
+        String tag = ref.digest().orElse(ref.tag().orElse("latest"));
         call("pull", imageRef, () -> {
             PullCallback callback = new PullCallback(progress);
             try {
-                slow.pullImageCmd(repository).withTag(tag).exec(callback);
-                callback.await();
+                docker.pullImageCmd(repository).withTag(tag).exec(callback);
+                callback.await(endpoint.deadlines().pull());
             } catch (NotFoundException e) {
-                throw new ImageNotFoundException(imageRef, engineMessage(e), e);
+                logAnswer("pull", imageRef, e.getHttpStatus(), engineMessage(e));
+                throw new ImageNotFoundException(imageRef, "not in its registry", e);
             }
             if (callback.failure instanceof NotFoundException e) {
-                throw new ImageNotFoundException(imageRef, engineMessage(e), e);
+                logAnswer("pull", imageRef, e.getHttpStatus(), engineMessage(e));
+                throw new ImageNotFoundException(imageRef, "not in its registry", e);
             }
             if (callback.failure != null) {
                 throw callback.failure;
             }
             if (callback.registryError != null) {
                 String msg = callback.registryError;
-                if (msg.contains("not found") || msg.contains("does not exist")) {
-                    throw new ImageNotFoundException(imageRef, msg, null);
+                logAnswer("pull", imageRef, 200, msg);
+                if (msg.contains("not found") || msg.contains("does not exist") || msg.contains("manifest unknown")) {
+                    throw new ImageNotFoundException(imageRef, "not in its registry, or the registry wants a login", null);
                 }
-                throw new RuntimeOperationException("pulling " + imageRef + " failed: " + msg);
+                throw new RuntimeOperationException("pulling " + imageRef + " failed: the registry could not be "
+                        + "reached or refused the pull");
             }
             return null;
         });
@@ -201,7 +231,7 @@ public final class DockerRuntime implements ContainerRuntime {
         List<String> env = spec.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
 
         return call("create", spec.name(), () -> {
-            try (CreateContainerCmd cmd = quick.createContainerCmd(spec.image())) {
+            try (CreateContainerCmd cmd = docker.createContainerCmd(spec.image())) {
                 cmd.withName(spec.name())
                         .withLabels(spec.allLabels())
                         .withEnv(env)
@@ -212,10 +242,11 @@ public final class DockerRuntime implements ContainerRuntime {
                 }
                 return cmd.exec().getId();
             } catch (NotFoundException e) {
-                throw new ImageNotFoundException(spec.image(), engineMessage(e), e);
+                logAnswer("create", spec.name(), e.getHttpStatus(), engineMessage(e));
+                throw new ImageNotFoundException(spec.image(), "not on the node", e);
             } catch (ConflictException e) {
-                throw new ContainerConflictException("a container named " + spec.name() + " already exists: "
-                        + engineMessage(e), e);
+                logAnswer("create", spec.name(), e.getHttpStatus(), engineMessage(e));
+                throw new ContainerConflictException("a container named " + spec.name() + " already exists", e);
             }
         });
     }
@@ -225,7 +256,7 @@ public final class DockerRuntime implements ContainerRuntime {
         requireText(containerId, "containerId");
         call("start", containerId, () -> {
             try {
-                quick.startContainerCmd(containerId).exec();
+                docker.startContainerCmd(containerId).exec();
             } catch (NotModifiedException e) {
                 // already running
             } catch (NotFoundException e) {
@@ -241,7 +272,7 @@ public final class DockerRuntime implements ContainerRuntime {
         int seconds = graceSeconds(grace);
         call("stop", containerId, () -> {
             try {
-                slow.stopContainerCmd(containerId).withTimeout(seconds).exec();
+                docker.stopContainerCmd(containerId).withTimeout(seconds).exec();
             } catch (NotModifiedException e) {
                 // not running
             } catch (NotFoundException e) {
@@ -256,7 +287,7 @@ public final class DockerRuntime implements ContainerRuntime {
         requireText(containerId, "containerId");
         call("kill", containerId, () -> {
             try {
-                quick.killContainerCmd(containerId).exec();
+                docker.killContainerCmd(containerId).exec();
             } catch (ConflictException e) {
                 // "is not running": what a kill wants
             } catch (NotFoundException e) {
@@ -272,7 +303,7 @@ public final class DockerRuntime implements ContainerRuntime {
         int seconds = graceSeconds(grace);
         call("restart", containerId, () -> {
             try {
-                slow.restartContainerCmd(containerId).withTimeout(seconds).exec();
+                docker.restartContainerCmd(containerId).withTimeout(seconds).exec();
             } catch (NotFoundException e) {
                 throw new ContainerNotFoundException(containerId, e);
             }
@@ -285,7 +316,7 @@ public final class DockerRuntime implements ContainerRuntime {
         requireText(containerId, "containerId");
         call("unpause", containerId, () -> {
             try {
-                quick.unpauseContainerCmd(containerId).exec();
+                docker.unpauseContainerCmd(containerId).exec();
             } catch (NotFoundException e) {
                 throw new ContainerNotFoundException(containerId, e);
             } catch (DockerException e) {
@@ -303,13 +334,15 @@ public final class DockerRuntime implements ContainerRuntime {
         requireText(containerId, "containerId");
         call("remove", containerId, () -> {
             try {
-                quick.removeContainerCmd(containerId).withForce(force).withRemoveVolumes(true).exec();
+                docker.removeContainerCmd(containerId).withForce(force).withRemoveVolumes(true).exec();
             } catch (NotFoundException e) {
                 // already gone
             } catch (ConflictException e) {
                 String msg = engineMessage(e);
                 if (!msg.contains("already in progress")) {
-                    throw new ContainerConflictException("cannot remove container " + containerId + ": " + msg, e);
+                    logAnswer("remove", containerId, e.getHttpStatus(), msg);
+                    throw new ContainerConflictException("container " + containerId + " cannot be removed now "
+                            + "(it is running, or busy)", e);
                 }
             }
             return null;
@@ -321,7 +354,7 @@ public final class DockerRuntime implements ContainerRuntime {
         requireText(containerId, "containerId");
         return call("inspect", containerId, () -> {
             try {
-                return Optional.of(toState(quick.inspectContainerCmd(containerId).exec()));
+                return Optional.of(toState(docker.inspectContainerCmd(containerId).exec()));
             } catch (NotFoundException e) {
                 return Optional.empty();
             }
@@ -331,7 +364,7 @@ public final class DockerRuntime implements ContainerRuntime {
     @Override
     public List<ContainerSummary> listManaged() {
         return call("list", "", () -> {
-            List<Container> containers = quick.listContainersCmd()
+            List<Container> containers = docker.listContainersCmd()
                     .withShowAll(true)
                     .withLabelFilter(Map.of(PierLabels.MANAGED, "true"))
                     .exec();
@@ -348,13 +381,13 @@ public final class DockerRuntime implements ContainerRuntime {
         return call("logs", containerId, () -> {
             LogCallback callback = new LogCallback();
             try {
-                quick.logContainerCmd(containerId)
+                docker.logContainerCmd(containerId)
                         .withStdOut(true)
                         .withStdErr(true)
                         .withFollowStream(false)
                         .withTail(tail)
                         .exec(callback);
-                callback.await();
+                callback.await(endpoint.deadlines().read());
             } catch (NotFoundException e) {
                 throw new ContainerNotFoundException(containerId, e);
             }
@@ -374,7 +407,7 @@ public final class DockerRuntime implements ContainerRuntime {
         if (closed) {
             throw new IllegalStateException("the runtime is closed");
         }
-        EventStream stream = new EventStream(slow, endpoint, consumer, streams::remove);
+        EventStream stream = new EventStream(docker, endpoint, consumer, streams::remove, this::streamFailed);
         streams.add(stream);
         stream.start();
         return stream;
@@ -386,8 +419,8 @@ public final class DockerRuntime implements ContainerRuntime {
         for (EventStream s : streams) {
             s.close();
         }
-        closeQuietly(quick);
-        closeQuietly(slow);
+        closeQuietly(docker);
+        http.close();
     }
 
     @Override
@@ -407,19 +440,145 @@ public final class DockerRuntime implements ContainerRuntime {
         } catch (ContainerRuntimeException e) {
             throw e;
         } catch (DockerException e) {
-            throw new RuntimeOperationException(describe(operation, target) + " failed: " + engineMessage(e), e);
+            throw refused(operation, target, e);
         } catch (RuntimeException e) {
             IOException io = ioCause(e);
             if (io != null) {
                 throw unavailable(io);
             }
-            throw new RuntimeOperationException(describe(operation, target) + " failed: " + rootMessage(e), e);
+            log.warn("{} on {} failed", describe(operation, target), endpoint.display(), e);
+            throw new RuntimeOperationException(describe(operation, target) + " failed inside Pier; see the server log", e);
         }
     }
 
+    /** The engine said no: in Pier's words for the caller, in the engine's own for the log. */
+    private RuntimeOperationException refused(String operation, String target, DockerException e) {
+        String answer = engineMessage(e);
+        logAnswer(operation, target, e.getHttpStatus(), answer);
+        Matcher port = PORT_TAKEN.matcher(answer);
+        if (port.find()) {
+            return RuntimeOperationException.hostPortTaken(Integer.parseInt(port.group(1)), e);
+        }
+        if (answer.contains("executable file not found") || answer.contains("exec format error")) {
+            return new RuntimeOperationException("the node cannot run the container's command (it is not an "
+                    + "executable in the image)", e);
+        }
+        return new RuntimeOperationException("the node refused to " + describe(operation, target) + " (HTTP "
+                + e.getHttpStatus() + "); the server log has its answer", e);
+    }
+
+    private void logAnswer(String operation, String target, int status, String answer) {
+        log.warn("{} on {}: the engine answered HTTP {}: {}", describe(operation, target), endpoint.display(), status,
+                printable(answer, 512));
+    }
+
     RuntimeUnavailableException unavailable(Throwable cause) {
-        return new RuntimeUnavailableException("the Docker engine at " + endpoint.display() + " is unreachable: "
-                + rootMessage(cause), cause);
+        if (misbehaviour(cause) instanceof EngineAnswerException e && e.misbehaved()) {
+            misbehaved(e);
+        } else if (misbehaviour(cause) instanceof JsonProcessingException) {
+            misbehaved(new EngineAnswerException(EngineAnswerException.Kind.NOT_DOCKER,
+                    "its answer is not the Docker API's JSON"));
+        }
+        log.debug("{} is unreachable", endpoint.display(), cause);
+        return new RuntimeUnavailableException(prefix() + reason(cause), cause);
+    }
+
+    private String prefix() {
+        return "the Docker engine at " + endpoint.display() + " is unreachable: ";
+    }
+
+    /**
+     * Why a connection or an answer failed, in Pier's words: never the text of what the engine sent (a
+     * parser's message quotes it), only what kind of failure it was.
+     */
+    static String reason(Throwable t) {
+        Throwable m = misbehaviour(t);
+        if (m instanceof EngineAnswerException e) {
+            return e.getMessage();
+        }
+        if (m instanceof JsonProcessingException) {
+            return "its answer is not the Docker API's JSON";
+        }
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof ConnectException) {
+                return "the connection was refused";
+            }
+            if (c instanceof NoSuchFileException) {
+                return "there is no socket at that path";
+            }
+            if (c instanceof UnknownHostException) {
+                return "its name does not resolve";
+            }
+            if (c instanceof SSLException) {
+                return "the TLS handshake failed (a certificate is not trusted)";
+            }
+            if (c instanceof java.util.concurrent.TimeoutException || c instanceof java.net.SocketTimeoutException) {
+                return "it did not answer in time";
+            }
+        }
+        String root = rootMessage(t);
+        if (root.contains("No such file or directory")) {
+            return "there is no socket at that path";
+        }
+        if (root.contains("Connection refused")) {
+            return "the connection was refused";
+        }
+        if (root.contains("Permission denied")) {
+            return "Pier may not open its socket (permission denied)";
+        }
+        if (root.contains("Connection reset") || root.contains("Broken pipe") || t instanceof java.io.EOFException) {
+            return "it closed the connection";
+        }
+        return "the connection failed (" + rootType(t) + ")";
+    }
+
+    /** The first {@link EngineAnswerException} or parser failure in a cause chain, if any. */
+    static Throwable misbehaviour(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof EngineAnswerException || c instanceof JsonProcessingException) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /** An engine that broke the protocol fails its pings for a while, with the reason. */
+    EngineAnswerException misbehaved(EngineAnswerException e) {
+        if (e.misbehaved()) {
+            Quarantine q = quarantine;
+            if (q == null || q.untilNanos() - System.nanoTime() <= 0) {
+                log.warn("the Docker engine at {} misbehaved: {}", endpoint.display(), e.getMessage());
+            }
+            quarantine = new Quarantine(e.getMessage(), System.nanoTime() + QUARANTINE.toNanos());
+        }
+        return e;
+    }
+
+    /** An event stream ended with an error: a protocol breach counts as it does for a call. */
+    private void streamFailed(Throwable error) {
+        Throwable m = misbehaviour(error);
+        if (m instanceof EngineAnswerException e) {
+            misbehaved(e);
+        } else if (m instanceof JsonProcessingException) {
+            misbehaved(new EngineAnswerException(EngineAnswerException.Kind.NOT_DOCKER,
+                    "its event stream is not the Docker API's JSON"));
+        }
+    }
+
+    private static String rootType(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getClass().getSimpleName();
+    }
+
+    /** At most {@code max} characters, control characters replaced: engine text goes into one log line. */
+    static String printable(String s, int max) {
+        String cut = s.length() > max ? s.substring(0, max) + "…" : s;
+        StringBuilder b = new StringBuilder(cut.length());
+        cut.codePoints().forEach(c -> b.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        return b.toString();
     }
 
     private static String describe(String operation, String target) {
@@ -466,9 +625,8 @@ public final class DockerRuntime implements ContainerRuntime {
         if (grace.isNegative()) {
             throw new IllegalArgumentException("grace must not be negative");
         }
-        if (grace.plus(STOP_MARGIN).compareTo(endpoint.longRequestTimeout()) > 0) {
-            throw new IllegalArgumentException("grace " + grace + " does not fit the endpoint's long request timeout "
-                    + endpoint.longRequestTimeout());
+        if (grace.compareTo(MAX_GRACE) > 0) {
+            throw new IllegalArgumentException("grace must be at most " + MAX_GRACE);
         }
         long ms = grace.toMillis();
         return (int) ((ms + 999) / 1000);
@@ -568,16 +726,20 @@ public final class DockerRuntime implements ContainerRuntime {
             done.countDown();
         }
 
-        void await() {
+        /** Waits for the end; the transport's deadline ends the call in time, this only backs it up. */
+        void await(Duration deadline) {
             try {
-                // the HTTP client's response timeout bounds each read; this only waits for the stream to end
-                done.await();
+                if (!done.await(deadline.toMillis() + 2000, TimeUnit.MILLISECONDS)) {
+                    close();
+                    throw new UncheckedIOException(JettyDockerHttpClient.deadline(deadline, null));
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 close();
                 throw new RuntimeOperationException("interrupted while waiting for the engine", e);
             }
         }
+
     }
 
     private static final class PullCallback extends Completion<PullResponseItem> {

@@ -9,31 +9,42 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.Closeable;
-import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
  * One subscription to an engine's container events, kept alive across broken streams. A worker thread
- * opens the stream, waits for it to end, and opens it again, from the last event seen ({@code since}) so
- * that nothing is lost when the engine stayed up; when events may have been lost it delivers
- * {@link RuntimeEvent.Kind#RESYNC} first.
+ * opens the stream, waits for it to end, and opens it again, from the last event seen ({@code since});
+ * since the engine keeps only a short history, every reopened stream delivers {@link RuntimeEvent.Kind#RESYNC}
+ * first. Reconnects back off exponentially with full jitter (a random wait between zero and a ceiling that
+ * doubles with each failure, up to {@link #MAX_BACKOFF}): a stream that breaks at once, or an engine that
+ * refuses it, costs a few attempts a minute, not a loop. A stream that stayed up for {@link #STABLE}
+ * resets the count.
+ *
+ * <p>The stream has no total deadline (it is meant to stay open), only one for its headers; a frozen engine
+ * is noticed by the node check, whose failed ping calls {@link #reconnect}. Lines are bounded by the
+ * transport; an error that shows the engine misbehaving is passed to {@code onError} so the runtime can
+ * report the node.
  */
 final class EventStream implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(EventStream.class);
-    private static final Duration MIN_BACKOFF = Duration.ofMillis(500);
-    private static final Duration MAX_BACKOFF = Duration.ofSeconds(15);
+    static final Duration MIN_BACKOFF = Duration.ofMillis(500);
+    static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+    /** How long a stream must have stayed up for its end to count as a break rather than a failure. */
+    static final Duration STABLE = Duration.ofSeconds(30);
     private static final String[] ACTIONS = {"start", "die", "stop", "destroy", "oom"};
 
     private final DockerClient client;
     private final DockerEndpoint endpoint;
     private final Consumer<RuntimeEvent> consumer;
     private final Consumer<EventStream> onClose;
+    private final Consumer<Throwable> onError;
     private final CountDownLatch firstAttempt = new CountDownLatch(1);
     private final Thread worker;
     private volatile boolean closed;
@@ -46,11 +57,12 @@ final class EventStream implements Closeable {
     private volatile String lastKey = "";
 
     EventStream(DockerClient client, DockerEndpoint endpoint, Consumer<RuntimeEvent> consumer,
-                Consumer<EventStream> onClose) {
+                Consumer<EventStream> onClose, Consumer<Throwable> onError) {
         this.client = client;
         this.endpoint = endpoint;
         this.consumer = consumer;
         this.onClose = onClose;
+        this.onError = onError;
         this.worker = Thread.ofPlatform().daemon().name("pier-docker-events " + endpoint.uri()).unstarted(this::run);
     }
 
@@ -58,9 +70,20 @@ final class EventStream implements Closeable {
     void start() {
         worker.start();
         try {
-            firstAttempt.await(endpoint.connectTimeout().plusSeconds(3).toMillis(), TimeUnit.MILLISECONDS);
+            firstAttempt.await(endpoint.deadlines().read().plusSeconds(2).toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Drops the current connection (the engine stopped answering); the worker opens a new one, after its
+     * backoff, and delivers {@link RuntimeEvent.Kind#RESYNC}.
+     */
+    void reconnect() {
+        Attempt a = current;
+        if (a != null && !closed) {
+            a.close();
         }
     }
 
@@ -79,60 +102,98 @@ final class EventStream implements Closeable {
     }
 
     private void run() {
-        Duration backoff = MIN_BACKOFF;
+        int failures = 0;
         while (!closed) {
-            Attempt attempt = new Attempt();
-            current = attempt;
             try {
-                EventsCmd cmd = client.eventsCmd()
-                        .withEventTypeFilter(EventType.CONTAINER)
-                        .withEventFilter(ACTIONS)
-                        .withLabelFilter(Map.of(PierLabels.MANAGED, "true"));
-                if (lastNano > 0) {
-                    cmd.withSince(since(lastNano));
-                }
-                cmd.exec(attempt);
+                failures = once(failures);
             } catch (RuntimeException e) {
-                attempt.onError(e);
-            }
-            boolean connected = attempt.awaitStart(endpoint.connectTimeout().plus(endpoint.requestTimeout()));
-            firstAttempt.countDown();
-            if (closed) {
-                break;
-            }
-            if (connected) {
-                backoff = MIN_BACKOFF;
-                Throwable end = attempt.awaitEnd();
-                if (closed) {
+                // the loop must outlive its own bugs: a subscription that dies silently stops the reconciler's events
+                log.warn("event stream from {} failed; reconnecting", endpoint.display(), e);
+                failures++;
+                missed = true;
+                firstAttempt.countDown();
+                if (!sleep(backoff(failures))) {
                     break;
                 }
-                // an idle stream runs into the read timeout; reopening it from the last event loses nothing,
-                // unless there was no event yet to start from
-                boolean idle = DockerRuntime.ioCause(end) instanceof SocketTimeoutException;
-                missed = !idle || lastNano == 0;
-                if (!idle) {
-                    log.info("event stream from {} ended ({}); reconnecting", endpoint.display(),
-                            end == null ? "closed by the engine" : DockerRuntime.rootMessage(end));
-                }
-            } else {
-                attempt.close();
-                missed = true;
-                log.debug("event stream from {} cannot connect ({}); retrying in {}", endpoint.display(),
-                        attempt.error == null ? "no answer" : DockerRuntime.rootMessage(attempt.error), backoff);
-                try {
-                    Thread.sleep(backoff.toMillis());
-                } catch (InterruptedException e) {
-                    if (closed) {
-                        break;
-                    }
-                }
-                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
             }
         }
         Attempt a = current;
         if (a != null) {
             a.close();
         }
+    }
+
+    /** One connection: open, wait for its end, back off; returns the new count of failures in a row. */
+    private int once(int failures) {
+        Attempt attempt = new Attempt();
+        current = attempt;
+        try {
+            EventsCmd cmd = client.eventsCmd()
+                    .withEventTypeFilter(EventType.CONTAINER)
+                    .withEventFilter(ACTIONS)
+                    .withLabelFilter(Map.of(PierLabels.MANAGED, "true"));
+            if (lastNano > 0) {
+                cmd.withSince(since(lastNano));
+            }
+            cmd.exec(attempt);
+        } catch (RuntimeException e) {
+            attempt.onError(e);
+        }
+        // the transport gives up on the headers at the read deadline; this only backs it up
+        boolean connected = attempt.awaitStart(endpoint.deadlines().read().plusSeconds(2));
+        firstAttempt.countDown();
+        if (closed) {
+            return failures;
+        }
+        Throwable error;
+        int next;
+        if (connected) {
+            long opened = System.nanoTime();
+            error = attempt.awaitEnd();
+            if (closed) {
+                return failures;
+            }
+            boolean stable = System.nanoTime() - opened >= STABLE.toNanos();
+            next = stable ? 0 : failures + 1;
+            log.info("event stream from {} ended ({}); reconnecting", endpoint.display(),
+                    error == null ? "closed" : DockerRuntime.reason(error));
+        } else {
+            attempt.close();
+            error = attempt.error;
+            next = failures + 1;
+            log.debug("event stream from {} cannot connect ({})", endpoint.display(),
+                    error == null ? "no answer" : DockerRuntime.reason(error));
+        }
+        // whatever happened while no stream was open is not replayed for sure
+        missed = true;
+        if (error != null) {
+            try {
+                onError.accept(error);
+            } catch (RuntimeException e) {
+                log.debug("event stream error report failed", e);
+            }
+        }
+        if (next > 0) {
+            sleep(backoff(next));
+        }
+        return next;
+    }
+
+    /** Full jitter: a random wait up to {@code min(MAX, MIN * 2^(failures-1))}. */
+    static Duration backoff(int failures) {
+        long ceiling = MIN_BACKOFF.toMillis() << Math.min(failures - 1, 20);
+        ceiling = Math.min(ceiling, MAX_BACKOFF.toMillis());
+        return Duration.ofMillis(ThreadLocalRandom.current().nextLong(ceiling + 1));
+    }
+
+    /** Sleeps unless closed; false when the stream was closed meanwhile. */
+    private boolean sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            // close() interrupts: checked below
+        }
+        return !closed;
     }
 
     private void handle(Attempt from, Event e) {

@@ -5,8 +5,8 @@ import dev.pier.audit.AuditLog;
 import dev.pier.security.Policy;
 import dev.pier.security.Principal;
 import dev.pier.crypto.SecretBox;
-import dev.pier.db.CacheEpoch;
 import dev.pier.db.ChangeFeed;
+import dev.pier.db.Topic;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import org.jdbi.v3.core.Jdbi;
@@ -48,7 +48,7 @@ public final class UserService {
         this.audit = audit;
         this.changes = changes;
         this.clock = clock;
-        changes.onChange(() -> {
+        changes.onChange(Topic.AUTH, () -> {
             listGeneration.incrementAndGet();
             cachedList = null;
         });
@@ -112,11 +112,10 @@ public final class UserService {
                 }
                 dao.insert(id, req.username(), key(req.username()), req.email(), req.passwordHash(), req.role().wire(),
                         box.seal(secret, aad(id)), now);
-                CacheEpoch.bump(h);
+                ChangeFeed.bump(h, Topic.AUTH);
                 audit.record(h, actor.actor(), "user.create", req.username(), "success", "role=" + req.role().wire());
                 return dao.findById(id).orElseThrow().toUser();
             });
-            changes.changedHere();
             return Enrollment.of(created, secret);
         } catch (UnableToExecuteStatementException e) {
             // A concurrent create won the race for the name, email, id or the owner slot: the unique indexes held.
@@ -134,10 +133,9 @@ public final class UserService {
         jdbi.useTransaction(h -> {
             h.attach(UserDao.class).replaceSecret(target.id(), box.seal(secret, aad(target.id())), now());
             h.createUpdate("DELETE FROM sessions WHERE user_id = :id").bind("id", target.id()).execute();
-            CacheEpoch.bump(h);
+            ChangeFeed.bump(h, Topic.AUTH);
             audit.record(h, actor.actor(), "user.reset_secret", target.username(), "success", "sessions revoked");
         });
-        changes.changedHere();
         return Enrollment.of(target, secret);
     }
 
@@ -160,10 +158,9 @@ public final class UserService {
             if (h.attach(UserDao.class).deleteNonOwner(target.id()) == 0) {
                 throw new PierException.NotFound(Reason.USER_NOT_FOUND, "user '" + username + "' not found");
             }
-            CacheEpoch.bump(h);
+            ChangeFeed.bump(h, Topic.AUTH);
             audit.record(h, actor.actor(), "user.delete", target.username(), "success", null);
         });
-        changes.changedHere();
     }
 
     public void setPasswordHash(Principal actor, String username, String hash) {
@@ -173,10 +170,9 @@ public final class UserService {
         }
         jdbi.useTransaction(h -> {
             h.attach(UserDao.class).setPassword(target.id(), hash, now());
-            CacheEpoch.bump(h);
+            ChangeFeed.bump(h, Topic.AUTH);
             audit.record(h, actor.actor(), "user.password", target.username(), "success", null);
         });
-        changes.changedHere();
     }
 
     /** Disables or re-enables a user; a disabled user cannot log in and all their tokens and keys stop working. */
@@ -188,10 +184,9 @@ public final class UserService {
         Policy.requireCanManage(actor, target);
         jdbi.useTransaction(h -> {
             h.attach(UserDao.class).setDisabled(target.id(), disabled, now());
-            CacheEpoch.bump(h);
+            ChangeFeed.bump(h, Topic.AUTH);
             audit.record(h, actor.actor(), disabled ? "user.disable" : "user.enable", target.username(), "success", null);
         });
-        changes.changedHere();
         return require(username);
     }
 
@@ -205,11 +200,10 @@ public final class UserService {
         Policy.requireCanManage(actor, role);
         jdbi.useTransaction(h -> {
             h.attach(UserDao.class).setRoleOfNonOwner(target.id(), role.wire(), now());
-            CacheEpoch.bump(h);
+            ChangeFeed.bump(h, Topic.AUTH);
             audit.record(h, actor.actor(), "user.role", target.username(), "success",
                     target.role().wire() + " -> " + role.wire());
         });
-        changes.changedHere();
         return require(username);
     }
 

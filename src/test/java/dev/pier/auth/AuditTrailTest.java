@@ -118,7 +118,7 @@ class AuditTrailTest {
         assertThat(rows).hasSize(1);
         Map<String, Object> row = rows.getFirst();
         assertThat(row.get("outcome")).isEqualTo("success");
-        assertThat(row.get("actor_id")).isEqualTo(e.user().id());
+        assertThat(String.valueOf(row.get("actor_id"))).isEqualTo(e.user().id().toString());
         assertThat(row.get("actor_name")).isEqualTo("achiever");
         assertThat(row.get("client_addr")).isEqualTo("127.0.0.1");
         // the credential is named by its session id, never by its value
@@ -137,7 +137,7 @@ class AuditTrailTest {
         assertThat(rows).hasSize(1);
         Map<String, Object> row = rows.getFirst();
         assertThat(row.get("outcome")).isEqualTo("success");
-        assertThat(row.get("actor_id")).isEqualTo(admin.user().id());
+        assertThat(String.valueOf(row.get("actor_id"))).isEqualTo(admin.user().id().toString());
         assertThat(row.get("actor_name")).isEqualTo("admin-actor");
         assertThat(row.get("client_addr")).isEqualTo("127.0.0.1");
         assertThat(row.get("credential_id")).isEqualTo(sessionIdOf(access));

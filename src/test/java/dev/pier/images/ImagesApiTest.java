@@ -160,6 +160,57 @@ class ImagesApiTest {
     }
 
     @Test
+    void references_are_checked_by_dockers_grammar_in_the_api_and_the_cli() throws Exception {
+        int before = imageCount();
+        String sha = "sha256:" + "a".repeat(64);
+        for (String ref : List.of("img@sha256:zz", "img@sha256:" + "a".repeat(40), "Debian:12", "owner/MyApp",
+                "https://x/y", "debian 12", "a//b", ":12", "debian:", "a".repeat(64), "img@md5:" + "a".repeat(32))) {
+            String detail = assertProblem(http().postJson("/api/v1/images", json("name", InstanceFixture.name("bad"),
+                    "reference", ref), bearer(pier.admin)), 400);
+            assertThat(detail).as(ref).startsWith("reference");
+        }
+        String id = pier.server.core().images.resolve(InstanceFixture.QUIET_IMAGE).orElseThrow().id().toString();
+        assertProblem(http().send("PATCH", "/api/v1/images/" + id, "application/json",
+                json("reference", "img@sha256:zz"), bearer(pier.admin)), 400);
+        // a well-formed digest reference passes the grammar and fails only for not being pullable here
+        assertThat(assertProblem(http().postJson("/api/v1/images", json("name", InstanceFixture.name("dig"),
+                "reference", "localhost:1/pier/app@" + sha), bearer(pier.admin)), 400)).contains("could not be pulled");
+        assertThat(imageCount()).isEqualTo(before);
+
+        // the CLI's image registration goes through the same check: exit 2 with the reason
+        if (dev.pier.support.TestDatabases.postgres()) {
+            var c = pier.server.config();
+            java.nio.file.Files.writeString(pier.server.dataDir().resolve("pier.properties"), "db.url="
+                    + c.dbUrl().orElseThrow() + "\n" + "db.user=" + c.dbUser() + "\n" + "db.password=" + c.dbPassword() + "\n");
+        }
+        var cl = dev.pier.cli.PierCommand.commandLine();
+        var err = new java.io.StringWriter();
+        cl.setErr(new java.io.PrintWriter(err, true));
+        cl.setOut(new java.io.PrintWriter(new java.io.StringWriter(), true));
+        List<String> args = new java.util.ArrayList<>(List.of("image", "add", "clibad", "img@sha256:zz", "--data",
+                pier.server.dataDir().toString()));
+        pier.server.config().dbUrl().ifPresent(url -> {
+            args.add("--db");
+            args.add(url);
+        });
+        assertThat(cl.execute(args.toArray(String[]::new))).as(err.toString()).isEqualTo(2);
+        assertThat(err.toString()).contains("reference").contains("not a Docker image reference");
+        assertThat(imageCount()).isEqualTo(before);
+    }
+
+    @Test
+    void a_failed_pull_is_reported_in_piers_words() {
+        // the engine's own answer ("Get \"https://localhost:1/v2/\": dial tcp …: connect: connection refused")
+        // goes to the server log; the client hears what happened in Pier's words
+        String ref = "localhost:1/pier/nothing:latest";
+        String detail = assertProblem(http().postJson("/api/v1/images", json("name", InstanceFixture.name("ghost"),
+                "reference", ref), bearer(pier.admin)), 400);
+        assertThat(detail).contains(ref).contains("could not be pulled")
+                .doesNotContain("dial tcp").doesNotContain("connection refused").doesNotContain("https://")
+                .doesNotContain("/v2/");
+    }
+
+    @Test
     void only_admins_register_change_or_delete_images() {
         int before = imageCount();
         String id = pier.server.core().images.resolve(InstanceFixture.QUIET_IMAGE).orElseThrow().id().toString();

@@ -1,5 +1,6 @@
 package dev.pier.instances;
 
+import dev.pier.support.DatabaseFree;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -9,6 +10,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The restart back-off's arithmetic, and how the two new states are stored (pure unit tests). */
+@DatabaseFree
 class BackoffTest {
 
     @Test

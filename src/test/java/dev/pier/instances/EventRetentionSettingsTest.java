@@ -3,6 +3,7 @@ package dev.pier.instances;
 import dev.pier.config.Config;
 import dev.pier.config.ConfigException;
 import dev.pier.config.ConfigLoader;
+import dev.pier.support.DatabaseFree;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,6 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The instance events' retention settings: defaults, both spellings, and refusals that name the setting. */
+@DatabaseFree
 class EventRetentionSettingsTest {
     @TempDir
     Path data;

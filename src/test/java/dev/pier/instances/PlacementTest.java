@@ -4,6 +4,7 @@ import dev.pier.errors.PierException;
 import dev.pier.nodes.HostPortRange;
 import dev.pier.nodes.Node;
 import dev.pier.nodes.NodeStatus;
+import dev.pier.support.DatabaseFree;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -16,6 +17,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Which host ports a caller may choose on a node (pure: no database, no engine). */
+@DatabaseFree
 class PlacementTest {
     private static Node node(HostPortRange range) {
         return new Node(UUID.randomUUID(), "n1", "", 1024, 1024, "", "unix:///var/run/docker.sock", false,

@@ -1,5 +1,6 @@
 package dev.pier.keys;
 
+import dev.pier.support.DatabaseFree;
 import dev.pier.audit.AuditLog;
 import dev.pier.crypto.MasterKey;
 import dev.pier.crypto.SecretBox;
@@ -24,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The key format: prefix, random base62 body, checksum that catches a mistyped key before any lookup. */
+@DatabaseFree
 class KeyFormatTest {
     private static final String BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -122,7 +124,7 @@ class KeyFormatTest {
         CountingDataSource ds = new CountingDataSource();
         Jdbi jdbi = Jdbi.create(ds);
         Clock clock = Clock.systemUTC();
-        ChangeFeed changes = new ChangeFeed(jdbi);
+        ChangeFeed changes = new ChangeFeed(jdbi, new dev.pier.db.DatabaseHealth(clock));
         AuditLog audit = new AuditLog(jdbi, clock);
         UserService users = new UserService(jdbi, new SecretBox(MasterKey.of(new byte[32])), audit, changes, clock);
         ApiKeyService keys = new ApiKeyService(jdbi, users, audit, changes, clock);

@@ -7,6 +7,7 @@ import dev.pier.instances.InstanceFixture;
 import dev.pier.instances.TestEngine;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,10 +43,11 @@ class OfflineNodeTest {
 
     @BeforeAll
     void start() throws Exception {
-        pier = InstanceFixture.start();
         String why = SecondEngine.cannotRun();
         Assumptions.assumeTrue(why == null, () -> "skipped: " + why);
         engine = SecondEngine.start();
+        // a node's unix socket must be one the configuration lists
+        pier = InstanceFixture.start(() -> TestServer.start(c -> c.with(b -> b.dockerSockets = List.of(engine.socket()))));
         engine.load(pier.docker, TestEngine.SLEEPER);
     }
 

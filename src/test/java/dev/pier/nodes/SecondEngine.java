@@ -2,6 +2,7 @@ package dev.pier.nodes;
 
 import com.github.dockerjava.api.DockerClient;
 import dev.pier.instances.TestEngine;
+import dev.pier.runtime.Subnets;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,6 +25,7 @@ final class SecondEngine implements AutoCloseable {
     private final String id = UUID.randomUUID().toString().substring(0, 8);
     private final Path dir;
     private final String bridge;
+    private Subnets.Lease subnet;
     private Process dockerd;
 
     private SecondEngine(Path dir, String bridge) {
@@ -49,9 +51,10 @@ final class SecondEngine implements AutoCloseable {
         String bridge = "piernb" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000000));
         SecondEngine e = new SecondEngine(dir, bridge);
         try {
-            int subnet = ThreadLocalRandom.current().nextInt(0, 256);
+            // two test JVMs may start engines at once: the subnet is leased, not drawn
+            e.subnet = Subnets.lease("10.217");
             run("ip", "link", "add", bridge, "type", "bridge");
-            run("ip", "addr", "add", "10.217." + subnet + ".1/24", "dev", bridge);
+            run("ip", "addr", "add", e.subnet.gateway(), "dev", bridge);
             run("ip", "link", "set", bridge, "up");
             e.startDockerd();
             return e;
@@ -66,7 +69,22 @@ final class SecondEngine implements AutoCloseable {
     }
 
     String address() {
-        return "unix://" + dir.resolve("docker.sock");
+        return "unix://" + socket();
+    }
+
+    /** The daemon's socket path, for {@code PIER_DOCKER_SOCKETS}. */
+    String socket() {
+        return dir.resolve("docker.sock").toString();
+    }
+
+    /** SIGSTOP: the daemon freezes with its socket open (the kernel still accepts connections). */
+    void freeze() throws IOException, InterruptedException {
+        run("kill", "-STOP", Long.toString(dockerd.pid()));
+    }
+
+    /** SIGCONT after {@link #freeze}. */
+    void thaw() throws IOException, InterruptedException {
+        run("kill", "-CONT", Long.toString(dockerd.pid()));
     }
 
     DockerClient client() {
@@ -132,9 +150,15 @@ final class SecondEngine implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
+        if (dockerd != null && dockerd.isAlive()) {
+            thaw(); // a frozen daemon would not stop
+        }
         stopDockerd();
         new ProcessBuilder("ip", "link", "del", bridge).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(10, TimeUnit.SECONDS);
+        if (subnet != null) {
+            subnet.close();
+        }
         new ProcessBuilder("rm", "-rf", dir.toString()).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(60, TimeUnit.SECONDS);
     }

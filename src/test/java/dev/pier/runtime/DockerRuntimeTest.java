@@ -1,5 +1,6 @@
 package dev.pier.runtime;
 
+import dev.pier.support.DatabaseFree;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.Capability;
@@ -29,6 +30,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** DockerRuntime against the real local engine; what Docker did is checked through its own API. */
+@DatabaseFree
 class DockerRuntimeTest {
     private static DockerRuntime runtime;
     private static DockerClient raw;
@@ -249,10 +251,14 @@ class DockerRuntimeTest {
     }
 
     @Test
-    void engine_refusals_of_limits_are_operation_errors() {
+    void engine_refusals_of_limits_are_operation_errors_in_piers_words() {
+        // the engine says "Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available": that text is
+        // for the server log; the message reaches API clients, and never quotes another service's answer
         assertThatThrownBy(() -> runtime.create(TestDocker.spec(TestDocker.SLEEPER).cpus(4096).build()))
                 .isInstanceOf(RuntimeOperationException.class)
-                .hasMessageContaining("CPU");
+                .hasMessageContaining("the node refused to create")
+                .hasMessageContaining("HTTP 400")
+                .message().doesNotContainIgnoringCase("range of cpus").doesNotContainIgnoringCase("available");
     }
 
     @Test
@@ -378,7 +384,8 @@ class DockerRuntimeTest {
         // the kernel completes the handshake from the backlog; nobody ever reads the request
         try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             DockerEndpoint endpoint = DockerEndpoint.tcp("127.0.0.1", silent.getLocalPort())
-                    .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(40));
+                    .withDeadlines(new DockerEndpoint.Deadlines(Duration.ofSeconds(1), Duration.ofSeconds(1),
+                            Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(40)));
             try (DockerRuntime hung = DockerRuntime.connect(endpoint)) {
                 long t0 = System.nanoTime();
                 assertThatThrownBy(hung::ping).isInstanceOf(RuntimeUnavailableException.class);

@@ -1,5 +1,6 @@
 package dev.pier.runtime;
 
+import dev.pier.support.DatabaseFree;
 import com.github.dockerjava.api.DockerClient;
 import dev.pier.runtime.FaultInjectingRuntime.Fault;
 import dev.pier.runtime.FaultInjectingRuntime.Halted;
@@ -22,6 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The fault hook crash-safety tests rely on, over the real engine. */
+@DatabaseFree
 class FaultInjectingRuntimeTest {
     private static DockerRuntime docker;
     private static DockerClient raw;

@@ -1,5 +1,6 @@
 package dev.pier.runtime;
 
+import dev.pier.support.DatabaseFree;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -10,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The runtime's value types: validation at the edge, no engine needed. */
+@DatabaseFree
 class RuntimeValuesTest {
     private static final UUID INSTANCE = UUID.fromString("5f0c6a4e-8f7e-4d61-9a63-7f6f1b7f2c11");
 

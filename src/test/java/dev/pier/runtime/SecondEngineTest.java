@@ -1,5 +1,6 @@
 package dev.pier.runtime;
 
+import dev.pier.support.DatabaseFree;
 import com.github.dockerjava.api.DockerClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -19,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -33,10 +33,12 @@ import static org.awaitility.Awaitility.await;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@DatabaseFree
 class SecondEngineTest {
     private DockerRuntime first;
     private Path dir;
     private String bridge;
+    private Subnets.Lease subnet;
     private int tlsPort;
     private TestCertificates certs;
     private Process dockerd;
@@ -66,9 +68,9 @@ class SecondEngineTest {
 
         // its own bridge, so it does not fight the first engine over docker0
         bridge = "pierbr" + TestDocker.RUN_ID.substring(0, 6);
-        int subnet = ThreadLocalRandom.current().nextInt(0, 256);
+        subnet = Subnets.lease("10.213"); // leased: another test JVM may start an engine at the same time
         run("ip", "link", "add", bridge, "type", "bridge");
-        run("ip", "addr", "add", "10.213." + subnet + ".1/24", "dev", bridge);
+        run("ip", "addr", "add", subnet.gateway(), "dev", bridge);
         run("ip", "link", "set", bridge, "up");
 
         tlsPort = TestDocker.freeTcpPort();
@@ -102,6 +104,9 @@ class SecondEngineTest {
         if (bridge != null) {
             new ProcessBuilder("ip", "link", "del", bridge).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(10, TimeUnit.SECONDS);
+        }
+        if (subnet != null) {
+            subnet.close();
         }
         if (dir != null) {
             new ProcessBuilder("rm", "-rf", dir.toString()).redirectErrorStream(true)

@@ -35,6 +35,15 @@ public final class Http {
         }
     }
 
+    /** Parses a JSON text (a body kept from an earlier answer). */
+    public static JsonNode parse(String json) {
+        try {
+            return Json.MAPPER.readTree(json);
+        } catch (IOException e) {
+            throw new AssertionError("not JSON: " + json, e);
+        }
+    }
+
     public Response get(String path, String... headers) {
         return send("GET", path, null, null, headers);
     }

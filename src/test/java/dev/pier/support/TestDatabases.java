@@ -10,8 +10,8 @@ import java.util.Locale;
 import java.util.UUID;
 
 /**
- * Which database a test run uses: system property {@code pier.test.db} = {@code h2} (default) or
- * {@code postgres}. For PostgreSQL each server gets a fresh database, created through
+ * Which database a test run uses: system property {@code pier.test.db} = {@code sqlite} (default, the
+ * embedded store) or {@code postgres}. For PostgreSQL each server gets a fresh database, created through
  * {@code PIER_TEST_PG_URL} (default {@code jdbc:postgresql://127.0.0.1:5432/postgres}) as
  * {@code PIER_TEST_PG_USER}/{@code PIER_TEST_PG_PASSWORD} (default pier/pier). Without a reachable
  * server the tests skip, except with {@code CI=true}, where that is a failure.
@@ -21,7 +21,7 @@ public final class TestDatabases {
     }
 
     public static boolean postgres() {
-        return "postgres".equals(System.getProperty("pier.test.db", "h2").toLowerCase(Locale.ROOT));
+        return "postgres".equals(System.getProperty("pier.test.db", "sqlite").toLowerCase(Locale.ROOT));
     }
 
     public static String pgAdminUrl() {

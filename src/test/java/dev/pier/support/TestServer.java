@@ -21,7 +21,7 @@ import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
- * A real Pier server on a free port, over a fresh data directory and database (H2 or PostgreSQL,
+ * A real Pier server on a free port, over a fresh data directory and database (SQLite or PostgreSQL,
  * see {@link TestDatabases}), with a clock the test controls. {@link #restart()} keeps the data.
  */
 public final class TestServer implements AutoCloseable {

@@ -1,0 +1,475 @@
+package dev.pier.runtime;
+
+import com.github.dockerjava.transport.DockerHttpClient;
+import org.eclipse.jetty.client.BytesRequestContent;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.InputStreamResponseListener;
+import org.eclipse.jetty.http.HttpCookieStore;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Transport;
+import org.eclipse.jetty.util.SocketAddressResolver;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.Scheduler;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * docker-java's transport on Jetty's {@link HttpClient}, so that Pier, not the transport, decides how long
+ * an engine may take. Unix sockets, TCP and TLS with client certificates go through the same client, and on
+ * every one of them:
+ * <ul>
+ *   <li>each request has a total deadline (request to last byte of the answer) chosen by what it is
+ *       ({@link #exchange}): Jetty's scheduler aborts it when it passes, whatever the socket does. An event
+ *       stream has no total deadline, only one for its headers: the node check notices a frozen engine,
+ *       and the stream is then closed and reconnected;</li>
+ *   <li>no redirect is followed; a 3xx other than 304 (Docker's "nothing to do") is refused;</li>
+ *   <li>answers are bounded: {@value #MAX_ANSWER_BYTES} bytes for an ordinary answer, {@value #MAX_STREAM_BYTES}
+ *       for logs and pull progress, {@value #MAX_LINE_BYTES} per line of a line-delimited stream (events,
+ *       pull progress), {@value #MAX_HEADER_BYTES} of headers; no content encoding is offered or decoded;</li>
+ *   <li>every new TCP connection resolves the name again and checks the addresses against the
+ *       {@link EngineAddressPolicy}; a socket path is checked before each request.</li>
+ * </ul>
+ * Failures are {@link UncheckedIOException}s around an {@link IOException}: an {@link EngineAnswerException}
+ * when Pier refused the answer, Jetty's or the JDK's exception when the connection failed. Thread-safe.
+ */
+final class JettyDockerHttpClient implements DockerHttpClient {
+    static final int MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+    static final int MAX_STREAM_BYTES = 64 * 1024 * 1024;
+    static final int MAX_LINE_BYTES = 1024 * 1024;
+    static final int MAX_HEADER_BYTES = 64 * 1024;
+    private static final Pattern VERSION_PREFIX = Pattern.compile("^/v\\d+(?:\\.\\d+)*(/.*)$");
+    private static final Pattern STOP = Pattern.compile("^/containers/[^/]+/(stop|restart)$");
+    private static final Pattern LOGS = Pattern.compile("^/containers/[^/]+/logs$");
+
+    private final DockerEndpoint endpoint;
+    private final HttpClient client;
+    private final String base;
+    private final Transport unix;
+    private final Consumer<EngineAnswerException> misbehaviour;
+
+    /**
+     * @param misbehaviour told of every answer refused because the engine broke the protocol (redirects,
+     *                     oversized answers), so the runtime can report the node
+     */
+    JettyDockerHttpClient(DockerEndpoint endpoint, Consumer<EngineAnswerException> misbehaviour) {
+        this.endpoint = endpoint;
+        this.misbehaviour = misbehaviour;
+        QueuedThreadPool threads = new QueuedThreadPool(16, 2, 30_000);
+        threads.setName("pier-docker " + endpoint.uri());
+        threads.setDaemon(true);
+        threads.setReservedThreads(0);
+        client = new HttpClient();
+        client.setExecutor(threads);
+        client.setFollowRedirects(false);
+        client.setMaxRedirects(0);
+        client.setConnectTimeout(endpoint.deadlines().connect().toMillis());
+        client.setIdleTimeout(30_000);
+        client.setMaxConnectionsPerDestination(32);
+        client.setMaxResponseHeadersSize(MAX_HEADER_BYTES);
+        client.setHttpCookieStore(new HttpCookieStore.Empty());
+        client.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, "Pier"));
+        if (endpoint.isUnixSocket()) {
+            unix = new Transport.TCPUnix(Path.of(endpoint.uri().getPath()));
+            base = "http://localhost";
+        } else {
+            unix = null;
+            String scheme = endpoint.tls().isPresent() ? "https" : "http";
+            base = scheme + "://" + endpoint.uri().getRawAuthority();
+            client.setSocketAddressResolver(new PolicyResolver());
+        }
+        endpoint.tls().ifPresent(t -> {
+            SslContextFactory.Client ssl = new SslContextFactory.Client();
+            ssl.setSslContext(t.sslContext());
+            // the engine's certificate is checked against the node's CA; its name is what the admin typed
+            ssl.setEndpointIdentificationAlgorithm("HTTPS");
+            client.setSslContextFactory(ssl);
+        });
+        try {
+            client.start();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start the HTTP client for " + endpoint.display(), e);
+        }
+        // Jetty loads every content decoder it finds when there is none; Pier accepts no encoding at all
+        client.getContentDecoderFactories().clear();
+    }
+
+    /** What kind of call a request is: its deadline and how much of an answer it may have. */
+    record Exchange(Duration deadline, Duration headersDeadline, long maxBytes, int maxLine, boolean stream) {
+    }
+
+    /** The deadline and limits of a Docker API request, by its method and path. */
+    static Exchange exchange(String method, String pathAndQuery, DockerEndpoint.Deadlines d) {
+        int q = pathAndQuery.indexOf('?');
+        String path = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
+        String query = q < 0 ? "" : pathAndQuery.substring(q + 1);
+        Matcher v = VERSION_PREFIX.matcher(path);
+        if (v.matches()) {
+            path = v.group(1);
+        }
+        boolean get = method.equalsIgnoreCase("GET") || method.equalsIgnoreCase("HEAD");
+        if (get && path.equals("/_ping")) {
+            return new Exchange(d.ping(), d.ping(), 1024, 0, false);
+        }
+        if (get && path.equals("/events")) {
+            return new Exchange(null, d.read(), Long.MAX_VALUE, MAX_LINE_BYTES, true);
+        }
+        if (method.equalsIgnoreCase("POST") && path.equals("/images/create")) {
+            return new Exchange(d.pull(), d.pull(), MAX_STREAM_BYTES, MAX_LINE_BYTES, true);
+        }
+        if (get && LOGS.matcher(path).matches()) {
+            if (queryFlag(query, "follow")) {
+                return new Exchange(null, d.read(), Long.MAX_VALUE, 0, true);
+            }
+            return new Exchange(d.read(), d.read(), MAX_STREAM_BYTES, 0, false);
+        }
+        if (method.equalsIgnoreCase("POST") && STOP.matcher(path).matches()) {
+            Duration grace = Duration.ofSeconds(queryInt(query, "t", 10));
+            Duration deadline = d.stop(grace);
+            return new Exchange(deadline, deadline, MAX_ANSWER_BYTES, 0, false);
+        }
+        Duration deadline = get ? d.read() : d.write();
+        return new Exchange(deadline, deadline, MAX_ANSWER_BYTES, 0, false);
+    }
+
+    @Override
+    public Response execute(Request request) {
+        if (request.hijackedInput() != null) {
+            throw new UnsupportedOperationException("Pier does not attach to containers");
+        }
+        Exchange x = exchange(request.method(), request.path(), endpoint.deadlines());
+        if (unix != null) {
+            try {
+                endpoint.policy().checkSocket(endpoint.uri().getPath());
+            } catch (IllegalArgumentException e) {
+                throw new UncheckedIOException(new EngineAnswerException(EngineAnswerException.Kind.ADDRESS_REFUSED,
+                        e.getMessage()));
+            }
+        }
+        org.eclipse.jetty.client.Request r = client.newRequest(URI.create(base + request.path()))
+                .method(request.method())
+                .followRedirects(false);
+        if (unix != null) {
+            r.transport(unix);
+        }
+        r.headers(h -> request.headers().forEach(h::put));
+        byte[] body = request.bodyBytes();
+        if (body != null) {
+            String type = request.headers().entrySet().stream()
+                    .filter(e -> e.getKey().equalsIgnoreCase("content-type")).map(Map.Entry::getValue)
+                    .findFirst().orElse("application/octet-stream");
+            r.body(new BytesRequestContent(type, body));
+        }
+        if (x.deadline() != null) {
+            r.timeout(x.deadline().toMillis(), TimeUnit.MILLISECONDS);
+            r.idleTimeout(x.deadline().toMillis(), TimeUnit.MILLISECONDS);
+        } else {
+            r.idleTimeout(0, TimeUnit.MILLISECONDS); // a quiet event stream is not a dead one
+        }
+        InputStreamResponseListener listener = new InputStreamResponseListener();
+        Scheduler.Task headersDeadline = x.deadline() != null ? null : client.getScheduler().schedule(
+                () -> r.abort(deadline(x.headersDeadline(), null)), x.headersDeadline().toMillis(), TimeUnit.MILLISECONDS);
+        org.eclipse.jetty.client.Response response;
+        try {
+            r.send(listener);
+            // the request's own timeout (or the task above) aborts it in time; this wait only backs that up
+            response = listener.get(x.headersDeadline().toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            r.abort(e);
+            Thread.currentThread().interrupt();
+            InterruptedIOException io = new InterruptedIOException("interrupted while waiting for the engine");
+            io.initCause(e);
+            throw new UncheckedIOException(io);
+        } catch (TimeoutException e) {
+            EngineAnswerException late = deadline(x.headersDeadline(), e);
+            r.abort(late);
+            throw new UncheckedIOException(late);
+        } catch (ExecutionException e) {
+            throw new UncheckedIOException(failure(e.getCause(), x));
+        } finally {
+            if (headersDeadline != null) {
+                headersDeadline.cancel();
+            }
+        }
+        int status = response.getStatus();
+        if (status >= 300 && status < 400 && status != 304) {
+            EngineAnswerException redirect = misbehaved(new EngineAnswerException(EngineAnswerException.Kind.REDIRECT,
+                    "answered with a redirect (HTTP " + status + "); Pier never follows a node's redirects"));
+            r.abort(redirect);
+            throw new UncheckedIOException(redirect);
+        }
+        long length = response.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
+        if (length > x.maxBytes()) {
+            EngineAnswerException big = misbehaved(tooLarge(x.maxBytes()));
+            r.abort(big);
+            throw new UncheckedIOException(big);
+        }
+        return new JettyResponse(r, response, new BoundedInput(r, listener.getInputStream(), x));
+    }
+
+    @Override
+    public void close() {
+        try {
+            client.stop();
+        } catch (Exception e) {
+            // closing: what is left is released with the threads
+        }
+    }
+
+    private EngineAnswerException misbehaved(EngineAnswerException e) {
+        try {
+            misbehaviour.accept(e);
+        } catch (RuntimeException ignored) {
+            // the report is best effort; the caller gets the failure either way
+        }
+        return e;
+    }
+
+    /** The failure of a request in Pier's terms where Pier decided it (deadline), Jetty's or the JDK's otherwise. */
+    private static IOException failure(Throwable cause, Exchange x) {
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof EngineAnswerException e) {
+                return e;
+            }
+            if (t instanceof TimeoutException) {
+                return deadline(x.deadline() != null ? x.deadline() : x.headersDeadline(), cause);
+            }
+        }
+        return cause instanceof IOException io ? io : new IOException(cause);
+    }
+
+    static EngineAnswerException deadline(Duration limit, Throwable cause) {
+        return new EngineAnswerException(EngineAnswerException.Kind.DEADLINE,
+                "no answer within " + human(limit), cause);
+    }
+
+    private static EngineAnswerException tooLarge(long limit) {
+        return new EngineAnswerException(EngineAnswerException.Kind.TOO_LARGE,
+                "its answer is larger than the " + (limit >= 1024 * 1024 ? limit / (1024 * 1024) + " MiB" : limit + " bytes")
+                        + " Pier accepts");
+    }
+
+    static String human(Duration d) {
+        long ms = d.toMillis();
+        return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
+    }
+
+    private static boolean queryFlag(String query, String name) {
+        for (String part : query.split("&")) {
+            if (part.equals(name + "=1") || part.equalsIgnoreCase(name + "=true")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static int queryInt(String query, String name, int otherwise) {
+        for (String part : query.split("&")) {
+            if (part.startsWith(name + "=")) {
+                try {
+                    return Math.max(0, Math.min(3600, Integer.parseInt(part.substring(name.length() + 1))));
+                } catch (NumberFormatException e) {
+                    return otherwise;
+                }
+            }
+        }
+        return otherwise;
+    }
+
+    /** Resolves a node's name on every new connection, and refuses what the policy refuses. */
+    private final class PolicyResolver implements SocketAddressResolver {
+        @Override
+        public void resolve(String host, int port, Map<String, Object> context,
+                            org.eclipse.jetty.util.Promise<List<InetSocketAddress>> promise) {
+            try {
+                client.getExecutor().execute(() -> lookUp(host, port, promise));
+            } catch (RuntimeException closing) {
+                promise.failed(closing);
+            }
+        }
+
+        private void lookUp(String host, int port, org.eclipse.jetty.util.Promise<List<InetSocketAddress>> promise) {
+            try {
+                String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+                EngineAddressPolicy policy = endpoint.policy();
+                InetAddress[] all;
+                try {
+                    EngineAddressPolicy.checkName(h);
+                    all = policy.resolver().resolve(h);
+                    policy.checkAddresses(h, all, endpoint.tls().isPresent());
+                } catch (IllegalArgumentException refused) {
+                    throw new EngineAnswerException(EngineAnswerException.Kind.ADDRESS_REFUSED, refused.getMessage());
+                }
+                List<InetSocketAddress> out = new ArrayList<>();
+                for (InetAddress a : all) {
+                    out.add(new InetSocketAddress(a, port));
+                }
+                promise.succeeded(out);
+            } catch (IOException | RuntimeException e) {
+                promise.failed(e);
+            }
+        }
+    }
+
+    private static final class JettyResponse implements Response {
+        private final org.eclipse.jetty.client.Request request;
+        private final org.eclipse.jetty.client.Response response;
+        private final BoundedInput body;
+
+        JettyResponse(org.eclipse.jetty.client.Request request, org.eclipse.jetty.client.Response response,
+                      BoundedInput body) {
+            this.request = request;
+            this.response = response;
+            this.body = body;
+        }
+
+        @Override
+        public int getStatusCode() {
+            return response.getStatus();
+        }
+
+        @Override
+        public Map<String, List<String>> getHeaders() {
+            Map<String, List<String>> m = new LinkedHashMap<>();
+            for (HttpField f : response.getHeaders()) {
+                m.computeIfAbsent(f.getName(), k -> new ArrayList<>()).add(f.getValue());
+            }
+            return m;
+        }
+
+        @Override
+        public InputStream getBody() {
+            return body;
+        }
+
+        @Override
+        public void close() {
+            try {
+                body.close();
+            } catch (IOException e) {
+                request.abort(e);
+            }
+        }
+    }
+
+    /**
+     * The answer's body, counted: past its limits the request is aborted and the read fails with
+     * {@link EngineAnswerException}; a read cut by the deadline says so in the same terms. Closing it before
+     * the end drains an ordinary answer (so its connection is reused) and aborts a stream.
+     */
+    private final class BoundedInput extends InputStream {
+        private final org.eclipse.jetty.client.Request request;
+        private final InputStream in;
+        private final Exchange x;
+        private long total;
+        private int line;
+        private boolean eof;
+        private boolean closed;
+
+        BoundedInput(org.eclipse.jetty.client.Request request, InputStream in, Exchange x) {
+            this.request = request;
+            this.in = in;
+            this.x = x;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (eof) {
+                return -1;
+            }
+            int n;
+            try {
+                n = in.read(b, off, len);
+            } catch (IOException e) {
+                throw translate(e);
+            }
+            if (n < 0) {
+                eof = true;
+                return n;
+            }
+            total += n;
+            if (total > x.maxBytes()) {
+                throw refuse(tooLarge(x.maxBytes()));
+            }
+            if (x.maxLine() > 0) {
+                for (int i = off; i < off + n; i++) {
+                    if (b[i] == '\n') {
+                        line = 0;
+                    } else if (++line > x.maxLine()) {
+                        throw refuse(new EngineAnswerException(EngineAnswerException.Kind.TOO_LARGE,
+                                "it sent a line longer than " + x.maxLine() / 1024 + " KiB"));
+                    }
+                }
+            }
+            return n;
+        }
+
+        private IOException refuse(EngineAnswerException e) {
+            misbehaved(e);
+            request.abort(e);
+            return e;
+        }
+
+        private IOException translate(IOException e) {
+            Throwable abort = request.getAbortCause();
+            for (Throwable t = abort != null ? abort : e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+                if (t instanceof EngineAnswerException answer) {
+                    return answer;
+                }
+                if (t instanceof TimeoutException) {
+                    return deadline(x.deadline() != null ? x.deadline() : x.headersDeadline(), e);
+                }
+            }
+            return e;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (!eof && !x.stream()) {
+                // the rest of an ordinary answer is usually a newline: read it, so the connection is reused
+                byte[] skip = new byte[8192];
+                try {
+                    while (read(skip, 0, skip.length) >= 0) {
+                        // bounded by the deadline and the size limit
+                    }
+                } catch (IOException e) {
+                    eof = false;
+                }
+            }
+            if (!eof) {
+                request.abort(new IOException("closed before the end of the answer"));
+            }
+            in.close();
+        }
+    }
+}

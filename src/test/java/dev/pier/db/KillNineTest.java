@@ -1,0 +1,195 @@
+package dev.pier.db;
+
+import dev.pier.support.DatabaseFree;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.pier.Core;
+import dev.pier.auth.Totp;
+import dev.pier.security.Principal;
+import dev.pier.security.Role;
+import dev.pier.support.Http;
+import dev.pier.support.ServerProcess;
+import dev.pier.support.TestDatabases;
+import dev.pier.users.Enrollment;
+import dev.pier.users.UserService;
+import org.bouncycastle.util.encoders.Base32;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * What a client was told is what exists after {@code kill -9}: a real {@code pier serve} process takes
+ * writes from several clients at once and is killed while they run; after a restart every acknowledged
+ * create, delete, disable and revoke is there, counted one by one. (Pier 0.1 on H2 lost some of each.)
+ */
+class KillNineTest {
+    private static final Logger log = LoggerFactory.getLogger(KillNineTest.class);
+
+    private record Created(String id, String key) {
+    }
+
+    @Test
+    void acknowledged_key_changes_survive_kill_9_under_load() throws Exception {
+        try (ServerProcess server = ServerProcess.start()) {
+            String token = ownerToken(server);
+            Http http = server.http();
+            // keys the clients will delete and disable while the server is killed
+            List<Created> toDelete = new ArrayList<>();
+            List<Created> toDisable = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                (i % 2 == 0 ? toDelete : toDisable).add(create(http, token, "pre-" + i));
+            }
+            ConcurrentLinkedQueue<Created> created = new ConcurrentLinkedQueue<>();
+            Map<String, Created> deleted = new ConcurrentHashMap<>();
+            Map<String, Created> disabled = new ConcurrentHashMap<>();
+            AtomicBoolean stop = new AtomicBoolean();
+            ExecutorService clients = Executors.newFixedThreadPool(6);
+            for (int c = 0; c < 4; c++) {
+                int client = c;
+                clients.submit(() -> {
+                    for (int i = 0; !stop.get(); i++) {
+                        try {
+                            created.add(create(http, token, "load-" + client + "-" + i));
+                        } catch (AssertionError | RuntimeException cutOff) {
+                            return; // the server is gone: this write was never acknowledged
+                        }
+                    }
+                });
+            }
+            clients.submit(() -> {
+                for (Created k : toDelete) {
+                    try {
+                        Http.Response r = http.delete("/api/v1/api_tokens/" + k.id(), "Authorization", "Bearer " + token);
+                        if (r.status() == 204 || r.status() == 200) {
+                            deleted.put(k.id(), k);
+                        }
+                    } catch (AssertionError cutOff) {
+                        return;
+                    }
+                }
+            });
+            clients.submit(() -> {
+                for (Created k : toDisable) {
+                    try {
+                        Http.Response r = http.send("PATCH", "/api/v1/api_tokens/" + k.id(), "application/json",
+                                "{\"enabled\":false}", "Authorization", "Bearer " + token);
+                        if (r.status() == 200) {
+                            disabled.put(k.id(), k);
+                        }
+                    } catch (AssertionError cutOff) {
+                        return;
+                    }
+                }
+            });
+            // kill while the writes are in full flow: once enough have been acknowledged to count on
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while ((created.size() < 30 || deleted.size() + disabled.size() < 4) && System.nanoTime() < until) {
+                Thread.sleep(20);
+            }
+            server.kill9();
+            stop.set(true);
+            clients.shutdown();
+            assertThat(clients.awaitTermination(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(created).as("keys acknowledged before the kill").hasSizeGreaterThanOrEqualTo(30);
+
+            server.restart();
+            int lost = 0;
+            for (Created k : created) {
+                if (server.http().get("/api/v1/api_tokens/" + k.id(), "Token", k.key()).status() != 200) {
+                    lost++;
+                }
+            }
+            int undeleted = 0;
+            for (Created k : deleted.values()) {
+                if (server.http().get("/api/v1/api_tokens", "Token", k.key()).status() != 401) {
+                    undeleted++;
+                }
+            }
+            int reenabled = 0;
+            for (Created k : disabled.values()) {
+                if (server.http().get("/api/v1/api_tokens", "Token", k.key()).status() != 401) {
+                    reenabled++;
+                }
+            }
+            log.info("kill -9 under load ({}): {} creates, {} deletes, {} disables acknowledged; lost {}, undone {}, {}",
+                    TestDatabases.postgres() ? "PostgreSQL" : "SQLite", created.size(), deleted.size(), disabled.size(),
+                    lost, undeleted, reenabled);
+            assertThat(lost).as("acknowledged creates lost").isZero();
+            assertThat(undeleted).as("acknowledged deletes undone").isZero();
+            assertThat(reenabled).as("acknowledged disables undone").isZero();
+        }
+    }
+
+    @Test
+    void a_revocation_acknowledged_just_before_kill_9_holds() throws Exception {
+        try (ServerProcess server = ServerProcess.start()) {
+            String token = ownerToken(server);
+            String viewer;
+            Enrollment v;
+            try (Core cli = server.cli()) {
+                v = cli.users.create(Principal.system(), new UserService.NewUser(null, "revoked", Role.VIEWER, null, null));
+            }
+            viewer = login(server.http(), v);
+            assertThat(server.http().get("/api/v1/droplet/list", "Authorization", "Bearer " + viewer).status()).isEqualTo(200);
+            Http.Response r = server.http().delete("/api/v1/user/auth/revoke/revoked", "Authorization", "Bearer " + token);
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            server.kill9();
+            server.restart();
+            assertThat(server.http().get("/api/v1/droplet/list", "Authorization", "Bearer " + viewer).status()).isEqualTo(401);
+        }
+    }
+
+    @Test
+    @DatabaseFree // about the embedded store (PostgreSQL is another process)
+    void the_embedded_store_listens_on_no_port() throws Exception {
+        try (ServerProcess server = ServerProcess.start()) {
+            ownerToken(server); // the store has been written to
+            assertThat(server.listeningPorts()).containsExactly(server.port());
+        }
+    }
+
+    private static Created create(Http http, String token, String description) {
+        Http.Response r = http.postJson("/api/v1/api_tokens", "{\"description\":\"" + description + "\"}",
+                "Authorization", "Bearer " + token);
+        if (r.status() != 200) {
+            throw new IllegalStateException("create answered " + r.status() + ": " + r.body());
+        }
+        JsonNode b = r.json();
+        return new Created(b.get("id").asText(), b.get("key").asText());
+    }
+
+    /** An owner made from this process as the CLI does it (a second process on the store), logged in. */
+    static String ownerToken(ServerProcess server) {
+        Enrollment owner;
+        try (Core cli = server.cli()) {
+            owner = cli.users.create(Principal.system(), new UserService.NewUser(null, "owner", Role.OWNER, null, null));
+        }
+        return login(server.http(), owner);
+    }
+
+    static String login(Http http, Enrollment e) {
+        byte[] secret = Base32.decode(pad(e.secretBase32()));
+        String code = Totp.code(secret, Totp.step(Instant.now()));
+        Http.Response r = http.postJson("/api/v1/user/auth",
+                "{\"username\":\"" + e.user().username() + "\",\"code\":\"" + code + "\"}");
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return r.json().get("access_token").asText();
+    }
+
+    private static String pad(String b32) {
+        int rem = b32.length() % 8;
+        return rem == 0 ? b32 : b32 + "=".repeat(8 - rem);
+    }
+}
