@@ -1,0 +1,92 @@
+package dev.pier.instances;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.pier.cli.PierCommand;
+import dev.pier.support.TestDatabases;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.pier.instances.InstanceFixture.bearer;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Instances made and removed by the CLI, in its own process state against the running server's data: the
+ * server's lists follow (each record write signals the instances' change counter in its transaction, which
+ * the server polls), and its reconciler leaves the CLI's container alone.
+ */
+class InstanceCliTest {
+    static InstanceFixture pier;
+
+    @BeforeAll
+    static void start() throws IOException {
+        pier = InstanceFixture.start();
+        if (TestDatabases.postgres()) {
+            var c = pier.server.config();
+            Files.writeString(pier.server.dataDir().resolve("pier.properties"), "db.url=" + c.dbUrl().orElseThrow() + "\n"
+                    + "db.user=" + c.dbUser() + "\n" + "db.password=" + c.dbPassword() + "\n");
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (pier != null) {
+            pier.close();
+        }
+    }
+
+    private static int cli(String... args) {
+        CommandLine cl = PierCommand.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("--data");
+        all.add(pier.server.dataDir().toString());
+        pier.server.config().dbUrl().ifPresent(url -> {
+            all.add("--db");
+            all.add(url);
+        });
+        int exit = cl.execute(all.toArray(String[]::new));
+        assertThat(exit).as("pier %s: %s %s", String.join(" ", args), out, err).isZero();
+        return exit;
+    }
+
+    private static List<String> listed() {
+        JsonNode items = pier.http().get("/api/v1/instances", bearer(pier.viewer)).json().path("items");
+        List<String> names = new ArrayList<>();
+        items.forEach(i -> names.add(i.path("name").asText()));
+        return names;
+    }
+
+    @Test
+    void an_instance_deployed_and_deleted_by_the_cli_shows_in_the_server_s_lists() {
+        assertThat(listed()).isEmpty(); // the server's list is now cached
+        String name = InstanceFixture.name("by-cli");
+        cli("instance", "deploy", "--name", name, "--image", InstanceFixture.QUIET_IMAGE, "--memory", "32", "--cpu", "0.25");
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> listed().contains(name));
+        JsonNode droplets = pier.http().get("/api/v1/droplet/list", bearer(pier.viewer)).json();
+        assertThat(droplets.findValuesAsText("name")).contains(name);
+        String id = pier.server.core().instances.list().getFirst().id().toString();
+        String cid = pier.containersOf(id).getFirst().getId();
+        // the server's reconciler takes it for one of its own, not for an orphan
+        pier.server.core().reconciler.passAll();
+        assertThat(pier.running(cid)).isTrue();
+
+        cli("instance", "delete", name);
+        await().atMost(Duration.ofSeconds(5)).until(() -> !listed().contains(name));
+        assertThat(pier.containersOf(id)).isEmpty();
+    }
+}
