@@ -89,7 +89,7 @@ public final class Core implements AutoCloseable {
         this.passwordAuth = new PasswordAuth(db.jdbi(), passwords, loginGuard, audit, metrics);
         this.keys = new ApiKeyService(db.jdbi(), users, audit, changes, clock);
         this.authenticator = new Authenticator(auth, keys);
-        this.nodes = new NodeService(db.jdbi(), box, audit, clock, runtimes,
+        this.nodes = new NodeService(db.jdbi(), box, audit, changes, clock, runtimes,
                 EngineAddressPolicy.of(config.allowedSockets(), config.allowPlainTcp()));
         this.images = new ImageService(db.jdbi(), nodes, audit, clock);
         InstanceStore instanceStore = new InstanceStore(db.jdbi(), changes, clock);

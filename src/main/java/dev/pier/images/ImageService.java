@@ -6,6 +6,8 @@ import dev.pier.audit.AuditLog;
 import dev.pier.security.Policy;
 import dev.pier.security.Principal;
 import dev.pier.security.Scope;
+import dev.pier.db.ChangeFeed;
+import dev.pier.db.Topic;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Json;
@@ -66,6 +68,7 @@ public final class ImageService {
         UUID id = UUID.randomUUID();
         try {
             jdbi.useTransaction(h -> {
+                ChangeFeed.bump(h, Topic.IMAGES);
                 ImageDao dao = h.attach(ImageDao.class);
                 if (dao.findByName(s.name()).isPresent()) {
                     throw new PierException.Conflict(Reason.CONFLICT, "an image named '" + s.name() + "' exists");
@@ -101,6 +104,7 @@ public final class ImageService {
         }
         try {
             jdbi.useTransaction(h -> {
+                ChangeFeed.bump(h, Topic.IMAGES);
                 ImageDao dao = h.attach(ImageDao.class);
                 Optional<ImageRow> sameName = dao.findByName(merged.name());
                 if (sameName.isPresent() && !sameName.get().id().equals(id)) {
@@ -124,6 +128,7 @@ public final class ImageService {
         Policy.require(actor, Role.ADMIN, Scope.WRITE);
         Image img = require(id);
         jdbi.useTransaction(h -> {
+            ChangeFeed.bump(h, Topic.IMAGES);
             h.attach(ImageDao.class).delete(id);
             audit.record(h, actor.actor(), "image.delete", img.name(), "success", img.reference());
         });

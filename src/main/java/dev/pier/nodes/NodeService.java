@@ -5,6 +5,9 @@ import dev.pier.security.Policy;
 import dev.pier.security.Principal;
 import dev.pier.security.Scope;
 import dev.pier.crypto.SecretBox;
+import dev.pier.db.ChangeFeed;
+import dev.pier.db.DatabaseHealth;
+import dev.pier.db.Topic;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.runtime.ContainerRuntime;
@@ -72,10 +75,13 @@ public final class NodeService implements AutoCloseable {
     private final List<Consumer<Node>> onlineListeners = new CopyOnWriteArrayList<>();
     private volatile List<Node> cached;
     private final Map<UUID, Instant> seenWritten = new ConcurrentHashMap<>();
+    /** Nodes whose current status could not be written (the database was away). */
+    private final java.util.Set<UUID> unwritten = ConcurrentHashMap.newKeySet();
 
-    public NodeService(Jdbi jdbi, SecretBox box, AuditLog audit, Clock clock, RuntimeFactory factory,
-                       EngineAddressPolicy policy) {
+    public NodeService(Jdbi jdbi, SecretBox box, AuditLog audit, ChangeFeed changes, Clock clock,
+                       RuntimeFactory factory, EngineAddressPolicy policy) {
         this.jdbi = jdbi;
+        changes.onChange(Topic.NODES, () -> cached = null);
         this.box = box;
         this.audit = audit;
         this.clock = clock;
@@ -98,6 +104,9 @@ public final class NodeService implements AutoCloseable {
 
     /** Registers node {@code local} on the local Docker socket when no node exists yet (a fresh install). */
     public void ensureLocal(Path dataDir, String endpoint) {
+        if (jdbi.withHandle(h -> h.attach(NodeDao.class).count()) > 0) {
+            return; // the usual case, read without taking the write lock
+        }
         jdbi.useTransaction(h -> {
             NodeDao dao = h.attach(NodeDao.class);
             if (dao.count() > 0) {
@@ -107,6 +116,7 @@ public final class NodeService implements AutoCloseable {
             long disk = dataDir.toFile().getTotalSpace() / (1024 * 1024);
             dao.insert(UUID.randomUUID(), "local", "local", ram, disk, processor(), endpoint, null, null, null, now(),
                     HostPortRange.DEFAULT.min(), HostPortRange.DEFAULT.max());
+            ChangeFeed.bump(h, Topic.NODES);
             log.info("registered node 'local' on {} ({} MiB RAM, {} MiB disk)", endpoint, ram, disk);
         });
         cached = null;
@@ -136,6 +146,7 @@ public final class NodeService implements AutoCloseable {
         try {
             jdbi.useTransaction(h -> {
                 NodeDao dao = h.attach(NodeDao.class);
+                ChangeFeed.bump(h, Topic.NODES);
                 if (dao.findByName(req.name()).isPresent()) {
                     throw new PierException.Conflict(Reason.CONFLICT, "a node named '" + req.name() + "' exists");
                 }
@@ -160,6 +171,7 @@ public final class NodeService implements AutoCloseable {
         Node node = require(id);
         jdbi.useTransaction(h -> {
             NodeDao dao = h.attach(NodeDao.class);
+            ChangeFeed.bump(h, Topic.NODES);
             int n = dao.countInstances(id);
             if (n > 0) {
                 throw new PierException.Conflict(Reason.CONFLICT, "node '" + node.name() + "' still has " + n
@@ -270,12 +282,22 @@ public final class NodeService implements AutoCloseable {
     }
 
     void checkOne(Node node) {
+        ContainerRuntime rt;
         try {
-            runtime(node).ping();
-            setStatus(node, NodeStatus.ONLINE, null);
+            rt = runtime(node);
+        } catch (RuntimeException e) {
+            if (DatabaseHealth.classify(e).isEmpty()) {
+                failed(node, e);
+            } // else: the database is away, which says nothing about the node
+            return;
+        }
+        try {
+            rt.ping();
         } catch (RuntimeException e) {
             failed(node, e);
+            return;
         }
+        setStatus(node, NodeStatus.ONLINE, null);
     }
 
     /**
@@ -312,11 +334,22 @@ public final class NodeService implements AutoCloseable {
         Instant now = now();
         Instant lastWrite = seenWritten.get(node.id());
         // status changes are written at once; "last seen" of an online node at most every 30 s
-        if (before != status || (status == NodeStatus.ONLINE
+        if (before != status || unwritten.contains(node.id()) || (status == NodeStatus.ONLINE
                 && (lastWrite == null || lastWrite.plusSeconds(30).isBefore(now)))) {
             Instant seen = status == NodeStatus.ONLINE ? now : null;
-            jdbi.useHandle(h -> h.attach(NodeDao.class).setStatus(node.id(), status.wire(), seen));
-            seenWritten.put(node.id(), now);
+            try {
+                jdbi.useTransaction(h -> {
+                    h.attach(NodeDao.class).setStatus(node.id(), status.wire(), seen);
+                    ChangeFeed.bump(h, Topic.NODES);
+                });
+                seenWritten.put(node.id(), now);
+                unwritten.remove(node.id());
+            } catch (RuntimeException e) {
+                // the database is away: the status in memory is right and is what actions go by; it is
+                // written by the next check that can (a failed write is no reason to doubt the node)
+                unwritten.add(node.id());
+                log.debug("could not record node '{}' as {}: {}", node.name(), status.wire(), e.toString());
+            }
             cached = null;
         }
         if (before != status) {
