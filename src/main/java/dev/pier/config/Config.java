@@ -28,6 +28,8 @@ import java.util.function.Consumer;
  * @param nodeCheck       how often every node is pinged (offline detection)
  * @param reconcile       how often a full reconcile pass runs over every node
  * @param dbWait          how long a request waits for a database connection before it is answered 503
+ * @param maxKeysPerUser  how many API keys one user may hold
+ * @param maxKeyLifetime  the longest an API key may live; empty: keys may never expire (the documents' default)
  */
 public record Config(
         int port,
@@ -46,7 +48,9 @@ public record Config(
         String dockerHost,
         Duration nodeCheck,
         Duration reconcile,
-        Duration dbWait) {
+        Duration dbWait,
+        int maxKeysPerUser,
+        Optional<Duration> maxKeyLifetime) {
 
     public static final int DEFAULT_PORT = 1337;
 
@@ -74,6 +78,9 @@ public record Config(
         positive(nodeCheck, "the node check interval");
         positive(reconcile, "PIER_RECONCILE_SECONDS (reconcile_seconds)");
         positive(dbWait, "PIER_DB_WAIT_MS (db.wait_ms)");
+        require(maxKeysPerUser >= 1, "PIER_MAX_KEYS_PER_USER (max_keys_per_user) must be at least 1, got " + maxKeysPerUser);
+        require(maxKeyLifetime != null, "PIER_MAX_KEY_LIFETIME_DAYS (max_key_lifetime_days) must be set or empty");
+        maxKeyLifetime.ifPresent(d -> positive(d, "PIER_MAX_KEY_LIFETIME_DAYS (max_key_lifetime_days)"));
     }
 
     /** Defaults for a data directory: what {@code pier serve} uses with no settings. */
@@ -81,7 +88,7 @@ public record Config(
         return new Config(DEFAULT_PORT, "0.0.0.0", dataDir, Optional.empty(), "", "", Optional.empty(),
                 Duration.ofHours(2), Duration.ofDays(30), false, Optional.empty(), 1024 * 1024,
                 Duration.ofMillis(250), "unix:///var/run/docker.sock", Duration.ofSeconds(2), Duration.ofSeconds(10),
-                Duration.ofMillis(1500));
+                Duration.ofMillis(1500), 100, Optional.empty());
     }
 
     public boolean embedded() {
@@ -134,6 +141,13 @@ public record Config(
         return with(b -> b.requirePassword = required);
     }
 
+    public Config withKeyLimits(int maxKeys, Duration maxLifetime) {
+        return with(b -> {
+            b.maxKeysPerUser = maxKeys;
+            b.maxKeyLifetime = Optional.ofNullable(maxLifetime);
+        });
+    }
+
     public Config withMasterKey(String base64) {
         return with(b -> b.masterKey = Optional.ofNullable(base64));
     }
@@ -157,6 +171,8 @@ public record Config(
         public Duration nodeCheck;
         public Duration reconcile;
         public Duration dbWait;
+        public int maxKeysPerUser;
+        public Optional<Duration> maxKeyLifetime;
 
         Builder(Config c) {
             port = c.port;
@@ -176,11 +192,14 @@ public record Config(
             nodeCheck = c.nodeCheck;
             reconcile = c.reconcile;
             dbWait = c.dbWait;
+            maxKeysPerUser = c.maxKeysPerUser;
+            maxKeyLifetime = c.maxKeyLifetime;
         }
 
         Config build() {
             return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
-                    requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile, dbWait);
+                    requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile, dbWait,
+                    maxKeysPerUser, maxKeyLifetime);
         }
     }
 

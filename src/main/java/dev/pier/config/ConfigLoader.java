@@ -43,7 +43,9 @@ public final class ConfigLoader {
             "PIER_REQUIRE_PASSWORD", "require_password",
             "PIER_MASTER_KEY", "master_key",
             "PIER_DOCKER_HOST", "docker_host",
-            "PIER_RECONCILE_SECONDS", "reconcile_seconds");
+            "PIER_RECONCILE_SECONDS", "reconcile_seconds",
+            "PIER_MAX_KEYS_PER_USER", "max_keys_per_user",
+            "PIER_MAX_KEY_LIFETIME_DAYS", "max_key_lifetime_days");
 
     /** Variables that are read before Java starts (the launcher) or by the logging set-up. */
     private static final List<String> OTHER_VARIABLES = List.of("PIER_LOG_LEVEL", "PIER_JAVA_OPTS", "PIER_CDS",
@@ -88,6 +90,8 @@ public final class ConfigLoader {
             b.dockerHost = src.get("PIER_DOCKER_HOST").orElse(base.dockerHost());
             b.reconcile = src.integer("PIER_RECONCILE_SECONDS", 1, 86_400).map(Duration::ofSeconds)
                     .orElse(base.reconcile());
+            b.maxKeysPerUser = src.integer("PIER_MAX_KEYS_PER_USER", 1, 100_000).orElse(base.maxKeysPerUser());
+            b.maxKeyLifetime = src.integer("PIER_MAX_KEY_LIFETIME_DAYS", 1, 36_500).map(Duration::ofDays);
         });
     }
 

@@ -77,15 +77,20 @@ class MigrationsTest {
     void a_database_one_migration_behind_is_brought_up_to_date() throws SQLException {
         Database.migrate(ds);
         try (Connection c = ds.getConnection(); var st = c.createStatement()) {
-            // undo V5 as if this database were made by the previous release
-            st.execute("ALTER TABLE installation DROP COLUMN key_check");
+            // undo V7 as if this database were made by the previous release
+            st.execute("DROP INDEX users_external_id");
+            st.execute("ALTER TABLE users DROP COLUMN external_id");
+            st.execute("ALTER TABLE login_failures DROP COLUMN password_failures");
+            st.execute("ALTER TABLE login_failures DROP COLUMN in_flight");
+            st.execute("ALTER TABLE login_failures DROP COLUMN reserved_at");
             st.execute("DELETE FROM \"flyway_schema_history\" WHERE \"version\" = '" + Database.SCHEMA_VERSION + "'");
         }
         assertThat(Database.upToDate(ds)).isFalse();
         Database.migrate(ds);
         assertThat(Database.upToDate(ds)).isTrue();
         try (Connection c = ds.getConnection(); var st = c.createStatement()) {
-            st.executeQuery("SELECT key_check FROM installation").close();
+            st.executeQuery("SELECT external_id FROM users").close();
+            st.executeQuery("SELECT password_failures, in_flight, reserved_at FROM login_failures").close();
         }
     }
 
