@@ -60,6 +60,7 @@ final class UserCommand implements Runnable {
                     if (group == null) {
                         throw new PierException.Invalid(Reason.USER_DATA_MISSING, "-g GROUP is required to create a user");
                     }
+                    UserService.validatePlainUsername(username);
                     Role role = Role.parse(group).orElseThrow(() -> new PierException.Invalid(Reason.UNKNOWN_ROLE,
                             "unknown group '" + group + "'; use viewer, manager, admin or owner"));
                     if (core.users.find(username).isPresent()) {

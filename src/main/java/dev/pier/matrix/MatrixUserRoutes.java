@@ -70,6 +70,7 @@ public final class MatrixUserRoutes {
         }
         Role role = Role.parse(group).orElseThrow(() ->
                 new PierException.Invalid(Reason.UNKNOWN_ROLE, "unknown group '" + group + "'; use viewer, manager, admin or owner"));
+        UserService.validatePlainUsername(username);
         users.create(p, new UserService.NewUser(null, username, role, null, null));
         ctx.json(userList());
     }

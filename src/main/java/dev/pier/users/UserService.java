@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
  */
 public final class UserService {
     public static final int MAX_USERNAME = 64;
+    private static final Pattern PLAIN_USERNAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     public static final int MAX_EXTERNAL_ID = 255;
     private static final Pattern EMAIL = Pattern.compile("[^\\s@\\p{Cntrl}]{1,64}@[^\\s@\\p{Cntrl}]{1,189}");
     private static final int SECRET_BYTES = 20;
@@ -83,6 +84,17 @@ public final class UserService {
      */
     public static boolean isPlausibleUsername(String name) {
         return usernameProblem(name) == null;
+    }
+
+    /**
+     * The SPEC's plain usernames, 1-64 of {@code A-Z a-z 0-9 . _ -}: what the Matrix API's {@code user/add}
+     * and the CLI create. Checked at those edges; the store holds any {@link #validateUsername valid} name.
+     */
+    public static void validatePlainUsername(String username) {
+        validateUsername(username);
+        if (!PLAIN_USERNAME.matcher(username).matches()) {
+            throw new PierException.Invalid("username must be 1-64 characters of A-Z a-z 0-9 . _ -");
+        }
     }
 
     /**
@@ -231,7 +243,7 @@ public final class UserService {
 
     /** The one answer for "no such user" and "not a user you may manage". */
     public static PierException untouchable(String username) {
-        return new PierException.NotFound(Reason.USER_NOT_FOUND, "no user '" + shown(username) + "' that you may manage");
+        return new PierException.NotFound(Reason.USER_NOT_FOUND, "user '" + shown(username) + "' not found, or not one you may manage");
     }
 
     private static String shown(String name) {
