@@ -92,6 +92,7 @@ public final class AuthService {
         if (config.requirePassword() && (password == null || password.isEmpty())) {
             throw new PierException.Invalid(Reason.LOGIN_FIELDS_MISSING, "password missing");
         }
+        long started = System.nanoTime();
         try (LoginGuard.Attempt attempt = guard.admit(username, clientAddr)) {
             Instant now = clock.instant();
             Optional<UserRow> row = users.findRow(username);
@@ -108,6 +109,7 @@ public final class AuthService {
                 audit.record(actor, "auth.login", shown, "failure", row.isEmpty() ? "unknown user"
                         : !passwordOk ? "invalid password" : step.isPresent() ? "code already used" : "invalid code");
                 metrics.counter("pier_logins_total", "outcome", "failure").increment();
+                FailureFloor.await(started);
                 throw new PierException.Invalid(Reason.INVALID_CREDENTIALS, "invalid code");
             }
             attempt.succeeded(true, config.requirePassword());

@@ -70,6 +70,7 @@ public final class PasswordAuth {
         boolean plausible = UserService.isPlausibleUsername(username);
         String subject = plausible ? username : CONTROL.matcher(username.length() > 64 ? username.substring(0, 64) : username)
                 .replaceAll("\uFFFD");
+        long started = System.nanoTime();
         try (LoginGuard.Attempt attempt = guard.admit(subject, clientAddr)) {
             Optional<UserRow> row = plausible ? users.findRow(username) : Optional.empty();
             OptionalLong step = Totp.matchingStep(users.openSecretOrDummy(row), totp, clock.instant());
@@ -82,6 +83,7 @@ public final class PasswordAuth {
                 audit.record(actor, "auth.password", subject, "failure", row.isEmpty() ? "unknown user"
                         : !passwordOk ? "invalid password" : step.isPresent() ? "code already used" : "invalid or missing code");
                 metrics.counter("pier_logins_total", "outcome", "failure", "method", "password").increment();
+                FailureFloor.await(started);
                 throw new PierException.Unauthenticated(Reason.INVALID_CREDENTIALS,
                         "login failed: username, password and the current authenticator code are required");
             }

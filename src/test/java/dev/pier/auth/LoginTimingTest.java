@@ -22,15 +22,24 @@ import static org.assertj.core.api.Assertions.assertThat;
  * alternating, over real HTTP; the medians must be within 10% of each other. Each try starts with no
  * recorded failures (so neither side runs into a lock and its cheaper refusal). Measured on the
  * Matrix login without and with {@code PIER_REQUIRE_PASSWORD}, and on the User API keys password path.
+ *
+ * <p>A try is the fastest of {@value #REPEATS} requests sent back to back: on a small machine shared
+ * with other work, a single request's time is mostly how long it waited for a core, and the fastest of
+ * a few is what the server itself spent. The plain single-request medians are reported too.
  */
 class LoginTimingTest {
     private static final int TRIES = 200;
     private static final int WARM_UP = 20;
+    private static final int REPEATS = 3;
     private static final String PASSWORD = "a long enough password";
 
-    private record Medians(double knownMs, double unknownMs) {
+    private record Medians(double knownMs, double unknownMs, double rawKnownMs, double rawUnknownMs) {
         double ratio() {
             return Math.max(knownMs, unknownMs) / Math.min(knownMs, unknownMs);
+        }
+
+        double rawRatio() {
+            return Math.max(rawKnownMs, rawUnknownMs) / Math.min(rawKnownMs, rawUnknownMs);
         }
     }
 
@@ -38,17 +47,27 @@ class LoginTimingTest {
                                    int expectedStatus) {
         List<Long> k = new ArrayList<>();
         List<Long> u = new ArrayList<>();
+        List<Long> rawK = new ArrayList<>();
+        List<Long> rawU = new ArrayList<>();
         for (int i = -WARM_UP; i < TRIES; i++) {
             // alternate which goes first, so drift on a shared machine hits both sides alike
             boolean knownFirst = (i & 1) == 0;
-            long a = time(server, knownFirst ? known : unknown, expectedStatus);
-            long b = time(server, knownFirst ? unknown : known, expectedStatus);
-            if (i >= 0) {
-                k.add(knownFirst ? a : b);
-                u.add(knownFirst ? b : a);
+            for (int side = 0; side < 2; side++) {
+                boolean isKnown = knownFirst == (side == 0);
+                long best = Long.MAX_VALUE;
+                for (int r = 0; r < REPEATS; r++) {
+                    long t = time(server, isKnown ? known : unknown, expectedStatus);
+                    best = Math.min(best, t);
+                    if (i >= 0 && r == 0) {
+                        (isKnown ? rawK : rawU).add(t);
+                    }
+                }
+                if (i >= 0) {
+                    (isKnown ? k : u).add(best);
+                }
             }
         }
-        return new Medians(median(k) / 1e6, median(u) / 1e6);
+        return new Medians(median(k) / 1e6, median(u) / 1e6, median(rawK) / 1e6, median(rawU) / 1e6);
     }
 
     private static long time(TestServer server, Supplier<Http.Response> request, int expectedStatus) {
@@ -77,8 +96,10 @@ class LoginTimingTest {
     }
 
     private static void report(String what, Medians m) {
-        System.out.printf("[figures] %s: median known %.3f ms, unknown %.3f ms, ratio %.3f over %d tries each%n",
-                what, m.knownMs(), m.unknownMs(), m.ratio(), TRIES);
+        System.out.printf("[figures] %s: median known %.3f ms, unknown %.3f ms, ratio %.3f over %d tries each "
+                        + "(fastest of %d); single requests: known %.3f ms, unknown %.3f ms, ratio %.3f%n",
+                what, m.knownMs(), m.unknownMs(), m.ratio(), TRIES, REPEATS, m.rawKnownMs(), m.rawUnknownMs(),
+                m.rawRatio());
     }
 
     @Test
