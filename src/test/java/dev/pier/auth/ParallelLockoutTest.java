@@ -12,6 +12,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +23,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -59,24 +61,49 @@ class ParallelLockoutTest {
         }
     }
 
-    /** Sends {@code PARALLEL} requests at once (all threads wait on one latch) and returns their statuses. */
-    private static List<Integer> burst(Function<Integer, Http.Response> request) throws Exception {
-        CountDownLatch go = new CountDownLatch(1);
-        List<Future<Http.Response>> futures = new ArrayList<>();
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+    /**
+     * Sends {@code PARALLEL} POSTs at once: every connection is opened first (one after another, so no
+     * burst of connects overflows the listen backlog of a loaded machine), then all threads write their
+     * request on one signal. Returns the statuses.
+     */
+    private static List<Integer> burst(TestServer target, String path, String contentType, String body) throws Exception {
+        List<Socket> sockets = new ArrayList<>();
+        try {
             for (int i = 0; i < PARALLEL; i++) {
-                int n = i;
-                futures.add(pool.submit(() -> {
-                    go.await();
-                    return request.apply(n);
-                }));
+                Socket s = new Socket();
+                s.connect(new InetSocketAddress("127.0.0.1", target.port()), 5_000);
+                s.setSoTimeout(60_000);
+                sockets.add(s);
             }
-            go.countDown();
-            List<Integer> statuses = new ArrayList<>();
-            for (Future<Http.Response> f : futures) {
-                statuses.add(f.get().status());
+            byte[] payload = body.getBytes(StandardCharsets.UTF_8);
+            byte[] request = ("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + contentType
+                    + "\r\nContent-Length: " + payload.length + "\r\nConnection: close\r\n\r\n" + body)
+                    .getBytes(StandardCharsets.UTF_8);
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<Integer>> futures = new ArrayList<>();
+            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (Socket s : sockets) {
+                    futures.add(pool.submit(() -> {
+                        go.await();
+                        s.getOutputStream().write(request);
+                        s.getOutputStream().flush();
+                        String statusLine = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                                StandardCharsets.ISO_8859_1)).readLine();
+                        assertThat(statusLine).as("status line").startsWith("HTTP/1.1 ");
+                        return Integer.parseInt(statusLine.substring(9, 12));
+                    }));
+                }
+                go.countDown();
+                List<Integer> statuses = new ArrayList<>();
+                for (Future<Integer> f : futures) {
+                    statuses.add(f.get());
+                }
+                return statuses;
             }
-            return statuses;
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
         }
     }
 
@@ -88,7 +115,7 @@ class ParallelLockoutTest {
     void two_hundred_parallel_wrong_codes_evaluate_at_most_five() throws Exception {
         Enrollment e = server.createUser("burst-" + SEQ.incrementAndGet(), Role.VIEWER);
         String body = Matrix.json("username", e.user().username(), "code", wrongCode(e));
-        List<Integer> statuses = burst(i -> server.http().postJson(Matrix.AUTH, body));
+        List<Integer> statuses = burst(server, Matrix.AUTH, "application/json", body);
 
         long evaluated = auditFailures("auth.login", e.user().username());
         long judged = statuses.stream().filter(s -> s == 400).count();
@@ -111,7 +138,7 @@ class ParallelLockoutTest {
         server.core().users.setPasswordHash(Principal.system(), name, server.core().passwords.hash("a long enough password"));
         String form = KeyFixtures.form("username", name, "password", "not the password", "code", server.code(e),
                 "access_level", "full");
-        List<Integer> statuses = burst(i -> server.http().postForm("/api/user/create_apikey", form));
+        List<Integer> statuses = burst(server, "/api/user/create_apikey", "application/x-www-form-urlencoded", form);
 
         long evaluated = auditFailures("auth.password", name);
         System.out.printf("[figures] parallel wrong passwords: %d sent, %d evaluated (audit), %d answered 401, %d answered 429%n",
@@ -120,6 +147,21 @@ class ParallelLockoutTest {
         assertThat(statuses).allMatch(s -> s == 401 || s == 429);
         assertThat(evaluated).isBetween(1L, 5L);
         assertThat(KeyFixtures.keyCount(server)).isZero();
+    }
+
+    /** With passwords required each judged attempt costs a password hash: a wide window for a check-then-count race. */
+    @Test
+    void with_passwords_required_two_hundred_parallel_wrong_logins_evaluate_at_most_five() throws Exception {
+        try (TestServer slow = TestServer.start(c -> c.withRequirePassword(true))) {
+            Enrollment e = slow.createUser("burst-slow", Role.VIEWER);
+            slow.core().users.setPasswordHash(Principal.system(), "burst-slow", slow.core().passwords.hash("a long enough password"));
+            String body = Matrix.json("username", "burst-slow", "code", slow.code(e), "password", "not the password");
+            assertThat(burst(slow, Matrix.AUTH, "application/json", body)).allMatch(st -> st == 400 || st == 429);
+            long evaluated = KeyFixtures.audit(slow, "auth.login", "burst-slow").size();
+            System.out.printf("[figures] parallel wrong logins with passwords required: %d sent, %d evaluated (audit)%n",
+                    PARALLEL, evaluated);
+            assertThat(evaluated).isBetween(1L, 5L);
+        }
     }
 
     @Test
@@ -131,7 +173,7 @@ class ParallelLockoutTest {
         }
         server.clock.advance(Duration.ofSeconds(61));
         String again = Matrix.json("username", e.user().username(), "code", wrongCode(e));
-        burst(i -> server.http().postJson(Matrix.AUTH, again));
+        assertThat(burst(server, Matrix.AUTH, "application/json", again)).allMatch(st -> st == 400 || st == 429);
         // past the free failures, one attempt at a time: exactly one more was judged, and it locked again
         assertThat(auditFailures("auth.login", e.user().username())).isEqualTo(6);
     }

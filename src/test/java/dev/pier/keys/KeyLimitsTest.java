@@ -111,6 +111,31 @@ class KeyLimitsTest {
     }
 
     @Test
+    void the_settings_are_read_and_checked_with_messages_that_name_them() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("pier-config");
+        try {
+            var loaded = new dev.pier.config.ConfigLoader(java.util.Map.of("PIER_DATA", dir.toString(),
+                    "PIER_MAX_KEYS_PER_USER", "7", "PIER_MAX_KEY_LIFETIME_DAYS", "90"))
+                    .load(dev.pier.config.ConfigLoader.Overrides.NONE);
+            assertThat(loaded.maxKeysPerUser()).isEqualTo(7);
+            assertThat(loaded.maxKeyLifetime()).contains(Duration.ofDays(90));
+            for (var bad : java.util.List.of(java.util.Map.of("PIER_MAX_KEYS_PER_USER", "0"),
+                    java.util.Map.of("PIER_MAX_KEYS_PER_USER", "many"),
+                    java.util.Map.of("PIER_MAX_KEY_LIFETIME_DAYS", "-1"))) {
+                java.util.Map<String, String> env = new java.util.HashMap<>(bad);
+                env.put("PIER_DATA", dir.toString());
+                String setting = bad.keySet().iterator().next();
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> new dev.pier.config.ConfigLoader(env)
+                                .load(dev.pier.config.ConfigLoader.Overrides.NONE))
+                        .isInstanceOf(dev.pier.config.ConfigException.class)
+                        .hasMessageContaining(setting);
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+    }
+
+    @Test
     void without_a_cap_a_key_never_expires() {
         try (TestServer server = TestServer.start()) {
             KeyFixtures.Holder h = KeyFixtures.holder(server, "forever", Role.VIEWER, AccessLevel.FULL);
