@@ -23,7 +23,11 @@ import dev.pier.http.RequestContext;
 import dev.pier.http.Tls;
 import dev.pier.matrix.MatrixUserRoutes;
 import dev.pier.panel.PanelUserRoutes;
+import dev.pier.http.SecurityFilter;
 import dev.pier.userkeys.UserKeyRoutes;
+import dev.pier.users.UserRoutes;
+import jakarta.servlet.DispatcherType;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
@@ -33,6 +37,7 @@ import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.EnumSet;
 import java.util.concurrent.TimeUnit;
 
 import static io.javalin.apibuilder.ApiBuilder.delete;
@@ -61,7 +66,8 @@ public final class App {
         OpsRoutes ops = new OpsRoutes(core.db, core.metrics, openApi, VERSION, core.reconciler);
         MatrixUserRoutes matrixUsers = new MatrixUserRoutes(core.auth, core.users);
         ApiTokenRoutes apiTokens = new ApiTokenRoutes(core.keys);
-        UserKeyRoutes userKeys = new UserKeyRoutes(core.keys, core.authenticator, core.passwordAuth);
+        UserKeyRoutes userKeys = new UserKeyRoutes(core.keys);
+        UserRoutes nativeUsers = new UserRoutes(core.users, core.passwords::hash);
         PanelUserRoutes panelUsers = new PanelUserRoutes(core.users, core.passwords);
         DropletRoutes droplets = new DropletRoutes(core.instances, core.nodes);
         PanelInstanceRoutes panel = new PanelInstanceRoutes(core.instances, core.images, core.nodes, core.users);
@@ -84,6 +90,10 @@ public final class App {
             cfg.jsonMapper(new JavalinJackson(Json.MAPPER, true));
             cfg.jetty.host = core.config.host();
             cfg.jetty.port = core.config.port();
+            // before Javalin: security headers on every answer, and no method override (see SecurityFilter)
+            cfg.jetty.modifyServletContextHandler(handler -> handler.addFilter(
+                    new FilterHolder(new SecurityFilter(core.config.tlsDir().isPresent())), "/*",
+                    EnumSet.of(DispatcherType.REQUEST)));
             cfg.jetty.modifyServer(server -> {
                 // in-flight requests finish before the server stops (up to the stop timeout)
                 server.setHandler(new GracefulHandler());
@@ -161,7 +171,7 @@ public final class App {
                     path(prefix, () -> {
                         post("/apikeys", userKeys::list, Access.OWN_KEYS);
                         get("/apikeys", userKeys::list, Access.OWN_KEYS);
-                        post("/create_apikey", once.wrap(userKeys::create));
+                        post("/create_apikey", once.wrap(userKeys::create), Access.OWN_KEYS_OR_PASSWORD);
                         post("/delete_apikey", userKeys::delete, Access.OWN_KEYS);
                     });
                 }
@@ -205,6 +215,10 @@ public final class App {
                     patch("/{id}", images::update, Access.ADMIN_WRITE);
                     delete("/{id}", images::delete, Access.ADMIN_WRITE);
                 });
+                path("/api/v1/users/{username}", () -> {
+                    patch("", nativeUsers::update, Access.OWN_ACCOUNT);
+                    post("/totp/reset", nativeUsers::resetTotp, Access.MANAGE_USERS);
+                });
                 get("/api/v1/audit", audit::list, Access.ADMIN_READ);
             });
             describe(openApi);
@@ -228,7 +242,7 @@ public final class App {
         for (String prefix : new String[]{"/api/user", "/api/{version}/user"}) {
             o.describe("post", prefix + "/apikeys", "User API keys: list your keys");
             o.describe("get", prefix + "/apikeys", "User API keys: list your keys");
-            o.describe("post", prefix + "/create_apikey", "User API keys: create a key (apikey, or username + password)");
+            o.describe("post", prefix + "/create_apikey", "User API keys: create a key (apikey, or username + password + TOTP code)");
             o.describe("post", prefix + "/delete_apikey", "User API keys: delete a key by id or value");
         }
         o.describe("get", "/api/users", "Panel: list users");
@@ -266,6 +280,8 @@ public final class App {
         o.describe("get", "/api/v1/images/{id}", "Images: one image");
         o.describe("patch", "/api/v1/images/{id}", "Images: change a template");
         o.describe("delete", "/api/v1/images/{id}", "Images: remove a template");
+        o.describe("patch", "/api/v1/users/{username}", "Users: change role, disabled or password (ends the user's sessions)");
+        o.describe("post", "/api/v1/users/{username}/totp/reset", "Users: new pending TOTP secret (ends the user's sessions)");
         o.describe("get", "/api/v1/audit", "Audit log, newest first (admin)");
         o.describe("get", "/healthz", "Liveness");
         o.describe("get", "/readyz", "Readiness: checks the database");
@@ -306,6 +322,7 @@ public final class App {
         return switch (status) {
             case 404 -> Reason.ROUTE_NOT_FOUND;
             case 413 -> Reason.BODY_TOO_LARGE;
+            case 415 -> Reason.UNSUPPORTED_MEDIA_TYPE;
             case 400 -> Reason.MALFORMED_BODY;
             default -> Reason.INTERNAL;
         };

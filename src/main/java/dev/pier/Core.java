@@ -86,9 +86,10 @@ public final class Core implements AutoCloseable {
         this.loginGuard = new LoginGuard(db.jdbi(), clock);
         this.passwords = new Passwords();
         this.auth = new AuthService(db.jdbi(), users, loginGuard, audit, changes, clock, config, passwords, metrics);
-        this.passwordAuth = new PasswordAuth(db.jdbi(), passwords, loginGuard, audit, metrics);
-        this.keys = new ApiKeyService(db.jdbi(), users, audit, changes, clock);
-        this.authenticator = new Authenticator(auth, keys);
+        this.passwordAuth = new PasswordAuth(db.jdbi(), users, passwords, loginGuard, audit, metrics, clock);
+        this.keys = new ApiKeyService(db.jdbi(), users, audit, changes, clock, config.maxKeysPerUser(),
+                config.maxKeyLifetime());
+        this.authenticator = new Authenticator(auth, keys, passwordAuth);
         this.nodes = new NodeService(db.jdbi(), box, audit, changes, clock, runtimes,
                 EngineAddressPolicy.of(config.allowedSockets(), config.allowPlainTcp()));
         this.images = new ImageService(db.jdbi(), nodes, audit, clock);

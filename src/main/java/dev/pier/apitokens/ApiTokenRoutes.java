@@ -115,6 +115,7 @@ public final class ApiTokenRoutes {
         m.put("enabled", k.enabled());
         m.put("access_level", k.level().wire());
         m.put("last_used_at", k.lastUsedAt().map(Instant::toString).orElse(null));
+        m.put("fingerprint", k.fingerprint());
         return m;
     }
 }

@@ -37,8 +37,6 @@ import java.util.concurrent.atomic.AtomicLong;
  * sessions or users drops that cache (see {@link ChangeFeed}). Thread-safe.
  */
 public final class AuthService {
-    private static final byte[] DUMMY_SECRET = Hashing.randomBytes(20);
-
     private final Jdbi jdbi;
     private final UserService users;
     private final LoginGuard guard;
@@ -85,7 +83,8 @@ public final class AuthService {
 
     /**
      * Logs in with a TOTP code (and a password when the server requires one). Unknown user and wrong
-     * code take the same path and give the same answer. Each code works once.
+     * code take the same path, with the same work (a dummy secret is decrypted and checked, and with
+     * passwords required a dummy hash is verified), and give the same answer. Each code works once.
      */
     public Tokens login(String username, String code, String password, String clientAddr) {
         if (username == null || username.isBlank() || code == null || code.isBlank()) {
@@ -94,29 +93,30 @@ public final class AuthService {
         if (config.requirePassword() && (password == null || password.isEmpty())) {
             throw new PierException.Invalid(Reason.LOGIN_FIELDS_MISSING, "password missing");
         }
-        guard.check(username, clientAddr);
-        Instant now = clock.instant();
-        Optional<UserRow> row = !UserService.isPlausibleUsername(username) ? Optional.empty()
-                : jdbi.withHandle(h -> h.attach(UserDao.class).findByUsernameKey(UserService.key(username)));
-        byte[] secret = row.map(users::openSecret).orElse(DUMMY_SECRET);
-        OptionalLong step = Totp.matchingStep(secret, code, now);
-        boolean passwordOk = !config.requirePassword() || row.map(UserRow::passwordHash)
-                .map(h -> passwords.verify(password, h)).orElse(false);
-        boolean ok = row.isPresent() && !row.get().disabled() && step.isPresent() && passwordOk
-                && jdbi.withHandle(h -> h.attach(UserDao.class).consumeStep(row.get().id(), step.getAsLong())) == 1;
-        // the name as typed, minus control characters: a NUL would make the audit write itself fail
-        String shown = printable(username);
-        Actor actor = new Actor(row.map(UserRow::id).orElse(null), shown, null, clientAddr);
-        if (!ok) {
-            guard.recordFailure(username, clientAddr);
-            audit.record(actor, "auth.login", shown, "failure",
-                    row.isEmpty() ? "unknown user" : step.isPresent() && passwordOk ? "code already used" : "invalid code");
-            metrics.counter("pier_logins_total", "outcome", "failure").increment();
-            throw new PierException.Invalid(Reason.INVALID_CREDENTIALS, "invalid code");
+        long started = System.nanoTime();
+        try (LoginGuard.Attempt attempt = guard.admit(username, clientAddr)) {
+            Instant now = clock.instant();
+            Optional<UserRow> row = users.findRow(username);
+            OptionalLong step = Totp.matchingStep(users.openSecretOrDummy(row), code, now);
+            boolean passwordOk = !config.requirePassword()
+                    || passwords.verify(password, row.map(UserRow::passwordHash).orElse(null));
+            boolean ok = row.isPresent() && !row.get().disabled() && step.isPresent() && passwordOk
+                    && jdbi.withHandle(h -> h.attach(UserDao.class).consumeStep(row.get().id(), step.getAsLong())) == 1;
+            // the name as typed, minus control characters: a NUL would make the audit write itself fail
+            String shown = printable(username);
+            Actor actor = new Actor(row.map(UserRow::id).orElse(null), shown, null, clientAddr);
+            if (!ok) {
+                attempt.failed(passwordOk ? LoginGuard.Factor.CODE : LoginGuard.Factor.PASSWORD);
+                audit.record(actor, "auth.login", shown, "failure", row.isEmpty() ? "unknown user"
+                        : !passwordOk ? "invalid password" : step.isPresent() ? "code already used" : "invalid code");
+                metrics.counter("pier_logins_total", "outcome", "failure").increment();
+                FailureFloor.await(started);
+                throw new PierException.Invalid(Reason.INVALID_CREDENTIALS, "invalid code");
+            }
+            attempt.succeeded(true, config.requirePassword());
+            metrics.counter("pier_logins_total", "outcome", "success").increment();
+            return issue(row.get().toUser(), clientAddr);
         }
-        guard.recordSuccess(username);
-        metrics.counter("pier_logins_total", "outcome", "success").increment();
-        return issue(row.get().toUser(), clientAddr);
     }
 
     private Tokens issue(User user, String clientAddr) {
@@ -192,10 +192,13 @@ public final class AuthService {
         return new Tokens(access, refresh, config.accessTtl().toSeconds());
     }
 
-    /** Ends every session of a user. */
+    /**
+     * Ends every session of a user: one's own, or anyone's but the owner's for an admin. An unknown user
+     * and one the caller may not touch get the same answer.
+     */
     public void revokeAll(Principal actor, String username) {
-        User target = users.require(username);
-        Policy.requireCanRevoke(actor, target);
+        User target = users.find(username).filter(u -> Policy.canRevoke(actor, u))
+                .orElseThrow(() -> UserService.untouchable(username));
         jdbi.useTransaction(h -> {
             int n = h.attach(SessionDao.class).deleteAllOf(target.id());
             ChangeFeed.bump(h, Topic.AUTH);

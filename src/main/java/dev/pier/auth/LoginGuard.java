@@ -3,6 +3,7 @@ package dev.pier.auth;
 import dev.pier.crypto.Hashing;
 import dev.pier.db.Columns;
 import dev.pier.errors.PierException;
+import dev.pier.users.UserService;
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
@@ -11,7 +12,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Pattern;
 
@@ -20,11 +20,20 @@ import java.util.regex.Pattern;
  * not reset them. Two independent buckets, never one global one:
  * <ul>
  *   <li>per username: after {@value #USER_FREE_FAILURES} consecutive failures the name is refused for
- *       60 s, doubling with each further failure up to 15 minutes; a success resets it;</li>
+ *       60 s, doubling with each further failure up to 15 minutes;</li>
  *   <li>per client address: {@value #ADDR_MAX_FAILURES} failures within 10 minutes refuse the address
  *       for 10 minutes.</li>
  * </ul>
- * Thread-safe; concurrent failures on one bucket are serialized by a row lock.
+ *
+ * <p>An attempt is <em>admitted</em> before any credential is looked at, by one conditional UPDATE per
+ * bucket that also reserves it (counts it in flight): the check and the count cannot be separated by
+ * parallel attempts, so 200 parallel wrong codes for one user evaluate at most
+ * {@value #USER_FREE_FAILURES}. Every later statement is a single UPDATE too, so no row is ever read
+ * and then written (no {@code SELECT … FOR UPDATE}, which SQLite lacks).
+ *
+ * <p>The username bucket counts code failures and password failures apart: failures of either factor
+ * count toward the same lock (their sum), and a success clears only the count of the factors it
+ * proved, so knowing the password never resets the count of wrong TOTP codes. Thread-safe.
  */
 public final class LoginGuard {
     static final int USER_FREE_FAILURES = 5;
@@ -33,7 +42,12 @@ public final class LoginGuard {
     static final int ADDR_MAX_FAILURES = 30;
     static final Duration ADDR_WINDOW = Duration.ofMinutes(10);
     static final Duration ADDR_LOCK = Duration.ofMinutes(10);
+    /** A reservation older than this belongs to a process that died mid-attempt: it no longer counts. */
+    static final Duration STALE_RESERVATION = Duration.ofMinutes(1);
     private static final Pattern PLAIN_KEY = Pattern.compile("[\\x21-\\x7e]{0,128}");
+
+    /** Which factor failed, or which factors a success proved. */
+    public enum Factor { CODE, PASSWORD }
 
     private final Jdbi jdbi;
     private final Clock clock;
@@ -43,68 +57,126 @@ public final class LoginGuard {
         this.clock = clock;
     }
 
-    private record Bucket(int failures, Instant windowStart, Instant lockedUntil) {
-    }
+    /**
+     * An admitted attempt. Exactly one of {@link #failed}, {@link #succeeded} or {@link #close} ends it
+     * (close after either is a no-op), so a reservation is never left behind by an exception.
+     */
+    public final class Attempt implements AutoCloseable {
+        private final String user;
+        private final String addr;
+        private boolean done;
 
-    /** @throws PierException.Throttled if either the username or the address is locked now */
-    public void check(String username, String clientAddr) {
-        Instant now = clock.instant();
-        long wait = Math.max(remaining("user", userKey(username), now), remaining("addr", clientAddr, now));
-        if (wait > 0) {
-            throw new PierException.Throttled(wait);
+        private Attempt(String user, String addr) {
+            this.user = user;
+            this.addr = addr;
         }
-    }
 
-    public void recordFailure(String username, String clientAddr) {
-        update("user", userKey(username), this::nextUserBucket);
-        update("addr", clientAddr, this::nextAddrBucket);
-    }
-
-    public void recordSuccess(String username) {
-        jdbi.useHandle(h -> h.createUpdate("DELETE FROM login_failures WHERE kind = 'user' AND subject = :s")
-                .bind("s", userKey(username)).execute());
-    }
-
-    private long remaining(String kind, String subject, Instant now) {
-        Optional<Instant> until = jdbi.withHandle(h -> h.createQuery(
-                        "SELECT locked_until FROM login_failures WHERE kind = :k AND subject = :s")
-                .bind("k", kind).bind("s", subject).mapTo(Instant.class).findOne());
-        return until.filter(u -> u.isAfter(now))
-                .map(u -> Math.max(1, (Duration.between(now, u).toMillis() + 999) / 1000))
-                .orElse(0L);
-    }
-
-    private Bucket nextUserBucket(Bucket old, Instant now) {
-        int failures = old == null ? 1 : old.failures() + 1;
-        Instant locked = null;
-        if (failures >= USER_FREE_FAILURES) {
-            int doublings = Math.min(failures - USER_FREE_FAILURES, 20);
-            Duration lock = USER_FIRST_LOCK.multipliedBy(1L << doublings);
-            locked = now.plus(lock.compareTo(USER_MAX_LOCK) > 0 ? USER_MAX_LOCK : lock);
-        }
-        return new Bucket(failures, old == null ? now : old.windowStart(), locked);
-    }
-
-    private Bucket nextAddrBucket(Bucket old, Instant now) {
-        boolean fresh = old == null || old.windowStart().plus(ADDR_WINDOW).isBefore(now);
-        int failures = fresh ? 1 : old.failures() + 1;
-        Instant windowStart = fresh ? now : old.windowStart();
-        Instant locked = failures >= ADDR_MAX_FAILURES ? now.plus(ADDR_LOCK)
-                : (old == null ? null : old.lockedUntil());
-        return new Bucket(failures, windowStart, locked);
-    }
-
-    private interface Step {
-        Bucket next(Bucket old, Instant now);
-    }
-
-    private void update(String kind, String subject, Step step) {
-        for (int attempt = 0; ; attempt++) {
-            try {
-                jdbi.useTransaction(h -> apply(h, kind, subject, step));
+        /** Counts one failure of {@code factor} in both buckets, and locks them when they reach their limits. */
+        public void failed(Factor factor) {
+            if (done) {
                 return;
+            }
+            done = true;
+            Instant now = now();
+            jdbi.useTransaction(h -> {
+                countUserFailure(h, user, factor, now);
+                countAddrFailure(h, addr, now);
+            });
+        }
+
+        /** Clears the failure counts of the factors this success proved (and only those). */
+        public void succeeded(boolean code, boolean password) {
+            if (done) {
+                return;
+            }
+            done = true;
+            jdbi.useTransaction(h -> {
+                h.createUpdate("""
+                                UPDATE login_failures SET
+                                    failures = CASE WHEN :code THEN 0 ELSE failures END,
+                                    password_failures = CASE WHEN :password THEN 0 ELSE password_failures END,
+                                    in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END
+                                WHERE kind = 'user' AND subject = :s""")
+                        .bind("code", code).bind("password", password).bind("s", user).execute();
+                release(h, "addr", addr);
+            });
+        }
+
+        /** Gives the reservation back without counting anything (the attempt was not judged). */
+        @Override
+        public void close() {
+            if (done) {
+                return;
+            }
+            done = true;
+            jdbi.useTransaction(h -> {
+                release(h, "user", user);
+                release(h, "addr", addr);
+            });
+        }
+    }
+
+    /**
+     * Admits one attempt for {@code username} from {@code clientAddr}, or refuses it.
+     *
+     * @throws PierException.Throttled if either bucket is locked, or already has as many attempts in
+     *                                 flight as it may still fail
+     */
+    public Attempt admit(String username, String clientAddr) {
+        String user = userKey(username);
+        String addr = addrKey(clientAddr);
+        Instant now = now();
+        if (!reserve("user", user, now)) {
+            throw new PierException.Throttled(retryAfter("user", user, now));
+        }
+        boolean addrOk;
+        try {
+            addrOk = reserve("addr", addr, now);
+        } catch (RuntimeException e) {
+            jdbi.useHandle(h -> release(h, "user", user));
+            throw e;
+        }
+        if (!addrOk) {
+            jdbi.useHandle(h -> release(h, "user", user));
+            throw new PierException.Throttled(retryAfter("addr", addr, now));
+        }
+        return new Attempt(user, addr);
+    }
+
+    /** The conditional UPDATE that admits and reserves in one step; inserts the bucket on first use. */
+    private boolean reserve(String kind, String subject, Instant now) {
+        Instant stale = now.minus(STALE_RESERVATION);
+        for (int attempt = 0; ; attempt++) {
+            int updated = jdbi.withHandle(h -> h.createUpdate("""
+                            UPDATE login_failures SET
+                                in_flight = CASE WHEN reserved_at IS NULL OR reserved_at < :stale THEN 1
+                                                 ELSE in_flight + 1 END,
+                                reserved_at = :now
+                            WHERE kind = :k AND subject = :s
+                              AND (locked_until IS NULL OR locked_until <= :now)
+                              AND (""" + (kind.equals("user") ? USER_ROOM : ADDR_ROOM) + ")")
+                    .bind("k", kind).bind("s", subject).bind("now", now).bind("stale", stale)
+                    .bind("free", kind.equals("user") ? USER_FREE_FAILURES : ADDR_MAX_FAILURES)
+                    .bind("windowStart", now.minus(ADDR_WINDOW))
+                    .execute());
+            if (updated == 1) {
+                return true;
+            }
+            boolean exists = jdbi.withHandle(h -> h.createQuery(
+                            "SELECT COUNT(*) FROM login_failures WHERE kind = :k AND subject = :s")
+                    .bind("k", kind).bind("s", subject).mapTo(Integer.class).one()) > 0;
+            if (exists) {
+                return false;
+            }
+            try {
+                jdbi.useHandle(h -> h.createUpdate("""
+                                INSERT INTO login_failures (kind, subject, failures, password_failures, window_start,
+                                                            locked_until, in_flight, reserved_at)
+                                VALUES (:k, :s, 0, 0, :now, NULL, 1, :now)""")
+                        .bind("k", kind).bind("s", subject).bind("now", now).execute());
+                return true;
             } catch (UnableToExecuteStatementException e) {
-                // Two first failures raced to insert the same bucket; the loser retries as an update.
+                // a parallel first attempt inserted the bucket: be admitted (or not) by the UPDATE
                 if (attempt >= 3) {
                     throw e;
                 }
@@ -112,34 +184,101 @@ public final class LoginGuard {
         }
     }
 
-    private void apply(Handle h, String kind, String subject, Step step) {
-        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-        Optional<Bucket> old = h.createQuery("""
-                        SELECT failures, window_start, locked_until FROM login_failures
-                        WHERE kind = :k AND subject = :s""")
-                .bind("k", kind).bind("s", subject)
-                .map((rs, ctx) -> new Bucket(rs.getInt(1), Columns.instant(rs, 2, ctx), Columns.instant(rs, 3, ctx)))
-                .findOne();
-        Bucket next = step.next(old.orElse(null), now);
-        if (old.isPresent()) {
-            h.createUpdate("""
-                            UPDATE login_failures SET failures = :f, window_start = :w, locked_until = :l
-                            WHERE kind = :k AND subject = :s""")
-                    .bind("f", next.failures()).bind("w", next.windowStart()).bind("l", next.lockedUntil())
-                    .bind("k", kind).bind("s", subject).execute();
-        } else {
-            h.createUpdate("""
-                            INSERT INTO login_failures (kind, subject, failures, window_start, locked_until)
-                            VALUES (:k, :s, :f, :w, :l)""")
-                    .bind("f", next.failures()).bind("w", next.windowStart()).bind("l", next.lockedUntil())
-                    .bind("k", kind).bind("s", subject).execute();
-        }
+    /**
+     * Room in a username bucket: fewer than {@value #USER_FREE_FAILURES} failures and reservations
+     * together; once past them (and past the lock), one attempt at a time.
+     */
+    private static final String USER_ROOM = """
+            failures + password_failures
+                + CASE WHEN reserved_at IS NULL OR reserved_at < :stale THEN 0 ELSE in_flight END < :free
+            OR (failures + password_failures >= :free
+                AND (in_flight = 0 OR reserved_at IS NULL OR reserved_at < :stale))""";
+
+    /** Room in an address bucket: failures within the window and reservations stay below the limit. */
+    private static final String ADDR_ROOM = """
+            CASE WHEN window_start < :windowStart THEN 0 ELSE failures END
+                + CASE WHEN reserved_at IS NULL OR reserved_at < :stale THEN 0 ELSE in_flight END < :free""";
+
+    private void countUserFailure(Handle h, String subject, Factor factor, Instant now) {
+        // every right-hand side sees the row as it was: one statement counts, releases and locks
+        h.createUpdate("""
+                        UPDATE login_failures SET
+                            failures = failures + :code,
+                            password_failures = password_failures + :password,
+                            in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END,
+                            locked_until = CASE
+                                WHEN failures + password_failures + 1 < :free THEN locked_until
+                                WHEN failures + password_failures + 1 = :free THEN :lock0
+                                WHEN failures + password_failures + 1 = :free + 1 THEN :lock1
+                                WHEN failures + password_failures + 1 = :free + 2 THEN :lock2
+                                WHEN failures + password_failures + 1 = :free + 3 THEN :lock3
+                                ELSE :lockMax END
+                        WHERE kind = 'user' AND subject = :s""")
+                .bind("code", factor == Factor.CODE ? 1 : 0)
+                .bind("password", factor == Factor.PASSWORD ? 1 : 0)
+                .bind("free", USER_FREE_FAILURES)
+                .bind("lock0", now.plus(userLock(0)))
+                .bind("lock1", now.plus(userLock(1)))
+                .bind("lock2", now.plus(userLock(2)))
+                .bind("lock3", now.plus(userLock(3)))
+                .bind("lockMax", now.plus(USER_MAX_LOCK))
+                .bind("s", subject)
+                .execute();
     }
 
-    private static String userKey(String username) {
-        String u = username == null ? "" : username.trim().toLowerCase(Locale.ROOT);
+    /** 60 s, doubled {@code doublings} times, at most 15 minutes. */
+    static Duration userLock(int doublings) {
+        Duration lock = USER_FIRST_LOCK.multipliedBy(1L << Math.min(doublings, 20));
+        return lock.compareTo(USER_MAX_LOCK) > 0 ? USER_MAX_LOCK : lock;
+    }
+
+    private void countAddrFailure(Handle h, String subject, Instant now) {
+        Instant windowStart = now.minus(ADDR_WINDOW);
+        h.createUpdate("""
+                        UPDATE login_failures SET
+                            failures = CASE WHEN window_start < :windowStart THEN 1 ELSE failures + 1 END,
+                            window_start = CASE WHEN window_start < :windowStart THEN :now ELSE window_start END,
+                            in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END,
+                            locked_until = CASE
+                                WHEN window_start >= :windowStart AND failures + 1 >= :max THEN :lock
+                                ELSE locked_until END
+                        WHERE kind = 'addr' AND subject = :s""")
+                .bind("windowStart", windowStart).bind("now", now).bind("max", ADDR_MAX_FAILURES)
+                .bind("lock", now.plus(ADDR_LOCK)).bind("s", subject)
+                .execute();
+    }
+
+    private static void release(Handle h, String kind, String subject) {
+        h.createUpdate("""
+                        UPDATE login_failures SET in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END
+                        WHERE kind = :k AND subject = :s""")
+                .bind("k", kind).bind("s", subject).execute();
+    }
+
+    /** Seconds until a refused bucket may be tried again: its lock, or a moment while others are judged. */
+    private long retryAfter(String kind, String subject, Instant now) {
+        Optional<Instant> until = jdbi.withHandle(h -> h.createQuery(
+                        "SELECT locked_until FROM login_failures WHERE kind = :k AND subject = :s")
+                .bind("k", kind).bind("s", subject).mapTo(Instant.class).findOne());
+        return until.filter(u -> u.isAfter(now))
+                .map(u -> Math.max(1, (Duration.between(now, u).toMillis() + 999) / 1000))
+                .orElse(1L);
+    }
+
+    private Instant now() {
+        return clock.instant().truncatedTo(ChronoUnit.MICROS);
+    }
+
+    /** The bucket of a name: the same normalization as the user lookup, so no spelling gets its own bucket. */
+    static String userKey(String username) {
+        String u = username == null ? "" : UserService.key(username.strip());
         // Any other name (control characters, NUL, over-long) is kept by its digest: PostgreSQL refuses a
         // NUL in text, the column holds 128 characters, and two long names must not share a bucket.
         return PLAIN_KEY.matcher(u).matches() ? u : "#" + Hashing.sha256Hex(u);
+    }
+
+    private static String addrKey(String clientAddr) {
+        String a = clientAddr == null ? "" : clientAddr;
+        return PLAIN_KEY.matcher(a).matches() ? a : "#" + Hashing.sha256Hex(a);
     }
 }

@@ -24,7 +24,8 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 
 @Command(name = "key", mixinStandardHelpOptions = true, description = "Manage API keys.",
-        subcommands = {KeyCommand.Create.class, KeyCommand.ListKeys.class, KeyCommand.Revoke.class})
+        subcommands = {KeyCommand.Create.class, KeyCommand.ListKeys.class, KeyCommand.Revoke.class,
+                KeyCommand.Enable.class, KeyCommand.Disable.class})
 final class KeyCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -128,6 +129,58 @@ final class KeyCommand implements Runnable {
                 spec.commandLine().getOut().println("Revoked API key " + k.id() + " of " + k.username() + ".");
                 return 0;
             }
+        }
+    }
+
+    @Command(name = "enable", mixinStandardHelpOptions = true,
+            description = {"Enable an API key by id (keys of a disabled user stay disabled after the user is",
+                    "enabled again, until each is enabled here or through the API)."})
+    static final class Enable implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Parameters(paramLabel = "ID", description = "Key id (see 'pier key list')")
+        String id;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try (Core core = Core.forCli(data.load(null, null))) {
+                ApiKey k = core.keys.update(Principal.system(), uuid(id), null, true, null);
+                spec.commandLine().getOut().println("Enabled API key " + k.id() + " of " + k.username() + ".");
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "disable", mixinStandardHelpOptions = true, description = "Disable an API key by id.")
+    static final class Disable implements Callable<Integer> {
+        @Mixin
+        DataOptions data;
+
+        @Parameters(paramLabel = "ID", description = "Key id (see 'pier key list')")
+        String id;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            try (Core core = Core.forCli(data.load(null, null))) {
+                ApiKey k = core.keys.update(Principal.system(), uuid(id), null, false, null);
+                spec.commandLine().getOut().println("Disabled API key " + k.id() + " of " + k.username() + ".");
+                return 0;
+            }
+        }
+    }
+
+    static UUID uuid(String id) {
+        try {
+            return UUID.fromString(id);
+        } catch (IllegalArgumentException e) {
+            throw new PierException.Invalid("ID must be a key id (a UUID), see 'pier key list'");
         }
     }
 

@@ -30,7 +30,8 @@ final class UserCommand implements Runnable {
 
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = {"Create a user and print the authenticator enrolment (otpauth URI and QR code).",
-                    "With -r, give an existing user a new secret and revoke all of their sessions."})
+                    "With -r, give an existing user a new secret (pending until its first use) and revoke all of",
+                    "their sessions; audited."})
     static final class Create implements Callable<Integer> {
         @Mixin
         DataOptions data;
@@ -59,6 +60,7 @@ final class UserCommand implements Runnable {
                     if (group == null) {
                         throw new PierException.Invalid(Reason.USER_DATA_MISSING, "-g GROUP is required to create a user");
                     }
+                    UserService.validatePlainUsername(username);
                     Role role = Role.parse(group).orElseThrow(() -> new PierException.Invalid(Reason.UNKNOWN_ROLE,
                             "unknown group '" + group + "'; use viewer, manager, admin or owner"));
                     if (core.users.find(username).isPresent()) {
@@ -125,7 +127,8 @@ final class UserCommand implements Runnable {
     }
 
     @Command(name = "passwd", mixinStandardHelpOptions = true,
-            description = {"Set a user's password (Argon2id; at least 12 characters).",
+            description = {"Set a user's password (Argon2id; at least 8 characters, not a common or easily guessed one)",
+                    "and end all of their sessions.",
                     "Asks twice on the terminal, or reads one line from standard input with --stdin."})
     static final class Passwd implements Callable<Integer> {
         @Mixin
@@ -162,7 +165,9 @@ final class UserCommand implements Runnable {
                 }
             }
             try (Core core = Core.forCli(data.load(null, null))) {
-                core.users.setPasswordHash(Principal.system(), username, core.passwords.hash(password));
+                var user = core.users.require(username);
+                core.users.setPasswordHash(Principal.system(), username,
+                        core.passwords.hash(password, user.username(), user.email().orElse(null)));
                 spec.commandLine().getOut().println("Password set for " + username + ".");
                 return 0;
             }
@@ -170,7 +175,8 @@ final class UserCommand implements Runnable {
     }
 
     @Command(name = "disable", mixinStandardHelpOptions = true,
-            description = "Disable a user: no login, and every token and API key of theirs stops working.")
+            description = {"Disable a user: no login, their sessions end, and every API key of theirs is disabled",
+                    "(re-enabling the user does not re-enable the keys: enable each one again)."})
     static final class Disable implements Callable<Integer> {
         @Mixin
         DataOptions data;

@@ -35,6 +35,8 @@ import java.util.function.Consumer;
  * @param allowPlainTcp   whether nodes may be reached over plain TCP (no TLS) at addresses other than loopback
  * @param eventsMaxAge    how long the reconciler keeps instance events (restarts, recreations, removals)
  * @param eventsPerInstance how many events the reconciler keeps per instance, the newest
+ * @param maxKeysPerUser  how many API keys one user may hold
+ * @param maxKeyLifetime  the longest an API key may live; empty: keys may never expire (the documents' default)
  */
 public record Config(
         int port,
@@ -57,7 +59,10 @@ public record Config(
         List<String> dockerSockets,
         boolean allowPlainTcp,
         Duration eventsMaxAge,
-        int eventsPerInstance) {
+        int eventsPerInstance,
+
+        int maxKeysPerUser,
+        Optional<Duration> maxKeyLifetime) {
 
     public static final int DEFAULT_PORT = 1337;
 
@@ -98,6 +103,9 @@ public record Config(
                     "PIER_DOCKER_SOCKETS (docker_sockets) must list absolute socket paths separated by commas, got '"
                             + socket + "'");
         }
+        require(maxKeysPerUser >= 1, "PIER_MAX_KEYS_PER_USER (max_keys_per_user) must be at least 1, got " + maxKeysPerUser);
+        require(maxKeyLifetime != null, "PIER_MAX_KEY_LIFETIME_DAYS (max_key_lifetime_days) must be set or empty");
+        maxKeyLifetime.ifPresent(d -> positive(d, "PIER_MAX_KEY_LIFETIME_DAYS (max_key_lifetime_days)"));
     }
 
     /** The unix sockets nodes may use: those listed, and the one of {@code dockerHost}. */
@@ -114,7 +122,8 @@ public record Config(
         return new Config(DEFAULT_PORT, "0.0.0.0", dataDir, Optional.empty(), "", "", Optional.empty(),
                 Duration.ofHours(2), Duration.ofDays(30), false, Optional.empty(), 1024 * 1024,
                 Duration.ofMillis(250), "unix:///var/run/docker.sock", Duration.ofSeconds(2), Duration.ofSeconds(10),
-                Duration.ofMillis(1500), List.of(), false, Duration.ofDays(30), 100);
+                Duration.ofMillis(1500), List.of(), false, Duration.ofDays(30), 100,
+                100, Optional.empty());
     }
 
     public boolean embedded() {
@@ -167,6 +176,13 @@ public record Config(
         return with(b -> b.requirePassword = required);
     }
 
+    public Config withKeyLimits(int maxKeys, Duration maxLifetime) {
+        return with(b -> {
+            b.maxKeysPerUser = maxKeys;
+            b.maxKeyLifetime = Optional.ofNullable(maxLifetime);
+        });
+    }
+
     public Config withMasterKey(String base64) {
         return with(b -> b.masterKey = Optional.ofNullable(base64));
     }
@@ -194,6 +210,8 @@ public record Config(
         public boolean allowPlainTcp;
         public Duration eventsMaxAge;
         public int eventsPerInstance;
+        public int maxKeysPerUser;
+        public Optional<Duration> maxKeyLifetime;
 
         Builder(Config c) {
             port = c.port;
@@ -217,12 +235,15 @@ public record Config(
             allowPlainTcp = c.allowPlainTcp;
             eventsMaxAge = c.eventsMaxAge;
             eventsPerInstance = c.eventsPerInstance;
+            maxKeysPerUser = c.maxKeysPerUser;
+            maxKeyLifetime = c.maxKeyLifetime;
         }
 
         Config build() {
             return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
                     requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile, dbWait,
-                    dockerSockets, allowPlainTcp, eventsMaxAge, eventsPerInstance);
+                    dockerSockets, allowPlainTcp, eventsMaxAge, eventsPerInstance,
+                    maxKeysPerUser, maxKeyLifetime);
         }
     }
 

@@ -48,7 +48,10 @@ public final class ConfigLoader {
             "PIER_ALLOW_PLAIN_TCP", "allow_plain_tcp",
             "PIER_RECONCILE_SECONDS", "reconcile_seconds",
             "PIER_EVENTS_KEEP_DAYS", "events.keep_days",
-            "PIER_EVENTS_KEEP_PER_INSTANCE", "events.keep_per_instance");
+            "PIER_EVENTS_KEEP_PER_INSTANCE", "events.keep_per_instance",
+
+            "PIER_MAX_KEYS_PER_USER", "max_keys_per_user",
+            "PIER_MAX_KEY_LIFETIME_DAYS", "max_key_lifetime_days");
 
     /** Variables that are read before Java starts (the launcher) or by the logging set-up. */
     private static final List<String> OTHER_VARIABLES = List.of("PIER_LOG_LEVEL", "PIER_JAVA_OPTS", "PIER_CDS",
@@ -100,6 +103,8 @@ public final class ConfigLoader {
                     .orElse(base.eventsMaxAge());
             b.eventsPerInstance = src.integer("PIER_EVENTS_KEEP_PER_INSTANCE", 1, 100_000)
                     .orElse(base.eventsPerInstance());
+            b.maxKeysPerUser = src.integer("PIER_MAX_KEYS_PER_USER", 1, 100_000).orElse(base.maxKeysPerUser());
+            b.maxKeyLifetime = src.integer("PIER_MAX_KEY_LIFETIME_DAYS", 1, 36_500).map(Duration::ofDays);
         });
     }
 

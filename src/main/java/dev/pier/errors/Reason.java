@@ -3,6 +3,7 @@ package dev.pier.errors;
 /** Why a request failed, fine-grained enough for every family's error codes. */
 public enum Reason {
     MALFORMED_BODY,
+    UNSUPPORTED_MEDIA_TYPE,
     BODY_TOO_LARGE,
     INVALID_FIELD,
     LOGIN_FIELDS_MISSING,

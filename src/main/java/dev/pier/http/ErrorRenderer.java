@@ -54,6 +54,11 @@ public final class ErrorRenderer {
                 if (id != null) {
                     body.put("request_id", id);
                 }
+                if (reason == Reason.ROUTE_NOT_FOUND && ctx.path().startsWith("/api/v1/")) {
+                    // extension members (RFC 9457 §3.2): a Matrix client that strayed here parses its own shape
+                    body.put("error", "Route not found");
+                    body.put("errorId", 404);
+                }
                 ctx.status(status).json(body);
                 ctx.contentType("application/problem+json");
             }
@@ -62,7 +67,11 @@ public final class ErrorRenderer {
 
     static int status(PierException e) {
         return switch (e) {
-            case PierException.Invalid i -> i.reason() == Reason.BODY_TOO_LARGE ? 413 : 400;
+            case PierException.Invalid i -> switch (i.reason()) {
+                case BODY_TOO_LARGE -> 413;
+                case UNSUPPORTED_MEDIA_TYPE -> 415;
+                default -> 400;
+            };
             case PierException.NotFound n -> 404;
             case PierException.Conflict c -> 409;
             case PierException.Denied d -> 403;
@@ -120,6 +129,7 @@ public final class ErrorRenderer {
             case ROUTE_NOT_FOUND -> "api/invalid-endpoint";
             case MALFORMED_BODY, INVALID_FIELD, USER_DATA_MISSING, LOGIN_FIELDS_MISSING -> "api/invalid-request";
             case BODY_TOO_LARGE -> "api/request-too-large";
+            case UNSUPPORTED_MEDIA_TYPE -> "api/unsupported-media-type";
             default -> "api/error-" + status;
         };
     }
@@ -133,6 +143,7 @@ public final class ErrorRenderer {
             case 405 -> "Method Not Allowed";
             case 409 -> "Conflict";
             case 413 -> "Content Too Large";
+            case 415 -> "Unsupported Media Type";
             case 422 -> "Unprocessable Content";
             case 429 -> "Too Many Requests";
             case 503 -> "Service Unavailable";

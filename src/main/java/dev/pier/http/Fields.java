@@ -55,6 +55,10 @@ public final class Fields {
                         + (form ? "urlencoded form" : "multipart form"));
             }
             for (Map.Entry<String, List<String>> e : params.entrySet()) {
+                if (e.getValue().size() > 1) {
+                    // a=1&a=2: which one counts would depend on the reader; refuse, as for JSON
+                    throw new PierException.Invalid(Reason.MALFORMED_BODY, "field '" + e.getKey() + "' is given more than once");
+                }
                 if (!e.getValue().isEmpty()) {
                     map.put(e.getKey(), json.getNodeFactory().textNode(e.getValue().getFirst()));
                 }
@@ -69,6 +73,12 @@ public final class Fields {
         try {
             root = json.readTree(body);
         } catch (JsonProcessingException e) {
+            String m = e.getOriginalMessage();
+            if (m != null && m.startsWith("Duplicate field")) {
+                // Jackson's STRICT_DUPLICATE_DETECTION: "Duplicate field 'name'"
+                throw new PierException.Invalid(Reason.MALFORMED_BODY,
+                        "request body has a " + m.substring(0, 1).toLowerCase() + m.substring(1) + "; give each field once");
+            }
             throw new PierException.Invalid(Reason.MALFORMED_BODY, "request body is not valid JSON");
         } catch (java.io.IOException e) {
             throw new PierException.Invalid(Reason.MALFORMED_BODY, "request body could not be read");

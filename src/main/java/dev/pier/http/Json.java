@@ -2,6 +2,7 @@ package dev.pier.http;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -10,7 +11,7 @@ import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The one JSON configuration: ISO-8601 times, no nulls dropped silently, strict reads, bounded nesting. */
+/** The one JSON configuration: ISO-8601 times, no nulls dropped silently, strict reads (no duplicate keys), bounded nesting. */
 public final class Json {
     public static final ObjectMapper MAPPER = create();
 
@@ -35,6 +36,8 @@ public final class Json {
     private static ObjectMapper create() {
         ObjectMapper m = new ObjectMapper();
         m.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build());
+        // {"role":"viewer","role":"owner"}: one reader takes the first, another the last; refuse both
+        m.getFactory().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION.mappedFeature());
         m.registerModule(new JavaTimeModule());
         m.disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
         m.enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);

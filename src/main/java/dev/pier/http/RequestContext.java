@@ -7,6 +7,8 @@ import dev.pier.errors.Reason;
 import io.javalin.http.Context;
 import io.javalin.security.RouteRole;
 
+import java.util.Locale;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
@@ -45,21 +47,75 @@ public final class RequestContext {
         }
     }
 
+    /**
+     * Every matched route: the body's type first (nothing acts on a body it was not meant to read), then
+     * the one credential, resolved to a principal, then the route's {@link Access}.
+     */
     public void authorize(Context ctx) {
-        Access access = null;
+        requireAcceptedBody(ctx);
+        Access found = null;
         for (RouteRole r : ctx.routeRoles()) {
             if (r instanceof Access a) {
-                access = a;
+                found = a;
             }
         }
-        if (access == null) {
+        if (found == null) {
             return;
         }
-        String credential = Credentials.find(ctx).orElseThrow(() ->
-                new PierException.Unauthenticated(Reason.CREDENTIAL_MISSING, "unauthorized: no access token or API key"));
-        Principal p = authenticator.resolve(credential, ctx.ip(), access.acceptsRefreshToken());
+        Access access = found;
+        Optional<String> credential = Credentials.find(ctx);
+        Optional<Credentials.Password> password = access.acceptsPassword() ? Credentials.password(ctx) : Optional.empty();
+        Principal p;
+        if (password.isPresent()) {
+            if (credential.isPresent()) {
+                // the User API keys document calls this "undefined behaviour": refuse it
+                throw Credentials.conflict("send an API key or username and password, not both");
+            }
+            p = authenticator.resolve(password.get(), ctx.ip());
+        } else {
+            String c = credential.orElseThrow(() -> new PierException.Unauthenticated(Reason.CREDENTIAL_MISSING,
+                    access.acceptsPassword() ? "not authenticated: send apikey, or username and password"
+                            : "unauthorized: no access token or API key"));
+            p = authenticator.resolve(c, ctx.ip(), access.acceptsRefreshToken());
+        }
         ctx.attribute(PRINCIPAL, p); // before the role check, so a refusal is logged with who was refused
         Policy.require(p, access.min(), access.scope());
+    }
+
+    /**
+     * JSON bodies need a JSON content type (so a cross-site {@code text/plain} or form POST, which a
+     * browser sends without asking, cannot act); the User API keys family also takes urlencoded and
+     * multipart forms, as its document does, and the Matrix family its "form" (urlencoded, and multipart,
+     * which its clients have sent). 415 otherwise.
+     */
+    static void requireAcceptedBody(Context ctx) {
+        long length = ctx.contentLength();
+        boolean body = length > 0 || (length < 0 && ctx.header("Transfer-Encoding") != null);
+        if (!body) {
+            return;
+        }
+        String type = ctx.contentType() == null ? "" : ctx.contentType().toLowerCase(Locale.ROOT);
+        int semi = type.indexOf(';');
+        String mime = (semi < 0 ? type : type.substring(0, semi)).strip();
+        Family family = ctx.attribute(FAMILY) instanceof Family f ? f : Family.of(ctx.path());
+        boolean json = mime.equals("application/json") || (mime.startsWith("application/") && mime.endsWith("+json"));
+        boolean urlencoded = mime.equals("application/x-www-form-urlencoded");
+        boolean multipart = mime.equals("multipart/form-data");
+        boolean accepted = json
+                || ((urlencoded || multipart) && (family == Family.USER_KEYS || family == Family.MATRIX));
+        if (!accepted) {
+            String allowed = switch (family) {
+                case USER_KEYS, MATRIX -> "application/json, application/x-www-form-urlencoded or multipart/form-data";
+                default -> "application/json";
+            };
+            throw new PierException.Invalid(Reason.UNSUPPORTED_MEDIA_TYPE, "unsupported content type '"
+                    + (mime.isEmpty() ? "none" : printable(mime)) + "': send " + allowed);
+        }
+    }
+
+    private static String printable(String s) {
+        String t = s.length() > 100 ? s.substring(0, 100) : s;
+        return t.replaceAll("[^\\x20-\\x7e]", "?");
     }
 
     public static Principal principal(Context ctx) {

@@ -14,7 +14,7 @@ import java.util.UUID;
 interface ApiKeyDao {
     String SELECT = """
             SELECT k.id, k.user_id, u.username, k.description, k.access_level, k.enabled, k.expires_at,
-                   k.created_at, k.updated_at, k.last_used_at
+                   k.created_at, k.updated_at, k.last_used_at, k.key_hash
             FROM api_keys k JOIN users u ON u.id = k.user_id
             """;
 
@@ -34,6 +34,9 @@ interface ApiKeyDao {
 
     @SqlQuery(SELECT + " WHERE k.user_id = :userId ORDER BY k.created_at, k.id")
     List<ApiKeyRow> listByUser(@Bind("userId") UUID userId);
+
+    @SqlQuery("SELECT COUNT(*) FROM api_keys WHERE user_id = :userId")
+    int countByUser(@Bind("userId") UUID userId);
 
     @SqlQuery(SELECT + " ORDER BY k.created_at, k.id")
     List<ApiKeyRow> listAll();

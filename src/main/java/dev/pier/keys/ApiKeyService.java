@@ -33,7 +33,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * API keys: creation (value shown once, stored as a SHA-256 hash), listing, changes, deletion, and
  * resolving a presented key to a {@link Principal} that carries the key's level and its user's
  * current role. Known keys are resolved from memory; every change to keys or users anywhere drops
- * that cache (see {@link ChangeFeed}). Thread-safe.
+ * that cache (see {@link ChangeFeed}). A user holds at most {@code maxKeysPerUser} keys, and with a
+ * lifetime cap no key outlives it. The owner's keys are changed and ended only by the owner.
+ * Thread-safe.
  */
 public final class ApiKeyService implements KeyResolver {
     public static final int MAX_DESCRIPTION = 255;
@@ -46,6 +48,8 @@ public final class ApiKeyService implements KeyResolver {
     private final AuditLog audit;
     private final ChangeFeed changes;
     private final Clock clock;
+    private final int maxKeysPerUser;
+    private final Optional<Duration> maxLifetime;
     private final Cache<String, Resolved> cache = Caffeine.newBuilder()
             .maximumSize(100_000)
             .expireAfterWrite(Duration.ofMinutes(10))
@@ -56,12 +60,15 @@ public final class ApiKeyService implements KeyResolver {
                             AccessLevel level, boolean enabled, Instant expiresAt) {
     }
 
-    public ApiKeyService(Jdbi jdbi, UserService users, AuditLog audit, ChangeFeed changes, Clock clock) {
+    public ApiKeyService(Jdbi jdbi, UserService users, AuditLog audit, ChangeFeed changes, Clock clock,
+                         int maxKeysPerUser, Optional<Duration> maxLifetime) {
         this.jdbi = jdbi;
         this.users = users;
         this.audit = audit;
         this.changes = changes;
         this.clock = clock;
+        this.maxKeysPerUser = maxKeysPerUser;
+        this.maxLifetime = maxLifetime;
         changes.onChange(Topic.AUTH, cache::invalidateAll);
     }
 
@@ -69,13 +76,18 @@ public final class ApiKeyService implements KeyResolver {
     public record NewKey(String description, Boolean enabled, Instant expires, AccessLevel level) {
     }
 
-    /** Creates a key for {@code owner} (null: for the caller). Managing another user's keys takes admin. */
+    /**
+     * Creates a key for {@code owner} (null: for the caller). Managing another user's keys takes admin.
+     * Without an expiry the key never expires, unless the operator capped key lifetimes: then it expires
+     * at the cap, and an explicit expiry past the cap is refused.
+     */
     public CreatedKey create(Principal actor, String ownerName, NewKey req) {
         User owner = ownerName == null ? self(actor) : users.require(ownerName);
         requireCanManageKeysOf(actor, owner);
         String description = validateDescription(req.description());
         Instant now = now();
-        Instant expires = req.expires() == null ? null : req.expires().truncatedTo(ChronoUnit.MICROS);
+        Instant expires = req.expires() == null ? maxLifetime.map(now::plus).orElse(null)
+                : req.expires().truncatedTo(ChronoUnit.MICROS);
         validateExpiry(expires, now);
         AccessLevel level = req.level() == null ? AccessLevel.FULL : req.level();
         boolean enabled = req.enabled() == null || req.enabled();
@@ -83,6 +95,14 @@ public final class ApiKeyService implements KeyResolver {
         UUID id = UUID.randomUUID();
         ApiKey key = jdbi.inTransaction(h -> {
             ApiKeyDao dao = h.attach(ApiKeyDao.class);
+            // Serializes this user's key creations (the UPDATE holds the user's row until commit, on
+            // PostgreSQL and H2 alike; SQLite has one writer anyway), so the count below cannot be passed by
+            // a parallel creation: no SELECT ... FOR UPDATE, which SQLite lacks.
+            h.createUpdate("UPDATE users SET updated_at = updated_at WHERE id = :id").bind("id", owner.id()).execute();
+            if (dao.countByUser(owner.id()) >= maxKeysPerUser) {
+                throw new PierException.Conflict(Reason.CONFLICT, owner.username() + " already holds " + maxKeysPerUser
+                        + " API keys, the most a user may hold (PIER_MAX_KEYS_PER_USER); delete one first");
+            }
             dao.insert(id, owner.id(), Hashing.sha256Hex(value), description, level.wire(), enabled, expires, now);
             ChangeFeed.bump(h, Topic.AUTH);
             audit.record(h, actor.actor(), "key.create", id.toString(), "success",
@@ -121,7 +141,7 @@ public final class ApiKeyService implements KeyResolver {
 
     /** Changes description, enabled and/or expiry; a null field is left as it is. */
     public ApiKey update(Principal actor, UUID id, String description, Boolean enabled, Optional<Instant> expires) {
-        ApiKey current = visible(actor, id);
+        ApiKey current = changeable(actor, id);
         String desc = description == null ? current.description() : validateDescription(description);
         boolean en = enabled == null ? current.enabled() : enabled;
         Instant exp;
@@ -146,7 +166,7 @@ public final class ApiKeyService implements KeyResolver {
     }
 
     public ApiKey delete(Principal actor, UUID id) {
-        ApiKey key = visible(actor, id);
+        ApiKey key = changeable(actor, id);
         jdbi.useTransaction(h -> {
             if (h.attach(ApiKeyDao.class).delete(id) != 1) {
                 throw notFound(id);
@@ -156,6 +176,14 @@ public final class ApiKeyService implements KeyResolver {
         });
         lastUseWritten.remove(id);
         return key;
+    }
+
+    /**
+     * A non-secret name of a key that its holder can compute: {@code sha256:} and the first 16 hex digits
+     * of SHA-256 of the key. Pier stores the SHA-256 of each key, so it can show this for every key.
+     */
+    public static String fingerprint(String keyHash) {
+        return "sha256:" + keyHash.substring(0, 16);
     }
 
     /** Finds a key by its value (User API keys' {@code delete_key} may name a key by value). */
@@ -244,6 +272,21 @@ public final class ApiKeyService implements KeyResolver {
         return key;
     }
 
+    /**
+     * A key the caller may change or end: like {@link #visible}, except that the owner's keys are only
+     * the owner's to change. An admin asking about one is answered as for an unknown id.
+     */
+    private ApiKey changeable(Principal actor, UUID id) {
+        ApiKey key = visible(actor, id);
+        if (!actor.isSelf(key.userId())) {
+            boolean ownersKey = users.findById(key.userId()).map(u -> u.role() == Role.OWNER).orElse(false);
+            if (ownersKey && actor.kind() != Principal.Kind.SYSTEM) {
+                throw notFound(id);
+            }
+        }
+        return key;
+    }
+
     private static void requireCanManageKeysOf(Principal actor, User owner) {
         Policy.require(actor, Role.VIEWER, Scope.KEYS);
         if (!actor.isSelf(owner.id())) {
@@ -256,7 +299,18 @@ public final class ApiKeyService implements KeyResolver {
                 new PierException.Invalid(Reason.USER_NOT_FOUND, "the CLI must name the user who owns the key"));
     }
 
-    private static void validateExpiry(Instant expires, Instant now) {
+    private void validateExpiry(Instant expires, Instant now) {
+        if (maxLifetime.isPresent()) {
+            Instant latest = now.plus(maxLifetime.get());
+            if (expires == null) {
+                throw new PierException.Invalid("expires is required: keys live at most " + maxLifetime.get().toDays()
+                        + " days here (PIER_MAX_KEY_LIFETIME_DAYS)");
+            }
+            if (expires.isAfter(latest)) {
+                throw new PierException.Invalid("expires must be at most " + maxLifetime.get().toDays()
+                        + " days from now (PIER_MAX_KEY_LIFETIME_DAYS), i.e. not after " + latest.truncatedTo(ChronoUnit.SECONDS));
+            }
+        }
         if (expires != null && !expires.isAfter(now)) {
             throw new PierException.Invalid("expires must be in the future");
         }

@@ -35,14 +35,14 @@ public final class MatrixUserRoutes {
     public void login(Context ctx) {
         Fields f = Fields.of(ctx);
         Tokens t = auth.login(f.scalar("username"), f.scalar("code"), f.string("password"), ctx.ip());
-        // tokens and secrets must not stay in a browser or proxy cache (RFC 6749 §5.1)
-        ctx.header("Cache-Control", "no-store").json(tokens(t));
+        // not stored by a browser or proxy (RFC 6749 §5.1): SecurityFilter sends Cache-Control: no-store
+        ctx.json(tokens(t));
     }
 
     public void refresh(Context ctx) {
         Fields f = Fields.of(ctx);
         Tokens t = auth.refresh(f.string("grant_type"), f.string("refresh_token"), ctx.ip());
-        ctx.header("Cache-Control", "no-store").json(tokens(t));
+        ctx.json(tokens(t));
     }
 
     public void revoke(Context ctx) {
@@ -52,7 +52,7 @@ public final class MatrixUserRoutes {
 
     public void setup(Context ctx) {
         Enrollment e = users.enrollment(RequestContext.principal(ctx), ctx.pathParam("user"));
-        ctx.header("Cache-Control", "no-store").json(Json.object("qr", e.qrDataUri(), "secret", e.secretBase32()));
+        ctx.json(Json.object("qr", e.qrDataUri(), "secret", e.secretBase32()));
     }
 
     public void list(Context ctx) {
@@ -70,6 +70,7 @@ public final class MatrixUserRoutes {
         }
         Role role = Role.parse(group).orElseThrow(() ->
                 new PierException.Invalid(Reason.UNKNOWN_ROLE, "unknown group '" + group + "'; use viewer, manager, admin or owner"));
+        UserService.validatePlainUsername(username);
         users.create(p, new UserService.NewUser(null, username, role, null, null));
         ctx.json(userList());
     }

@@ -52,8 +52,9 @@ public final class PanelInstanceRoutes {
             throw new PierException.Invalid(Reason.USER_DATA_MISSING,
                     "Missing parameters: image, memory, cpu, nodeId, name and user are required");
         }
-        UUID owner = uuid(user, "user");
-        users.findById(owner).orElseThrow(() -> new PierException.Invalid(Reason.USER_NOT_FOUND, "user " + user + " not found"));
+        // the id the client chose at create-user, or the user's UUID
+        UUID owner = users.findByClientId(user.strip()).map(dev.pier.users.User::id)
+                .orElseThrow(() -> new PierException.Invalid(Reason.USER_NOT_FOUND, "user " + user + " not found"));
         Long primary = f.whole("primary");
         Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(null, name, image,
                 nodeId, owner, memory, cpu, null, f.scalar("ports"), Validation.port(primary, "primary"),
@@ -76,8 +77,8 @@ public final class PanelInstanceRoutes {
         if (userId == null || userId.isBlank()) {
             throw new PierException.Invalid("userId is required");
         }
-        UUID id = uuid(userId, "userId");
-        users.findById(id).orElseThrow(() -> new PierException.Invalid(Reason.USER_NOT_FOUND, "user " + userId + " not found"));
+        UUID id = users.findByClientId(userId.strip()).map(dev.pier.users.User::id)
+                .orElseThrow(() -> new PierException.Invalid(Reason.USER_NOT_FOUND, "user " + userId + " not found"));
         ctx.json(instances.listByOwner(id).stream().map(PanelInstanceRoutes::json).toList());
     }
 

@@ -12,7 +12,6 @@ import io.javalin.http.Context;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.UUID;
 
 /**
  * The Panel API's users (seeds/panel-api-reference.txt) over {@link UserService}: its statuses
@@ -63,25 +62,23 @@ public final class PanelUserRoutes {
             throw new PierException.Invalid(Reason.USER_DATA_MISSING, "Missing required parameters: username, email and password");
         }
         Boolean admin = f.bool("admin");
-        UUID id = null;
+        // any string the client chooses (the document: "User ID, generated if not provided"): kept as the
+        // user's external id and answered back; the user's own id stays a UUID
         String userId = f.scalar("userId");
-        if (userId != null && !userId.isBlank()) {
-            try {
-                id = UUID.fromString(userId.strip());
-            } catch (IllegalArgumentException e) {
-                throw new PierException.Invalid("userId must be a UUID");
-            }
-        }
+        String externalId = userId == null || userId.isBlank() ? null : userId.strip();
         UserService.validateUsername(username);
-        String hash = passwords.hash(password);
-        User u = users.create(RequestContext.principal(ctx), new UserService.NewUser(id, username,
-                Boolean.TRUE.equals(admin) ? Role.ADMIN : Role.VIEWER, email.strip(), hash)).user();
+        if (externalId != null && users.findByClientId(externalId).isPresent()) {
+            throw new PierException.Conflict(Reason.CONFLICT, "userId '" + externalId + "' is taken");
+        }
+        String hash = passwords.hash(password, username, email);
+        User u = users.create(RequestContext.principal(ctx), new UserService.NewUser(null, username,
+                Boolean.TRUE.equals(admin) ? Role.ADMIN : Role.VIEWER, email.strip(), hash, externalId)).user();
         ctx.status(201).json(json(u));
     }
 
     static Map<String, Object> json(User u) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("userId", u.id().toString());
+        m.put("userId", u.panelId());
         m.put("username", u.username());
         m.put("email", u.email().orElse(null));
         m.put("admin", u.role().atLeast(Role.ADMIN));

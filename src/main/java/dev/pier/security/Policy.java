@@ -39,14 +39,49 @@ public final class Policy {
         requireCanManage(actor, target.role());
     }
 
-    /**
-     * Sessions: anyone may end their own; admins and the owner anyone's (SPEC §2). Ending a session changes
-     * nothing about its user, so unlike managing it is not limited to the users below the actor.
-     */
-    public static void requireCanRevoke(Principal actor, Account target) {
-        if (actor.isSelf(target.id())) {
-            return;
+    /** Whether {@link #requireCanManage(Principal, Account)} would let the actor manage the target. */
+    public static boolean canManage(Principal actor, Account target) {
+        if (!actor.level().allows(Scope.USERS)) {
+            return false;
         }
-        require(actor, Role.ADMIN, Scope.USERS);
+        if (target.role() == Role.OWNER) {
+            return actor.role() == Role.OWNER;
+        }
+        if (target.role().atLeast(Role.ADMIN)) {
+            return actor.role() == Role.OWNER;
+        }
+        return actor.role().atLeast(Role.ADMIN);
+    }
+
+    /**
+     * Sessions: anyone may end their own; admins and the owner anyone's (SPEC §2), except that the
+     * owner's sessions are ended only by the owner. Ending a session changes nothing else about its user,
+     * so unlike managing it is not limited to the users below the actor.
+     */
+    public static boolean canRevoke(Principal actor, Account target) {
+        if (actor.isSelf(target.id()) || actor.kind() == Principal.Kind.SYSTEM) {
+            return true;
+        }
+        if (target.role() == Role.OWNER) {
+            return false;
+        }
+        return actor.role().atLeast(Role.ADMIN) && actor.level().allows(Scope.USERS);
+    }
+
+    /**
+     * API keys: anyone may change their own; admins anyone's (SPEC §1), except that the owner's keys are
+     * changed and ended only by the owner.
+     */
+    public static boolean canChangeKeysOf(Principal actor, Account owner) {
+        if (actor.kind() == Principal.Kind.SYSTEM) {
+            return true;
+        }
+        if (actor.isSelf(owner.id())) {
+            return actor.level().allows(Scope.KEYS);
+        }
+        if (owner.role() == Role.OWNER) {
+            return false;
+        }
+        return actor.role().atLeast(Role.ADMIN) && actor.level().allows(Scope.KEYS);
     }
 }

@@ -13,7 +13,8 @@ import java.util.UUID;
 public record Principal(UUID userId, String username, Role role, AccessLevel level, Kind kind, String credentialId,
                         String clientAddr) {
 
-    public enum Kind { ACCESS_TOKEN, REFRESH_TOKEN, API_KEY, SYSTEM }
+    /** {@code PASSWORD}: username, password and TOTP code, for one request (User API keys' create_apikey). */
+    public enum Kind { ACCESS_TOKEN, REFRESH_TOKEN, API_KEY, PASSWORD, SYSTEM }
 
     /** The CLI, run by whoever administers the machine: owner powers, no user behind it. */
     public static Principal system() {

@@ -1,20 +1,14 @@
 package dev.pier.userkeys;
 
 import dev.pier.security.AccessLevel;
-import dev.pier.auth.PasswordAuth;
-import dev.pier.security.Policy;
 import dev.pier.security.Principal;
-import dev.pier.security.Scope;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
-import dev.pier.http.Authenticator;
-import dev.pier.http.Credentials;
 import dev.pier.http.Fields;
 import dev.pier.http.RequestContext;
 import dev.pier.keys.ApiKey;
 import dev.pier.keys.ApiKeyService;
 import dev.pier.keys.CreatedKey;
-import dev.pier.security.Role;
 import io.javalin.http.Context;
 
 import java.util.LinkedHashMap;
@@ -26,18 +20,17 @@ import java.util.regex.Pattern;
 /**
  * The User API keys family (seeds/filebin-user-api.md) over {@link ApiKeyService}, under
  * {@code /api/user/…} and any version prefix {@code /api/vN[.N[.N]]/user/…}. Keys are never shown
- * again after creation, so listings name each key by its id, and {@code delete_key} takes either.
+ * again after creation, so listings name each key by its id and show its fingerprint (what a client
+ * holding the key can compute: {@code sha256:} + the first 16 hex digits of SHA-256 of the key), and
+ * {@code delete_key} takes either the id or the key itself. Authentication, username + password + code
+ * included, is the one before-handler's ({@code RequestContext.authorize}).
  */
 public final class UserKeyRoutes {
     private static final Pattern VERSION = Pattern.compile("v\\d{1,4}(\\.\\d{1,4}){0,2}");
     private final ApiKeyService keys;
-    private final Authenticator authenticator;
-    private final PasswordAuth passwords;
 
-    public UserKeyRoutes(ApiKeyService keys, Authenticator authenticator, PasswordAuth passwords) {
+    public UserKeyRoutes(ApiKeyService keys) {
         this.keys = keys;
-        this.authenticator = authenticator;
-        this.passwords = passwords;
     }
 
     /** Before the versioned routes: only {@code vN[.N[.N]]} is a version. */
@@ -60,31 +53,30 @@ public final class UserKeyRoutes {
             m.put("created", k.createdAt().getEpochSecond());
             m.put("comment", k.description());
             m.put("access_level", k.level().wire());
+            m.put("id", k.id().toString());
+            m.put("fingerprint", k.fingerprint());
             byId.put(k.id().toString(), m);
         }
         success(ctx, Map.of("apikeys", byId));
     }
 
-    /** The one endpoint that accepts username + password instead of a key. */
+    /**
+     * The one endpoint that also accepts username + password (+ TOTP code) instead of a key; its route
+     * {@code Access} says so, and the before-handler authenticated the caller either way.
+     */
     public void create(Context ctx) {
         checkVersion(ctx);
         Fields f = Fields.of(ctx);
-        Principal p;
-        Optional<String> credential = Credentials.find(ctx);
-        if (credential.isPresent()) {
-            p = authenticator.resolve(credential.get(), ctx.ip(), false);
-        } else if (f.has("username") || f.has("password")) {
-            p = passwords.authenticate(f.scalar("username"), f.string("password"), ctx.ip());
-        } else {
-            throw new PierException.Unauthenticated(Reason.CREDENTIAL_MISSING,
-                    "not authenticated: send apikey, or username and password");
-        }
-        Policy.require(p, Role.VIEWER, Scope.KEYS);
+        Principal p = RequestContext.principal(ctx);
         AccessLevel level = AccessLevel.parse(f.string("access_level")).orElseThrow(() ->
                 new PierException.Invalid(Reason.ACCESS_LEVEL_INVALID, "access_level must be basic, apikey or full"));
         String comment = f.string("comment");
         CreatedKey created = keys.create(p, null, new ApiKeyService.NewKey(comment, true, null, level));
-        success(ctx, Map.of("new_key", created.value()));
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("new_key", created.value());
+        data.put("id", created.key().id().toString());
+        data.put("fingerprint", created.key().fingerprint());
+        success(ctx, data);
     }
 
     public void delete(Context ctx) {
@@ -94,14 +86,15 @@ public final class UserKeyRoutes {
         if (target == null || target.isBlank()) {
             throw new PierException.Invalid(Reason.KEY_DELETE_FAILED, "delete_key is required");
         }
-        Optional<UUID> id = parseUuid(target).or(() -> keys.idOfValue(target.strip()));
-        ApiKey deleted;
+        String named = target.strip();
+        Optional<UUID> id = parseUuid(named).or(() -> keys.idOfValue(named));
         try {
-            deleted = keys.delete(p, id.orElseThrow(() -> failed()));
+            keys.delete(p, id.orElseThrow(UserKeyRoutes::failed));
         } catch (PierException.NotFound e) {
             throw failed();
         }
-        success(ctx, Map.of("deleted_keys", Map.of(deleted.id().toString(), Map.of("key", deleted.id().toString()))));
+        // keyed by what the client sent, as the document's example: the key itself, or the id
+        success(ctx, Map.of("deleted_keys", Map.of(named, Map.of("key", named))));
     }
 
     private static PierException failed() {

@@ -13,6 +13,7 @@ import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
 import java.security.SecureRandom;
+import java.text.Normalizer;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -28,9 +29,13 @@ import java.util.regex.Pattern;
  * username rules, and who may manage whom (through {@link Policy}). Thread-safe.
  */
 public final class UserService {
-    private static final Pattern USERNAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    public static final int MAX_USERNAME = 64;
+    private static final Pattern PLAIN_USERNAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    public static final int MAX_EXTERNAL_ID = 255;
     private static final Pattern EMAIL = Pattern.compile("[^\\s@\\p{Cntrl}]{1,64}@[^\\s@\\p{Cntrl}]{1,189}");
     private static final int SECRET_BYTES = 20;
+    /** Sealed once at start: an unknown name costs the same decryption as a known one (see {@link #openSecretOrDummy}). */
+    private final String dummySealed;
 
     private final Jdbi jdbi;
     private final SecretBox box;
@@ -52,14 +57,25 @@ public final class UserService {
             listGeneration.incrementAndGet();
             cachedList = null;
         });
+        this.dummySealed = box.seal(newSecret(), aad(new UUID(0, 0)));
     }
 
-    /** A new user to create; {@code id}, {@code email} and {@code passwordHash} may be null. */
-    public record NewUser(UUID id, String username, Role role, String email, String passwordHash) {
+    /**
+     * A new user to create; {@code id}, {@code email}, {@code passwordHash} and {@code externalId} may be
+     * null. {@code externalId} is the id a Panel client chose for the user.
+     */
+    public record NewUser(UUID id, String username, Role role, String email, String passwordHash, String externalId) {
+        public NewUser(UUID id, String username, Role role, String email, String passwordHash) {
+            this(id, username, role, email, passwordHash, null);
+        }
     }
 
+    /**
+     * The form in which names are unique and looked up: compatibility-normalized (NFKC, so a full-width
+     * or ligature spelling is the same name) and in lower case.
+     */
     public static String key(String username) {
-        return username.toLowerCase(Locale.ROOT);
+        return Normalizer.normalize(username, Normalizer.Form.NFKC).toLowerCase(Locale.ROOT);
     }
 
     /**
@@ -67,24 +83,69 @@ public final class UserService {
      * exist, and PostgreSQL refuses a query whose text holds a NUL character.
      */
     public static boolean isPlausibleUsername(String name) {
-        return name != null && USERNAME.matcher(name).matches();
+        return usernameProblem(name) == null;
     }
 
+    /**
+     * The SPEC's plain usernames, 1-64 of {@code A-Z a-z 0-9 . _ -}: what the Matrix API's {@code user/add}
+     * and the CLI create. Checked at those edges; the store holds any {@link #validateUsername valid} name.
+     */
+    public static void validatePlainUsername(String username) {
+        validateUsername(username);
+        if (!PLAIN_USERNAME.matcher(username).matches()) {
+            throw new PierException.Invalid("username must be 1-64 characters of A-Z a-z 0-9 . _ -");
+        }
+    }
+
+    /**
+     * Usernames as the Panel allows them: 1-64 printable characters (letters of any script, digits,
+     * spaces, {@code @}, {@code .} and other punctuation), no control or invisible formatting
+     * characters, no space at either end, and no {@code /} or {@code \} (a name is part of URL paths).
+     */
     public static void validateUsername(String username) {
         if (username == null || username.isBlank()) {
             throw new PierException.Invalid(Reason.USER_DATA_MISSING, "username is required");
         }
-        if (!USERNAME.matcher(username).matches()) {
-            throw new PierException.Invalid("username must be 1-64 characters of A-Z a-z 0-9 . _ -");
+        String problem = usernameProblem(username);
+        if (problem != null) {
+            throw new PierException.Invalid("username " + problem);
         }
+    }
+
+    private static String usernameProblem(String name) {
+        if (name == null || name.isEmpty() || name.length() > MAX_USERNAME) {
+            return "must be 1-" + MAX_USERNAME + " characters";
+        }
+        if (Character.isWhitespace(name.codePointAt(0)) || Character.isWhitespace(name.codePointBefore(name.length()))
+                || Character.isSpaceChar(name.codePointAt(0)) || Character.isSpaceChar(name.codePointBefore(name.length()))) {
+            return "must not begin or end with a space";
+        }
+        for (int i = 0; i < name.length(); ) {
+            int c = name.codePointAt(i);
+            int type = Character.getType(c);
+            if (type == Character.CONTROL || type == Character.FORMAT || type == Character.UNASSIGNED
+                    || type == Character.SURROGATE || type == Character.PRIVATE_USE
+                    || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR) {
+                return "must hold printable characters only (no control or invisible characters)";
+            }
+            if (c == '/' || c == '\\') {
+                return "must not contain / or \\";
+            }
+            i += Character.charCount(c);
+        }
+        return null;
     }
 
     /** Creates a user with a fresh TOTP secret. Nobody can create a second owner. */
     public Enrollment create(Principal actor, NewUser given) {
         // addresses are compared without case: Foo@Example.com and foo@example.com are one mailbox here
         NewUser req = given.email() == null ? given : new NewUser(given.id(), given.username(), given.role(),
-                given.email().strip().toLowerCase(Locale.ROOT), given.passwordHash());
+                given.email().strip().toLowerCase(Locale.ROOT), given.passwordHash(), given.externalId());
         validateUsername(req.username());
+        if (req.externalId() != null && (req.externalId().isEmpty() || req.externalId().length() > MAX_EXTERNAL_ID
+                || req.externalId().chars().anyMatch(Character::isISOControl))) {
+            throw new PierException.Invalid("userId must be 1-" + MAX_EXTERNAL_ID + " characters without control characters");
+        }
         if (req.email() != null && !EMAIL.matcher(req.email()).matches()) {
             throw new PierException.Invalid("email is not a valid address");
         }
@@ -110,8 +171,12 @@ public final class UserService {
                 if (dao.findById(id).isPresent()) {
                     throw new PierException.Conflict(Reason.CONFLICT, "user id " + id + " is taken");
                 }
+                if (req.externalId() != null && (dao.findByExternalId(req.externalId()).isPresent()
+                        || findRowByClientId(dao, req.externalId()).isPresent())) {
+                    throw new PierException.Conflict(Reason.CONFLICT, "userId '" + req.externalId() + "' is taken");
+                }
                 dao.insert(id, req.username(), key(req.username()), req.email(), req.passwordHash(), req.role().wire(),
-                        box.seal(secret, aad(id)), now);
+                        box.seal(secret, aad(id)), now, req.externalId());
                 ChangeFeed.bump(h, Topic.AUTH);
                 audit.record(h, actor.actor(), "user.create", req.username(), "success", "role=" + req.role().wire());
                 return dao.findById(id).orElseThrow().toUser();
@@ -125,35 +190,76 @@ public final class UserService {
         }
     }
 
-    /** Gives the user a new TOTP secret and ends all of their sessions (CLI {@code -r}). */
+    /**
+     * Gives the user a new, pending TOTP secret (shown by {@link #enrollment} until its first use) and
+     * ends all of their sessions (CLI {@code -r}, and the native API's TOTP reset). Audited.
+     */
     public Enrollment resetSecret(Principal actor, String username) {
-        User target = require(username);
-        Policy.requireCanManage(actor, target);
+        User target = requireManageable(actor, username);
         byte[] secret = newSecret();
         jdbi.useTransaction(h -> {
-            h.attach(UserDao.class).replaceSecret(target.id(), box.seal(secret, aad(target.id())), now());
-            h.createUpdate("DELETE FROM sessions WHERE user_id = :id").bind("id", target.id()).execute();
+            UserDao dao = h.attach(UserDao.class);
+            dao.replaceSecret(target.id(), box.seal(secret, aad(target.id())), now());
+            int sessions = dao.deleteSessions(target.id());
             ChangeFeed.bump(h, Topic.AUTH);
-            audit.record(h, actor.actor(), "user.reset_secret", target.username(), "success", "sessions revoked");
+            audit.record(h, actor.actor(), "user.reset_secret", target.username(), "success",
+                    "new pending secret; " + sessions + " sessions revoked");
         });
         return Enrollment.of(target, secret);
     }
 
-    /** The current enrolment of a user (Matrix setup): owner for anyone, admin for users below admin. */
+    /**
+     * The enrolment of a user (Matrix setup): owner for anyone, admin for users below admin. An active
+     * secret (one whose code was ever accepted) is never shown again: 409, and a reset issues a new one.
+     * An unknown user and one the caller may not manage get the same answer.
+     */
     public Enrollment enrollment(Principal actor, String username) {
-        UserRow row = requireRow(username);
-        User target = row.toUser();
-        Policy.requireCanManage(actor, target);
-        audit.record(actor.actor(), "user.setup", target.username(), "success", null);
+        User target = requireManageable(actor, username);
+        UserRow row = jdbi.withHandle(h -> h.attach(UserDao.class).findById(target.id()))
+                .orElseThrow(() -> untouchable(username));
+        if (!row.totpPending()) {
+            audit.record(actor.actor(), "user.setup", target.username(), "failure", "secret already active");
+            throw new PierException.Conflict(Reason.CONFLICT, "the authenticator of '" + target.username()
+                    + "' is already set up and its secret is not shown again; an admin can reset it "
+                    + "(POST /api/v1/users/{username}/totp/reset, or pier user create -u NAME -r)");
+        }
+        audit.record(actor.actor(), "user.setup", target.username(), "success", "pending secret shown");
         return Enrollment.of(target, box.open(row.totpSecret(), aad(row.id())));
     }
 
+    /**
+     * A user the caller may manage (owner for anyone, admin for users below admin, see {@link Policy}).
+     * Unknown and untouchable users get the same answer, so the answer does not tell which names exist.
+     */
+    public User requireManageable(Principal actor, String username) {
+        Optional<User> target = find(username);
+        if (target.isEmpty() || !Policy.canManage(actor, target.get())) {
+            throw untouchable(username);
+        }
+        return target.get();
+    }
+
+    /** The one answer for "no such user" and "not a user you may manage". */
+    public static PierException untouchable(String username) {
+        return new PierException.NotFound(Reason.USER_NOT_FOUND, "user '" + shown(username) + "' not found, or not one you may manage");
+    }
+
+    private static String shown(String name) {
+        String n = name == null ? "" : name;
+        StringBuilder b = new StringBuilder();
+        n.codePoints().limit(64).forEach(c -> b.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        return b.toString();
+    }
+
     public void delete(Principal actor, String username) {
-        User target = require(username);
+        Optional<User> found = find(username);
+        if (found.isPresent() && found.get().role() == Role.OWNER && actor.isSelf(found.get().id())) {
+            throw new PierException.Denied("the owner cannot be deleted");
+        }
+        User target = requireManageable(actor, username);
         if (target.role() == Role.OWNER) {
             throw new PierException.Denied("the owner cannot be deleted");
         }
-        Policy.requireCanManage(actor, target);
         jdbi.useTransaction(h -> {
             if (h.attach(UserDao.class).deleteNonOwner(target.id()) == 0) {
                 throw new PierException.NotFound(Reason.USER_NOT_FOUND, "user '" + username + "' not found");
@@ -163,46 +269,67 @@ public final class UserService {
         });
     }
 
+    /**
+     * Sets a password hash (the caller checked the password against the policy, see {@code Passwords}) and
+     * ends every session of the user at once: a stolen session does not outlive the password it came from.
+     */
     public void setPasswordHash(Principal actor, String username, String hash) {
-        User target = require(username);
-        if (!actor.isSelf(target.id())) {
-            Policy.requireCanManage(actor, target);
-        }
+        Optional<User> self = find(username).filter(u -> actor.isSelf(u.id()));
+        User target = self.isPresent() ? self.get() : requireManageable(actor, username);
         jdbi.useTransaction(h -> {
-            h.attach(UserDao.class).setPassword(target.id(), hash, now());
+            UserDao dao = h.attach(UserDao.class);
+            dao.setPassword(target.id(), hash, now());
+            int sessions = dao.deleteSessions(target.id());
             ChangeFeed.bump(h, Topic.AUTH);
-            audit.record(h, actor.actor(), "user.password", target.username(), "success", null);
+            audit.record(h, actor.actor(), "user.password", target.username(), "success", sessions + " sessions revoked");
         });
     }
 
-    /** Disables or re-enables a user; a disabled user cannot log in and all their tokens and keys stop working. */
+    /**
+     * Disables or re-enables a user. Disabling ends every session and disables every API key of the user,
+     * at once; re-enabling brings back neither: the user logs in anew, and each key is re-enabled on its own.
+     */
     public User setDisabled(Principal actor, String username, boolean disabled) {
-        User target = require(username);
-        if (target.role() == Role.OWNER) {
+        Optional<User> found = find(username);
+        if (found.isPresent() && found.get().role() == Role.OWNER && Policy.canManage(actor, found.get())) {
             throw new PierException.Denied("the owner cannot be disabled");
         }
-        Policy.requireCanManage(actor, target);
+        User target = requireManageable(actor, username);
         jdbi.useTransaction(h -> {
-            h.attach(UserDao.class).setDisabled(target.id(), disabled, now());
+            UserDao dao = h.attach(UserDao.class);
+            dao.setDisabled(target.id(), disabled, now());
+            String detail = null;
+            if (disabled) {
+                int sessions = dao.deleteSessions(target.id());
+                int keys = dao.disableKeys(target.id(), now());
+                detail = sessions + " sessions revoked, " + keys + " keys disabled";
+            }
             ChangeFeed.bump(h, Topic.AUTH);
-            audit.record(h, actor.actor(), disabled ? "user.disable" : "user.enable", target.username(), "success", null);
+            audit.record(h, actor.actor(), disabled ? "user.disable" : "user.enable", target.username(), "success", detail);
         });
         return require(username);
     }
 
     /** Changes the role of a user other than the owner; never to owner (ownership is handed over, not granted). */
     public User setRole(Principal actor, String username, Role role) {
-        User target = require(username);
-        if (target.role() == Role.OWNER || role == Role.OWNER) {
+        if (role == Role.OWNER) {
             throw new PierException.Denied(Reason.OWNER_EXISTS, "the owner's role cannot be changed here, nor a second owner made");
         }
-        Policy.requireCanManage(actor, target);
+        Optional<User> found = find(username);
+        if (found.isPresent() && found.get().role() == Role.OWNER && Policy.canManage(actor, found.get())) {
+            throw new PierException.Denied(Reason.OWNER_EXISTS, "the owner's role cannot be changed here, nor a second owner made");
+        }
+        User target = requireManageable(actor, username);
         Policy.requireCanManage(actor, role);
         jdbi.useTransaction(h -> {
-            h.attach(UserDao.class).setRoleOfNonOwner(target.id(), role.wire(), now());
+            UserDao dao = h.attach(UserDao.class);
+            dao.setRoleOfNonOwner(target.id(), role.wire(), now());
+            // a session holds no role (each request reads the current one), but a role change is a moment
+            // to make the user log in again, like a password change
+            int sessions = target.role() == role ? 0 : dao.deleteSessions(target.id());
             ChangeFeed.bump(h, Topic.AUTH);
             audit.record(h, actor.actor(), "user.role", target.username(), "success",
-                    target.role().wire() + " -> " + role.wire());
+                    target.role().wire() + " -> " + role.wire() + "; " + sessions + " sessions revoked");
         });
         return require(username);
     }
@@ -228,6 +355,30 @@ public final class UserService {
         return jdbi.withHandle(h -> h.attach(UserDao.class).findByUsernameKey(key(username)).map(UserRow::toUser));
     }
 
+    /**
+     * A user by the id a Panel client knows: the id it chose at creation ({@code userId}), or the user's
+     * own UUID.
+     */
+    public Optional<User> findByClientId(String clientId) {
+        if (clientId == null || clientId.isEmpty() || clientId.length() > MAX_EXTERNAL_ID
+                || clientId.chars().anyMatch(Character::isISOControl)) {
+            return Optional.empty();
+        }
+        return jdbi.withHandle(h -> findRowByClientId(h.attach(UserDao.class), clientId).map(UserRow::toUser));
+    }
+
+    private static Optional<UserRow> findRowByClientId(UserDao dao, String clientId) {
+        Optional<UserRow> byExternal = dao.findByExternalId(clientId);
+        if (byExternal.isPresent()) {
+            return byExternal;
+        }
+        try {
+            return dao.findById(UUID.fromString(clientId)).filter(r -> r.externalId() == null);
+        } catch (IllegalArgumentException notAUuid) {
+            return Optional.empty();
+        }
+    }
+
     public Optional<User> findById(UUID id) {
         return jdbi.withHandle(h -> h.attach(UserDao.class).findById(id).map(UserRow::toUser));
     }
@@ -242,16 +393,20 @@ public final class UserService {
                 new PierException.NotFound(Reason.USER_NOT_FOUND, "user '" + username + "' not found"));
     }
 
-    private UserRow requireRow(String username) {
-        Optional<UserRow> row = isPlausibleUsername(username)
-                ? jdbi.withHandle(h -> h.attach(UserDao.class).findByUsernameKey(key(username)))
-                : Optional.empty();
-        return row.orElseThrow(() -> new PierException.NotFound(Reason.USER_NOT_FOUND, "user '" + username + "' not found"));
+    /** A user's row, secret columns included; for the login path only. */
+    public Optional<UserRow> findRow(String username) {
+        if (!isPlausibleUsername(username)) {
+            return Optional.empty();
+        }
+        return jdbi.withHandle(h -> h.attach(UserDao.class).findByUsernameKey(key(username)));
     }
 
-    /** Reads and decrypts a user's TOTP secret; for the login path only. */
-    public byte[] openSecret(UserRow row) {
-        return box.open(row.totpSecret(), aad(row.id()));
+    /**
+     * Reads and decrypts a user's TOTP secret, or, for no user, a dummy sealed the same way: an unknown
+     * name costs the same decryption as a known one. For the login path only.
+     */
+    public byte[] openSecretOrDummy(Optional<UserRow> row) {
+        return row.map(r -> box.open(r.totpSecret(), aad(r.id()))).orElseGet(() -> box.open(dummySealed, aad(new UUID(0, 0))));
     }
 
     private byte[] newSecret() {

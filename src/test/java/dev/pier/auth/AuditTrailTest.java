@@ -167,9 +167,11 @@ class AuditTrailTest {
         assertThat(rows("auth.refresh", e.user().id().toString())).extracting(r -> r.get("outcome")).containsExactly("success");
 
         String ownerAccess = login(owner).get("access_token").asText();
+        // rotator's secret is active (it logged in): setup refuses to show it again, and says so in the log
         Http.Response setup = http.get("/api/v1/user/auth/setup/rotator", Matrix.bearer(ownerAccess));
-        assertThat(setup.status()).isEqualTo(200);
+        assertThat(setup.status()).isEqualTo(409);
         assertThat(rows("user.setup", "rotator")).extracting(r -> r.get("actor_name")).containsExactly("auditor");
+        assertThat(rows("user.setup", "rotator")).extracting(r -> r.get("outcome")).containsExactly("failure");
 
         assertThat(http.delete("/api/v1/user/auth/revoke/rotator", Matrix.bearer(second.get("access_token").asText())).status())
                 .isEqualTo(200);

@@ -156,7 +156,14 @@ class KeyCliTest {
         await().atMost(Duration.ofMillis(1500)).pollInterval(Duration.ofMillis(20))
                 .until(() -> http.get("/api/v1/api_tokens", "Token", c.key()).status() == 401);
 
+        // enabling the user again does not bring the key back (disabling marked it disabled) ...
         assertThat(pier("user", "enable", name).exit()).isZero();
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofMillis(1500)).pollInterval(Duration.ofMillis(50))
+                .until(() -> http.get("/api/v1/api_tokens", "Token", c.key()).status() == 401);
+        assertThat(http.get("/api/v1/api_tokens", "Token", c.key()).body()).contains("not enabled");
+        // ... until the key itself is enabled again
+        Run enable = pier("key", "enable", c.id());
+        assertThat(enable.exit()).as(enable.err()).isZero();
         await().atMost(Duration.ofMillis(1500)).pollInterval(Duration.ofMillis(20))
                 .until(() -> http.get("/api/v1/api_tokens", "Token", c.key()).status() == 200);
     }
@@ -175,18 +182,24 @@ class KeyCliTest {
 
     @Test
     void user_passwd_from_stdin_lets_the_user_create_a_key_with_the_password() {
-        String name = server.createUser(KeyFixtures.name("clipw"), Role.VIEWER).user().username();
+        var enrollment = server.createUser(KeyFixtures.name("clipw"), Role.VIEWER);
+        String name = enrollment.user().username();
         Run run = pierWithStdin("set by the cli, long enough\n", "user", "passwd", name, "--stdin");
         assertThat(run.exit()).as(run.err()).isZero();
 
         Http.Response r = server.http().postForm("/api/user/create_apikey", form("username", name,
-                "password", "set by the cli, long enough", "access_level", "basic"));
+                "password", "set by the cli, long enough", "code", server.code(enrollment), "access_level", "basic"));
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         assertThat(KeyFormat.isValid(r.json().at("/data/new_key").asText())).isTrue();
 
         Run tooShort = pierWithStdin("short\n", "user", "passwd", name, "--stdin");
         assertThat(tooShort.exit()).isNotZero();
-        assertThat(tooShort.err()).contains("12");
+        assertThat(tooShort.err()).contains("at least 8");
+        for (String weak : new String[]{"password1234", "aaaaaaaaaaaa"}) {
+            Run common = pierWithStdin(weak + "\n", "user", "passwd", name, "--stdin");
+            assertThat(common.exit()).as(weak).isEqualTo(2);
+            assertThat(common.err()).contains("too easy to guess");
+        }
     }
 
     @Test

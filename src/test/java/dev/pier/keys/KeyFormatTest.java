@@ -127,7 +127,7 @@ class KeyFormatTest {
         ChangeFeed changes = new ChangeFeed(jdbi, new dev.pier.db.DatabaseHealth(clock));
         AuditLog audit = new AuditLog(jdbi, clock);
         UserService users = new UserService(jdbi, new SecretBox(MasterKey.of(new byte[32])), audit, changes, clock);
-        ApiKeyService keys = new ApiKeyService(jdbi, users, audit, changes, clock);
+        ApiKeyService keys = new ApiKeyService(jdbi, users, audit, changes, clock, 100, java.util.Optional.empty());
 
         String key = KeyFormat.generate();
         String typo = key.substring(0, 30) + (key.charAt(30) == 'a' ? 'b' : 'a') + key.substring(31);

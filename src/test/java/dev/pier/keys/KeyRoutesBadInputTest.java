@@ -162,7 +162,12 @@ class KeyRoutesBadInputTest {
         for (String[] c : cases) {
             Http.Response r = server.http().send(request(method, path, c[0],
                     HttpRequest.BodyPublishers.ofString(c[1])).build());
-            assertRefused(r, shape, 400);
+            // the JSON families refuse any form body for its type alone (415); the User API keys family reads it
+            if (shape == Shape.PLAIN) {
+                assertRefused(r, shape, 400, 415);
+            } else {
+                assertRefused(r, shape, 400);
+            }
         }
         assertThat(state()).isEqualTo(before);
     }

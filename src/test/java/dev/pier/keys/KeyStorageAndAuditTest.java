@@ -44,7 +44,8 @@ class KeyStorageAndAuditTest {
     @Test
     void no_key_value_is_stored_anywhere_in_the_database() throws IOException, java.sql.SQLException {
         Http http = server.http();
-        KeyFixtures.Holder admin = KeyFixtures.holder(server, "store", Role.ADMIN, AccessLevel.FULL);
+        dev.pier.users.Enrollment enrolled = server.createUser(KeyFixtures.name("store"), Role.ADMIN);
+        KeyFixtures.Holder admin = KeyFixtures.withKey(server, enrolled.user(), AccessLevel.FULL);
         List<String> values = new ArrayList<>(List.of(admin.key()));
 
         // keys made through each family, with passwords and sessions as the credential
@@ -56,7 +57,7 @@ class KeyStorageAndAuditTest {
         server.core().users.setPasswordHash(Principal.system(), admin.name(),
                 server.core().passwords.hash("a long enough password"));
         Http.Response byPassword = http.postForm("/api/user/create_apikey", form("username", admin.name(),
-                "password", "a long enough password", "access_level", "basic"));
+                "password", "a long enough password", "code", server.code(enrolled), "access_level", "basic"));
         values.add(byPassword.json().at("/data/new_key").asText());
         // use every key, so first-use bookkeeping and the audit log have seen them all
         for (String v : values) {

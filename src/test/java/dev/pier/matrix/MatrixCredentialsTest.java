@@ -147,11 +147,17 @@ class MatrixCredentialsTest {
         assertError(r, 400, 400);
     }
 
+    /** One credential per request: a header token and a different body token is refused, never "first one wins". */
     @Test
-    void header_token_wins_over_a_bad_body_token() {
+    void a_header_token_and_a_different_body_token_are_refused() {
+        String t = token();
         Http.Response r = http.send("GET", LIST, "application/json", json("access_token", "bogus"),
-                "Authorization", "Bearer " + token());
-        assertThat(r.status()).as(r.body()).isEqualTo(200);
+                "Authorization", "Bearer " + t);
+        assertError(r, 400, 400);
+        assertThat(r.json().get("error").asText()).contains("more than one credential");
+        // the same token in both places is one credential
+        assertThat(http.send("GET", LIST, "application/json", json("access_token", t), "Authorization", "Bearer " + t)
+                .status()).isEqualTo(200);
     }
 
     @Test

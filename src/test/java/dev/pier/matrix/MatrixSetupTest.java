@@ -136,22 +136,28 @@ class MatrixSetupTest {
     }
 
     @Test
-    void setup_shows_the_current_secret_and_leaves_sessions_alone() {
+    void setup_shows_a_pending_secret_until_its_first_use_and_leaves_sessions_alone() {
         Enrollment v = user(Role.VIEWER);
-        JsonNode session = assertTokens(server.login(v));
-        server.clock.advance(Duration.ofSeconds(30));
         String ownerToken = server.accessToken(owner);
         String first = assertEnrollment(setup(v.user().username(), ownerToken)).get("secret").asText();
         String second = assertEnrollment(setup(v.user().username(), ownerToken)).get("secret").asText();
-        assertThat(second).isEqualTo(first);
+        assertThat(second).isEqualTo(first).isEqualTo(v.secretBase32());
+        JsonNode session = assertTokens(server.login(v));
+        server.clock.advance(Duration.ofSeconds(30));
+        // active now: never shown again, and the session it opened is untouched
+        Http.Response again = setup(v.user().username(), ownerToken);
+        assertError(again, 409, 409);
+        assertThat(again.body()).doesNotContain(first).contains("reset");
         Http.Response stillIn = http.delete("/api/v1/user/auth/revoke/nobody", Matrix.bearer(session.get("access_token").asText()));
         assertError(stillIn, 400, 903);
     }
 
     @Test
-    void owner_may_set_up_themselves_and_an_admin() {
+    void owner_may_set_up_an_admin_but_not_see_their_own_active_secret() {
         String t = server.accessToken(owner);
-        assertThat(assertEnrollment(setup(owner.user().username(), t)).get("secret").asText()).isEqualTo(owner.secretBase32());
+        Http.Response own = setup(owner.user().username(), t);
+        assertError(own, 409, 409);
+        assertThat(own.body()).doesNotContain(owner.secretBase32());
         Enrollment admin = user(Role.ADMIN);
         assertThat(assertEnrollment(setup(admin.user().username(), t)).get("secret").asText()).isEqualTo(admin.secretBase32());
     }
@@ -167,9 +173,12 @@ class MatrixSetupTest {
     void admin_may_not_set_up_another_admin_the_owner_or_themselves() {
         Enrollment admin = user(Role.ADMIN);
         String t = server.accessToken(admin);
-        assertError(setup(user(Role.ADMIN).user().username(), t), 403, 912);
-        assertError(setup(owner.user().username(), t), 403, 912);
-        assertError(setup(admin.user().username(), t), 403, 912);
+        // answered as for a name that does not exist: the answer does not tell who exists
+        Enrollment other = user(Role.ADMIN);
+        assertError(setup(other.user().username(), t), 400, 903);
+        assertThat(setup(other.user().username(), t).body()).doesNotContain(other.secretBase32());
+        assertError(setup(owner.user().username(), t), 400, 903);
+        assertError(setup(admin.user().username(), t), 400, 903);
     }
 
     @Test

@@ -76,7 +76,7 @@ class PanelUsersApiTest {
         for (JsonNode u : users) {
             assertThat(u.properties()).extracting(Map.Entry::getKey)
                     .containsExactlyInAnyOrder("userId", "username", "email", "admin");
-            UUID.fromString(u.get("userId").asText());
+            assertThat(u.get("userId").asText()).isNotBlank();
             byName.put(u.get("username").asText(), u);
         }
         assertThat(byName.get(owner.name()).get("admin").asBoolean()).isTrue();
@@ -114,10 +114,10 @@ class PanelUsersApiTest {
         assertThat(byEmail.status()).isEqualTo(201);
         assertThat(byEmail.json()).isEqualTo(byName.json());
 
+        // the Panel family speaks JSON: a form body (which any web page can post cross-site) is refused
         Http.Response byForm = http().postForm("/api/getUser", form("type", "username", "value", name),
                 admin.xApiKey());
-        assertThat(byForm.status()).isEqualTo(201);
-        assertThat(byForm.json()).isEqualTo(byName.json());
+        assertThat(assertPlainError(byForm, 415)).contains("application/json");
         assertThat(byName.body()).doesNotContain("$argon2id$").doesNotContainIgnoringCase("password");
     }
 
@@ -182,9 +182,9 @@ class PanelUsersApiTest {
                 "password", PASSWORD, "admin", true), 403)).contains("owner");
         assertThat(server.core().users.find(other)).isEmpty();
 
-        // admin:false (and "false" from a form) makes a plain user
+        // admin:false (and the string "false") makes a plain user
         String plain = KeyFixtures.name("plain");
-        Http.Response r = http().postForm("/api/auth/create-user", form("username", plain, "email",
+        Http.Response r = http().postJson("/api/auth/create-user", json("username", plain, "email",
                 plain + "@example.com", "password", PASSWORD, "admin", "false"), owner.xApiKey());
         assertThat(r.status()).as(r.body()).isEqualTo(201);
         assertThat(r.json().get("admin").asBoolean()).isFalse();
@@ -199,7 +199,8 @@ class PanelUsersApiTest {
                 "userId", wanted.toString());
         assertThat(r.status()).as(r.body()).isEqualTo(201);
         assertThat(r.json().get("userId").asText()).isEqualTo(wanted.toString());
-        assertThat(server.core().users.find(name).orElseThrow().id()).isEqualTo(wanted);
+        // kept as the client's id; the user's own id is Pier's
+        assertThat(server.core().users.find(name).orElseThrow().externalId()).contains(wanted.toString());
     }
 
     @Test
@@ -212,9 +213,24 @@ class PanelUsersApiTest {
     }
 
     @Test
-    void create_user_with_a_userid_that_is_not_a_uuid_is_400() {
+    void create_user_accepts_any_userid_string_and_answers_it_back() {
         Holder admin = admin();
-        for (Object bad : new Object[]{"not-a-uuid", "12345", 42, "00000000-0000-0000-0000-00000000000z"}) {
+        for (Object chosen : new Object[]{"not-a-uuid-" + UUID.randomUUID(), "auth0|" + System.nanoTime(), 4242424242L,
+                "00000000-0000-0000-0000-00000000000z-" + System.nanoTime()}) {
+            String name = KeyFixtures.name("freeuid");
+            Http.Response r = createUser(admin, "username", name, "email", name + "@example.com", "password", PASSWORD,
+                    "userId", chosen);
+            assertThat(r.status()).as(r.body()).isEqualTo(201);
+            assertThat(r.json().get("userId").asText()).isEqualTo(chosen.toString());
+            Http.Response found = http().postJson("/api/getUser", json("type", "username", "value", name), admin.xApiKey());
+            assertThat(found.json().get("userId").asText()).isEqualTo(chosen.toString());
+            // the Panel's user routes take the client's id
+            Http.Response instances = http().postJson("/api/getUserInstance", json("userId", chosen.toString()),
+                    admin.xApiKey());
+            assertThat(instances.status()).as(instances.body()).isEqualTo(200);
+            assertThat(instances.json().isArray()).isTrue();
+        }
+        for (String bad : new String[]{"tab\tid", "nul\u0000id", "x".repeat(256)}) {
             String name = KeyFixtures.name("baduid");
             assertPlainError(createUser(admin, "username", name, "email", name + "@example.com", "password", PASSWORD,
                     "userId", bad), 400);
@@ -241,14 +257,20 @@ class PanelUsersApiTest {
     }
 
     @Test
-    void create_user_with_a_password_shorter_than_12_is_400() {
+    void create_user_with_a_short_common_or_guessable_password_is_400() {
         Holder admin = admin();
         String name = KeyFixtures.name("short");
         assertThat(assertPlainError(createUser(admin, "username", name, "email", name + "@example.com",
-                "password", "elevenchars"), 400)).contains("12");
+                "password", "Zq8!rT2"), 400)).contains("at least 8");
         assertPlainError(createUser(admin, "username", name, "email", name + "@example.com", "password", ""), 400);
+        for (String weak : new String[]{"password1234", "aaaaaaaaaaaa", "qwertyuiop12", "iloveyou", name + "2024",
+                "P@ssw0rd2024"}) {
+            assertThat(assertPlainError(createUser(admin, "username", name, "email", name + "@example.com",
+                    "password", weak), 400)).as(weak).contains("too easy to guess");
+        }
         assertThat(server.core().users.find(name)).isEmpty();
-        assertThat(createUser(admin, "username", name, "email", name + "@example.com", "password", "twelve chars")
+        // eight characters are enough when they are not guessable (every user has a TOTP factor too)
+        assertThat(createUser(admin, "username", name, "email", name + "@example.com", "password", "xK9#mQ2p")
                 .status()).isEqualTo(201);
     }
 
@@ -272,7 +294,9 @@ class PanelUsersApiTest {
         Holder admin = admin();
         int before = server.core().users.list().size();
         for (String body : new String[]{
-                json("username", "a b", "email", "ab@example.com", "password", PASSWORD),
+                json("username", " leading-space", "email", "ab@example.com", "password", PASSWORD),
+                json("username", "tab\tname", "email", "tab@example.com", "password", PASSWORD),
+                json("username", "slash/name", "email", "slash@example.com", "password", PASSWORD),
                 json("username", "<script>alert(1)</script>", "email", "s@example.com", "password", PASSWORD),
                 json("username", "x".repeat(65), "email", "long@example.com", "password", PASSWORD),
                 json("username", "ro\u0000ot", "email", "nul@example.com", "password", PASSWORD),
@@ -348,21 +372,31 @@ class PanelUsersApiTest {
                 "password", PASSWORD);
         assertThat(created.status()).isEqualTo(201);
 
-        // User API keys: username + password
-        Http.Response key = KeyFixtures.postMultipart(http(), "/api/user/create_apikey", "username", name,
+        // Matrix: the owner fetches the pending enrolment, and hands the user the secret
+        Http.Response setup = http().get("/api/v1/user/auth/setup/" + name, "Authorization", "Bearer " + owner.key());
+        assertThat(setup.status()).as(setup.body()).isEqualTo(200);
+        String secret = setup.json().get("secret").asText();
+        int pad = secret.length() % 8 == 0 ? 0 : 8 - secret.length() % 8;
+        byte[] raw = Base32.decode(secret + "=".repeat(pad));
+
+        // User API keys: username + password + the current code (a password alone never mints a key)
+        Http.Response alone = KeyFixtures.postMultipart(http(), "/api/user/create_apikey", "username", name,
                 "password", PASSWORD, "access_level", "full", "comment", "first key");
+        assertThat(alone.status()).as(alone.body()).isEqualTo(401);
+        Http.Response key = KeyFixtures.postMultipart(http(), "/api/user/create_apikey", "username", name,
+                "password", PASSWORD, "code", Totp.code(raw, Totp.step(server.clock.instant())),
+                "access_level", "full", "comment", "first key");
         assertThat(key.status()).as(key.body()).isEqualTo(200);
         String newKey = key.json().at("/data/new_key").asText();
         Http.Response mine = http().get("/api/v1/api_tokens", "Token", newKey);
         assertThat(mine.status()).isEqualTo(200);
         assertThat(mine.json().get(0).get("owner").asText()).isEqualTo(created.json().get("userId").asText());
 
-        // Matrix: the owner fetches the enrolment, the user logs in with a code from it
-        Http.Response setup = http().get("/api/v1/user/auth/setup/" + name, "Authorization", "Bearer " + owner.key());
-        assertThat(setup.status()).as(setup.body()).isEqualTo(200);
-        String secret = setup.json().get("secret").asText();
-        int pad = secret.length() % 8 == 0 ? 0 : 8 - secret.length() % 8;
-        String code = Totp.code(Base32.decode(secret + "=".repeat(pad)), Totp.step(server.clock.instant()));
+        // the secret is active now: never shown again; the user logs in through Matrix with a later code
+        assertThat(http().get("/api/v1/user/auth/setup/" + name, "Authorization", "Bearer " + owner.key()).status())
+                .isEqualTo(409);
+        server.clock.advance(java.time.Duration.ofSeconds(30));
+        String code = Totp.code(raw, Totp.step(server.clock.instant()));
         Http.Response login = http().postJson("/api/v1/user/auth", json("username", name, "code", code));
         assertThat(login.status()).as(login.body()).isEqualTo(200);
         String access = login.json().get("access_token").asText();

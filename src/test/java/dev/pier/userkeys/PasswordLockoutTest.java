@@ -48,6 +48,13 @@ class PasswordLockoutTest {
                 "access_level", "full"));
     }
 
+    /** The right password with the current code appended; the clock then moves on, since a code works once. */
+    private Http.Response rightKey(Enrollment e) {
+        Http.Response r = createKey(e.user().username(), PASSWORD + server.code(e));
+        server.clock.advance(Duration.ofSeconds(30));
+        return r;
+    }
+
     private static long retryAfter(Http.Response r) {
         assertThat(r.status()).as(r.body()).isEqualTo(429);
         assertThat(r.header("Retry-After")).as("Retry-After header").isNotNull();
@@ -56,41 +63,44 @@ class PasswordLockoutTest {
 
     @Test
     void five_wrong_passwords_lock_the_user_out_even_with_the_right_password() {
-        String name = userWithPassword().user().username();
+        Enrollment e = userWithPassword();
+        String name = e.user().username();
         for (int i = 0; i < 5; i++) {
             assertUserKeysError(createKey(name, "wrong password " + i), 401, "user/login-failed");
         }
-        Http.Response locked = createKey(name, PASSWORD);
+        Http.Response locked = createKey(name, PASSWORD + server.code(e));
         assertThat(retryAfter(locked)).isBetween(1L, 60L);
         assertThat(locked.json().path("status").asText()).isEqualTo("error");
         assertThat(locked.body()).doesNotContain("new_key");
 
         server.clock.advance(Duration.ofSeconds(61));
-        Http.Response ok = createKey(name, PASSWORD);
+        Http.Response ok = rightKey(e);
         assertThat(ok.status()).as(ok.body()).isEqualTo(200);
         assertThat(KeyFormat.isValid(ok.json().at("/data/new_key").asText())).isTrue();
     }
 
     @Test
     void each_further_failure_doubles_the_lock() {
-        String name = userWithPassword().user().username();
+        Enrollment e = userWithPassword();
+        String name = e.user().username();
         for (int i = 0; i < 5; i++) {
             createKey(name, "wrong");
         }
-        assertThat(retryAfter(createKey(name, PASSWORD))).isBetween(59L, 60L);
+        assertThat(retryAfter(createKey(name, PASSWORD + server.code(e)))).isBetween(59L, 60L);
         server.clock.advance(Duration.ofSeconds(61));
         assertUserKeysError(createKey(name, "wrong again"), 401, "user/login-failed");
-        assertThat(retryAfter(createKey(name, PASSWORD))).isBetween(119L, 120L);
+        assertThat(retryAfter(createKey(name, PASSWORD + server.code(e)))).isBetween(119L, 120L);
     }
 
     @Test
     void a_success_resets_the_count() {
-        String name = userWithPassword().user().username();
+        Enrollment e = userWithPassword();
+        String name = e.user().username();
         for (int round = 0; round < 3; round++) {
             for (int i = 0; i < 4; i++) {
                 assertUserKeysError(createKey(name, "wrong"), 401, "user/login-failed");
             }
-            assertThat(createKey(name, PASSWORD).status()).isEqualTo(200);
+            assertThat(rightKey(e).status()).isEqualTo(200);
         }
     }
 
@@ -114,31 +124,32 @@ class PasswordLockoutTest {
                     json("username", e.user().username(), "code", wrong));
             assertThat(r.status()).isEqualTo(400);
         }
-        retryAfter(createKey(e.user().username(), PASSWORD));
+        retryAfter(createKey(e.user().username(), PASSWORD + server.code(e)));
     }
 
     @Test
     void one_locked_user_does_not_lock_another() {
-        String alice = userWithPassword().user().username();
-        String bob = userWithPassword().user().username();
+        Enrollment aliceE = userWithPassword();
+        String alice = aliceE.user().username();
+        Enrollment bob = userWithPassword();
         for (int i = 0; i < 5; i++) {
             createKey(alice, "wrong");
         }
-        retryAfter(createKey(alice, PASSWORD));
-        assertThat(createKey(bob, PASSWORD).status()).isEqualTo(200);
+        retryAfter(createKey(alice, PASSWORD + server.code(aliceE)));
+        assertThat(rightKey(bob).status()).isEqualTo(200);
     }
 
     @Test
     void thirty_failures_from_one_address_lock_the_address_for_ten_minutes() {
-        String bob = userWithPassword().user().username();
+        Enrollment bob = userWithPassword();
         for (int i = 0; i < 30; i++) {
             // spread over many names, so no single user is locked
             Http.Response r = createKey(KeyFixtures.name("spray"), "wrong");
             assertThat(r.status()).as("attempt %d: %s", i, r.body()).isEqualTo(401);
         }
-        assertThat(retryAfter(createKey(bob, PASSWORD))).isBetween(500L, 600L);
+        assertThat(retryAfter(createKey(bob.user().username(), PASSWORD + server.code(bob)))).isBetween(500L, 600L);
 
         server.clock.advance(Duration.ofMinutes(10).plusSeconds(1));
-        assertThat(createKey(bob, PASSWORD).status()).isEqualTo(200);
+        assertThat(rightKey(bob).status()).isEqualTo(200);
     }
 }

@@ -55,6 +55,18 @@ class UserKeysApiTest {
         return h;
     }
 
+    /** A user with a password, and the enrolment whose codes go with it. */
+    private static Enrollment passwordUser() {
+        Enrollment e = server.createUser(KeyFixtures.name("fbpw"), Role.VIEWER);
+        server.core().users.setPasswordHash(Principal.system(), e.user().username(), server.core().passwords.hash(PASSWORD));
+        return e;
+    }
+
+    /** What a client holding {@code key} computes to find it in a listing: sha256: + 16 hex digits. */
+    static String fingerprint(String key) {
+        return "sha256:" + dev.pier.crypto.Hashing.sha256Hex(key).substring(0, 16);
+    }
+
     private static JsonNode success(Http.Response r) {
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         JsonNode b = r.json();
@@ -95,7 +107,11 @@ class UserKeysApiTest {
             assertThat(created.asLong()).isBetween(server.clock.instant().getEpochSecond() - 5,
                     server.clock.instant().getEpochSecond());
             assertThat(next.getValue().properties()).extracting(Map.Entry::getKey)
-                    .containsExactlyInAnyOrder("key", "created", "comment", "access_level");
+                    .containsExactlyInAnyOrder("key", "created", "comment", "access_level", "id", "fingerprint");
+            // a client holding a key finds it by the fingerprint it computes from the key
+            assertThat(next.getValue().get("fingerprint").asText()).isEqualTo(fingerprint(second));
+            assertThat(first.getValue().get("fingerprint").asText()).isEqualTo(fingerprint(alice.key()));
+            assertThat(next.getValue().get("id").asText()).isEqualTo(next.getKey());
         }
     }
 
@@ -113,9 +129,10 @@ class UserKeysApiTest {
                     "comment", "This is a test key"));
         };
         JsonNode data = success(r);
-        assertThat(data.properties()).extracting(Map.Entry::getKey).containsExactly("new_key");
+        assertThat(data.properties()).extracting(Map.Entry::getKey).containsExactly("new_key", "id", "fingerprint");
         String key = data.get("new_key").asText();
         assertThat(KeyFormat.isValid(key)).isTrue();
+        assertThat(data.get("fingerprint").asText()).isEqualTo(fingerprint(key));
 
         JsonNode listed = success(http().postForm("/api/user/apikeys", form("apikey", alice.key()))).get("apikeys");
         assertThat(listed.size()).isEqualTo(2);
@@ -132,22 +149,27 @@ class UserKeysApiTest {
                 "api/insufficient-permissions");
     }
 
+    /** The password path needs the current TOTP code: in a code field, or as six digits after the password. */
     @ParameterizedTest
-    @ValueSource(strings = {"multipart", "urlencoded", "json"})
-    void create_apikey_with_username_and_password(String encoding) {
-        Holder alice = withPassword(viewer());
+    @ValueSource(strings = {"multipart", "urlencoded", "json", "code-appended"})
+    void create_apikey_with_username_password_and_code(String encoding) {
+        Enrollment alice = passwordUser();
+        String name = alice.user().username();
+        String code = server.code(alice);
         String path = "/api/user/create_apikey";
         Http.Response r = switch (encoding) {
-            case "multipart" -> postMultipart(http(), path, "username", alice.name(), "password", PASSWORD,
+            case "multipart" -> postMultipart(http(), path, "username", name, "password", PASSWORD, "code", code,
                     "access_level", "full", "comment", "by password");
-            case "urlencoded" -> http().postForm(path, form("username", alice.name(), "password", PASSWORD,
+            case "urlencoded" -> http().postForm(path, form("username", name, "password", PASSWORD, "code", code,
                     "access_level", "full", "comment", "by password"));
-            default -> http().postJson(path, json("username", alice.name(), "password", PASSWORD,
+            case "json" -> http().postJson(path, json("username", name, "password", PASSWORD, "code", code,
+                    "access_level", "full", "comment", "by password"));
+            default -> http().postForm(path, form("username", name, "password", PASSWORD + code,
                     "access_level", "full", "comment", "by password"));
         };
         String key = success(r).get("new_key").asText();
         JsonNode listed = success(http().postForm("/api/user/apikeys", form("apikey", key))).get("apikeys");
-        assertThat(listed.size()).isEqualTo(2);
+        assertThat(listed.size()).isEqualTo(1);
         assertThat(http().get("/api/v1/api_tokens", "Token", key).status()).isEqualTo(200);
     }
 
@@ -287,8 +309,9 @@ class UserKeysApiTest {
         String id = doomed.keyId().toString();
         JsonNode data = success(http().postForm("/api/user/delete_apikey", form("apikey", alice.key(),
                 "delete_key", doomed.key())));
-        assertThat(data).isEqualTo(KeyFixtures.tree(json("deleted_keys", Map.of(id, Map.of("key", id)))));
-        assertThat(data.toString()).doesNotContain(doomed.key());
+        // keyed by what the client sent, as in the document's example (the client holds that key anyway)
+        assertThat(data).isEqualTo(KeyFixtures.tree(json("deleted_keys", Map.of(doomed.key(), Map.of("key", doomed.key())))));
+        assertThat(data.toString()).doesNotContain(id);
         assertThat(http().get("/api/v1/user/list", doomed.bearer()).status()).isEqualTo(401);
     }
 
