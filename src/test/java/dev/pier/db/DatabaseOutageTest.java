@@ -35,7 +35,7 @@ class DatabaseOutageTest {
     @Test
     void an_outage_is_answered_503_promptly_logged_once_and_recovered_from() throws Exception {
         try (PostgresCluster pg = PostgresCluster.start();
-             ServerProcess server = ServerProcess.onDatabase(pg.jdbcUrl(), Map.of())) {
+             ServerProcess server = ServerProcess.onDatabase(pg.jdbcUrl(), Map.of("PIER_MAX_KEYS_PER_USER", "100000"))) {
             String token = KillNineTest.ownerToken(server);
             Http http = server.http();
             String before = http.postJson("/api/v1/api_tokens", "{\"description\":\"before\"}",

@@ -42,7 +42,7 @@ class KillNineTest {
 
     @Test
     void acknowledged_key_changes_survive_kill_9_under_load() throws Exception {
-        try (ServerProcess server = ServerProcess.start()) {
+        try (ServerProcess server = ServerProcess.start(Map.of("PIER_MAX_KEYS_PER_USER", "100000"))) {
             String token = ownerToken(server);
             Http http = server.http();
             // keys the clients will delete and disable while the server is killed
