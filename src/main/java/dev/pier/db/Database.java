@@ -7,6 +7,7 @@ import dev.pier.config.ConfigException;
 import dev.pier.crypto.DataDirectory;
 import dev.pier.crypto.MasterKey;
 import org.flywaydb.core.Flyway;
+import dev.pier.http.Json;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 import org.slf4j.Logger;
@@ -53,6 +54,7 @@ public final class Database implements AutoCloseable {
     /** The Jdbi set-up of both stores: SQL objects, and how UUIDs and instants are kept. */
     static Jdbi configure(Jdbi jdbi, boolean sqlite) {
         jdbi.installPlugin(new SqlObjectPlugin());
+        JsonColumns.install(jdbi, Json.MAPPER);
         if (sqlite) {
             SqliteTypes.install(jdbi);
         } else {

@@ -1,5 +1,6 @@
 package dev.pier.images;
 
+import dev.pier.db.JsonColumn;
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
@@ -7,6 +8,7 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -34,8 +36,8 @@ interface ImageDao {
             VALUES (:id, :name, :reference, :description, :command, :ports, :variables, :slot, :now, :now)
             """)
     void insert(@Bind("id") UUID id, @Bind("name") String name, @Bind("reference") String reference,
-                @Bind("description") String description, @Bind("command") String command, @Bind("ports") String ports,
-                @Bind("variables") String variables, @Bind("slot") Integer defaultSlot, @Bind("now") Instant now);
+                @Bind("description") String description, @Bind("command") @JsonColumn List<String> command, @Bind("ports") @JsonColumn List<Integer> ports,
+                @Bind("variables") @JsonColumn Map<String, String> variables, @Bind("slot") Integer defaultSlot, @Bind("now") Instant now);
 
     @SqlUpdate("""
             UPDATE images SET name = :name, reference = :reference, description = :description, command = :command,
@@ -43,8 +45,8 @@ interface ImageDao {
             WHERE id = :id
             """)
     int update(@Bind("id") UUID id, @Bind("name") String name, @Bind("reference") String reference,
-               @Bind("description") String description, @Bind("command") String command, @Bind("ports") String ports,
-               @Bind("variables") String variables, @Bind("slot") Integer defaultSlot, @Bind("now") Instant now);
+               @Bind("description") String description, @Bind("command") @JsonColumn List<String> command, @Bind("ports") @JsonColumn List<Integer> ports,
+               @Bind("variables") @JsonColumn Map<String, String> variables, @Bind("slot") Integer defaultSlot, @Bind("now") Instant now);
 
     @SqlUpdate("UPDATE images SET default_slot = NULL WHERE default_slot = 1")
     int clearDefault();

@@ -1,8 +1,13 @@
 package dev.pier.images;
 
+import dev.pier.db.JsonColumn;
+
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
-record ImageRow(UUID id, String name, String reference, String description, String command, String ports,
-                String variables, Integer defaultSlot, Instant createdAt, Instant updatedAt) {
+record ImageRow(UUID id, String name, String reference, String description, @JsonColumn List<String> command,
+                @JsonColumn List<Integer> ports, @JsonColumn Map<String, String> variables, Integer defaultSlot, Instant createdAt,
+                Instant updatedAt) {
 }

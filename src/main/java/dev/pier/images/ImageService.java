@@ -77,8 +77,8 @@ public final class ImageService {
                 if (makeDefault) {
                     dao.clearDefault();
                 }
-                dao.insert(id, s.name(), s.reference(), s.description(), json(s.command()), json(s.ports()),
-                        json(s.variables()), makeDefault ? 1 : null, now());
+                dao.insert(id, s.name(), s.reference(), s.description(), s.command(), s.ports(),
+                        s.variables(), makeDefault ? 1 : null, now());
                 audit.record(h, actor.actor(), "image.create", s.name(), "success", s.reference());
             });
         } catch (UnableToExecuteStatementException e) {
@@ -114,8 +114,8 @@ public final class ImageService {
                 if (makeDefault && !cur.isDefault()) {
                     dao.clearDefault();
                 }
-                dao.update(id, merged.name(), merged.reference(), merged.description(), json(merged.command()),
-                        json(merged.ports()), json(merged.variables()), makeDefault ? 1 : null, now());
+                dao.update(id, merged.name(), merged.reference(), merged.description(), merged.command(),
+                        merged.ports(), merged.variables(), makeDefault ? 1 : null, now());
                 audit.record(h, actor.actor(), "image.update", merged.name(), "success", merged.reference());
             });
         } catch (UnableToExecuteStatementException e) {
@@ -248,27 +248,10 @@ public final class ImageService {
 
     private static Image toImage(ImageRow r) {
         return new Image(r.id(), r.name(), r.reference(), r.description(),
-                read(r.command(), new TypeReference<List<String>>() { }),
-                read(r.ports(), new TypeReference<List<Integer>>() { }),
-                read(r.variables(), new TypeReference<Map<String, String>>() { }),
+                r.command(), r.ports(), r.variables(),
                 r.defaultSlot() != null, r.createdAt(), r.updatedAt());
     }
 
-    static String json(Object o) {
-        try {
-            return Json.MAPPER.writeValueAsString(o);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static <T> T read(String s, TypeReference<T> type) {
-        try {
-            return Json.MAPPER.readValue(s, type);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("corrupt JSON column: " + e.getMessage(), e);
-        }
-    }
 
     private Instant now() {
         return clock.instant().truncatedTo(ChronoUnit.MICROS);

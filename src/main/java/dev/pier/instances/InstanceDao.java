@@ -1,5 +1,6 @@
 package dev.pier.instances;
 
+import dev.pier.db.JsonColumn;
 import org.jdbi.v3.sqlobject.config.RegisterConstructorMapper;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
@@ -7,6 +8,7 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -55,9 +57,9 @@ interface InstanceDao {
             """)
     void insert(@Bind("id") UUID id, @Bind("name") String name, @Bind("displayName") String displayName,
                 @Bind("ownerId") UUID ownerId, @Bind("nodeId") UUID nodeId, @Bind("imageId") UUID imageId,
-                @Bind("imageRef") String imageRef, @Bind("command") String command, @Bind("memory") int memory,
-                @Bind("disk") int disk, @Bind("cpu") double cpu, @Bind("ports") String ports,
-                @Bind("primary") Integer primary, @Bind("variables") String variables, @Bind("now") Instant now);
+                @Bind("imageRef") String imageRef, @Bind("command") @JsonColumn List<String> command, @Bind("memory") int memory,
+                @Bind("disk") int disk, @Bind("cpu") double cpu, @Bind("ports") @JsonColumn List<PortMapping> ports,
+                @Bind("primary") Integer primary, @Bind("variables") @JsonColumn Map<String, String> variables, @Bind("now") Instant now);
 
     @SqlUpdate("INSERT INTO instance_ports (node_id, host_port, protocol, instance_id) VALUES (:nodeId, :port, :protocol, :id)")
     void insertPort(@Bind("nodeId") UUID nodeId, @Bind("port") int port, @Bind("protocol") String protocol,

@@ -107,8 +107,8 @@ public final class Placement {
                 }
                 List<PortMapping> ports = assignPorts(dao, node, r.ports(), avoid);
                 dao.insert(r.id(), r.name(), r.displayName(), r.ownerId(), node.id(), r.image().id(), r.image().reference(),
-                        InstanceRow.json(r.image().command()), r.memoryMib(), r.diskMib(), r.cpu(), InstanceRow.json(ports),
-                        r.primaryPort(), InstanceRow.json(r.variables()), store.now());
+                        r.image().command(), r.memoryMib(), r.diskMib(), r.cpu(), ports, r.primaryPort(), r.variables(),
+                        store.now());
                 for (PortMapping p : ports) {
                     dao.insertPort(node.id(), p.hostPort(), p.protocol(), r.id());
                 }

@@ -1,5 +1,6 @@
 package dev.pier.apitokens;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.security.AccessLevel;
 import dev.pier.keys.KeyFixtures;
@@ -9,8 +10,6 @@ import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -28,17 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ApiTokensApiTest {
     static final String PATH = "/api/v1/api_tokens";
     static final String NEVER = "0001-01-01T00:00:00Z";
+    @Shared
     static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     private static Http http() {
         return server.http();

@@ -1,12 +1,12 @@
 package dev.pier.auth;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -29,6 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and outcome, and never a token or secret.
  */
 class AuditTrailTest {
+    @Shared
     static TestServer server;
     static Http http;
     static Enrollment owner;
@@ -37,15 +38,9 @@ class AuditTrailTest {
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
         owner = server.createUser("auditor", Role.OWNER);
         SECRETS.add(owner.secretBase32());
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static List<Map<String, Object>> rows(String action, String target) {

@@ -1,5 +1,6 @@
 package dev.pier.auth;
 
+import dev.pier.support.Shared;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.security.Principal;
 import dev.pier.security.Role;
@@ -7,8 +8,6 @@ import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,17 +34,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ParallelLockoutTest {
     private static final AtomicInteger SEQ = new AtomicInteger();
     private static final int PARALLEL = 200;
+    @Shared
     static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     @BeforeEach
     void forgetFailures() {

@@ -1,5 +1,6 @@
 package dev.pier.auth;
 
+import dev.pier.support.Shared;
 import dev.pier.support.DatabaseFree;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.support.Http;
@@ -8,7 +9,6 @@ import dev.pier.support.TestDatabases;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -35,18 +35,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * TOTP secrets only AES-GCM sealed ({@code v1:}) and bound to their row, the master key file 0600.
  */
 class SecretsAtRestTest {
+    @Shared
     static TestServer server;
     static Http http;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     /** Every value of every column of every table of the schema, as text. */

@@ -1,5 +1,6 @@
 package dev.pier.auth;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.security.Role;
@@ -15,7 +16,6 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -49,20 +49,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  * sends it on every answer); HSTS only under TLS.
  */
 class SecurityHeadersTest {
+    @Shared
     static TestServer server;
     static Http http;
     static KeyFixtures.Holder owner;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
         owner = KeyFixtures.owner(server);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static void assertHardened(Http.Response r, String what) {

@@ -1,5 +1,6 @@
 package dev.pier.cli;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
@@ -7,7 +8,6 @@ import dev.pier.support.TestDatabases;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -41,13 +41,13 @@ import static org.awaitility.Awaitility.await;
 class UserCliTest {
     private static final Pattern URI = Pattern.compile("otpauth://totp/Pier:([^?\\s]+)\\?secret=([A-Z2-7]+)&issuer=Pier\\S*");
     private static final AtomicInteger SEQ = new AtomicInteger();
+    @Shared
     static TestServer server;
     static Http http;
     static Enrollment owner;
 
     @BeforeAll
     static void start() throws IOException {
-        server = TestServer.start();
         http = server.http();
         owner = server.createUser("boss", Role.OWNER);
         if (TestDatabases.postgres()) {
@@ -55,11 +55,6 @@ class UserCliTest {
             Files.writeString(server.dataDir().resolve("pier.properties"), "db.url=" + c.dbUrl().orElseThrow() + "\n"
                     + "db.user=" + c.dbUser() + "\n" + "db.password=" + c.dbPassword() + "\n");
         }
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     record Run(int exit, String out, String err) {

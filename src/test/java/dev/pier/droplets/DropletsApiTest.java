@@ -1,5 +1,6 @@
 package dev.pier.droplets;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.ExposedPort;
@@ -9,9 +10,6 @@ import dev.pier.instances.InstanceFixture;
 import dev.pier.instances.TestEngine;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -26,24 +24,8 @@ import static org.awaitility.Awaitility.await;
 
 /** The Matrix API's droplets on the real Docker engine: the document's shapes, checked against Docker's own view. */
 class DropletsApiTest {
+    @Shared
     static InstanceFixture pier;
-
-    @BeforeAll
-    static void start() {
-        pier = InstanceFixture.start();
-    }
-
-    @AfterEach
-    void cleanup() {
-        pier.cleanup();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
-        }
-    }
 
     private static Http http() {
         return pier.http();

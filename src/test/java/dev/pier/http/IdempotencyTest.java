@@ -1,11 +1,11 @@
 package dev.pier.http;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -21,6 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code Idempotency-Key} on create routes: a retry gets the first answer, never a second resource. */
 class IdempotencyTest {
+    @Shared
     static TestServer server;
     static Http http;
     static String admin;
@@ -28,15 +29,9 @@ class IdempotencyTest {
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
         admin = server.accessToken(server.createUser("idem-admin", Role.ADMIN));
         other = server.accessToken(server.createUser("idem-other", Role.ADMIN));
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static Http.Response createToken(String token, String key, String description) {

@@ -1,12 +1,10 @@
 package dev.pier.images;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.instances.InstanceFixture;
 import dev.pier.instances.TestEngine;
 import dev.pier.support.Http;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -19,24 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The native images API: admins register templates whose reference the engine has (or can pull). */
 class ImagesApiTest {
+    @Shared
     static InstanceFixture pier;
-
-    @BeforeAll
-    static void start() {
-        pier = InstanceFixture.start();
-    }
-
-    @AfterEach
-    void cleanup() {
-        pier.cleanup();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
-        }
-    }
 
     private static Http http() {
         return pier.http();

@@ -1,5 +1,6 @@
 package dev.pier.instances;
 
+import dev.pier.support.DatabaseFree;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.model.Event;
@@ -27,6 +28,7 @@ import static org.awaitility.Awaitility.await;
  * every family that has a status, its events stay within the retention, and a user's start ends the
  * back-off.
  */
+@DatabaseFree
 class CrashLoopTest {
     static final int KEEP_EVENTS = 6;
     static InstanceFixture pier;

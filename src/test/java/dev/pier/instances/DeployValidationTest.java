@@ -1,11 +1,9 @@
 package dev.pier.instances;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -21,24 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * engine and no record in the database, in every family.
  */
 class DeployValidationTest {
+    @Shared
     static InstanceFixture pier;
-
-    @BeforeAll
-    static void start() {
-        pier = InstanceFixture.start();
-    }
-
-    @AfterEach
-    void cleanup() {
-        pier.cleanup();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
-        }
-    }
 
     private static Http http() {
         return pier.http();

@@ -1,5 +1,6 @@
 package dev.pier.instances;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.model.ExposedPort;
 import dev.pier.cli.PierCommand;
@@ -8,8 +9,6 @@ import dev.pier.nodes.Node;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestDatabases;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -32,13 +31,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * in every family's error shape and records nothing, and automatic ports are picked inside them.
  */
 class HostPortsTest {
+    @Shared
     static InstanceFixture pier;
     static String adminKey;
     static JsonNode narrow;
 
     @BeforeAll
     static void start() throws IOException {
-        pier = InstanceFixture.start();
         Http.Response key = pier.http().postJson("/api/v1/api_tokens", json("description", "ports"), bearer(pier.admin));
         adminKey = key.json().path("key").asText();
         Http.Response node = pier.http().postJson("/api/v1/nodes", json("name", "narrow", "address", "unix:///var/run/docker.sock",
@@ -49,18 +48,6 @@ class HostPortsTest {
             var c = pier.server.config();
             Files.writeString(pier.server.dataDir().resolve("pier.properties"), "db.url=" + c.dbUrl().orElseThrow() + "\n"
                     + "db.user=" + c.dbUser() + "\n" + "db.password=" + c.dbPassword() + "\n");
-        }
-    }
-
-    @AfterEach
-    void cleanup() {
-        pier.cleanup();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
         }
     }
 

@@ -1,9 +1,9 @@
 package dev.pier.instances;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.cli.PierCommand;
 import dev.pier.support.TestDatabases;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -26,22 +26,15 @@ import static org.awaitility.Awaitility.await;
  * the server polls), and its reconciler leaves the CLI's container alone.
  */
 class InstanceCliTest {
+    @Shared
     static InstanceFixture pier;
 
     @BeforeAll
     static void start() throws IOException {
-        pier = InstanceFixture.start();
         if (TestDatabases.postgres()) {
             var c = pier.server.config();
             Files.writeString(pier.server.dataDir().resolve("pier.properties"), "db.url=" + c.dbUrl().orElseThrow() + "\n"
                     + "db.user=" + c.dbUser() + "\n" + "db.password=" + c.dbPassword() + "\n");
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
         }
     }
 

@@ -1,11 +1,9 @@
 package dev.pier.instances;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.model.Container;
 import dev.pier.support.Http;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -26,24 +24,8 @@ import static org.awaitility.Awaitility.await;
 
 /** Operations on one instance are serialized; parallel deploys never share a name, a host port or a container. */
 class InstanceConcurrencyTest {
+    @Shared
     static InstanceFixture pier;
-
-    @BeforeAll
-    static void start() {
-        pier = InstanceFixture.start();
-    }
-
-    @AfterEach
-    void cleanup() {
-        pier.cleanup();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
-        }
-    }
 
     /** Runs every call at once (released together) and returns their answers in order. */
     private static List<Http.Response> together(List<Callable<Http.Response>> calls) throws Exception {

@@ -1,8 +1,8 @@
 package dev.pier.instances;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.support.Http;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -22,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * so that a run lists every route that misbehaves, not just the first.
  */
 class InstanceRoutesBadInputTest {
+    @Shared
     static InstanceFixture pier;
     static String adminKey;
     static String managerKey;
@@ -35,19 +36,11 @@ class InstanceRoutesBadInputTest {
 
     @BeforeAll
     static void start() {
-        pier = InstanceFixture.start();
         adminKey = key(pier.admin);
         managerKey = key(pier.manager);
         JsonNode i = pier.deployQuiet("target");
         id = i.path("id").asText();
         name = i.path("name").asText();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
-        }
     }
 
     private static String key(String session) {

@@ -1,11 +1,9 @@
 package dev.pier.instances;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import dev.pier.support.Http;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -23,24 +21,8 @@ import static org.awaitility.Awaitility.await;
 
 /** The native instances API under /api/v1/instances on the real engine: resources, paging, actions, logs. */
 class InstancesApiTest {
+    @Shared
     static InstanceFixture pier;
-
-    @BeforeAll
-    static void start() {
-        pier = InstanceFixture.start();
-    }
-
-    @AfterEach
-    void cleanup() {
-        pier.cleanup();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
-        }
-    }
 
     private static Http http() {
         return pier.http();

@@ -1,12 +1,11 @@
 package dev.pier.instances;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.command.CreateContainerResponse;
 import com.github.dockerjava.api.model.Container;
 import dev.pier.support.Http;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -23,17 +22,12 @@ import static org.awaitility.Awaitility.await;
  * the engine's events at once or through a full pass, and records what it did in instance_events.
  */
 class ReconcilerTest {
+    @Shared
     static InstanceFixture pier;
     private String foreign;
 
-    @BeforeAll
-    static void start() {
-        pier = InstanceFixture.start();
-    }
-
     @AfterEach
     void cleanup() {
-        pier.cleanup();
         if (foreign != null) {
             try {
                 pier.docker.removeContainerCmd(foreign).withForce(true).exec();
@@ -41,13 +35,6 @@ class ReconcilerTest {
                 // already gone
             }
             foreign = null;
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
         }
     }
 

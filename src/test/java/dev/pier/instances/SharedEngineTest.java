@@ -1,5 +1,6 @@
 package dev.pier.instances;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.support.Http;
 import org.junit.jupiter.api.AfterAll;
@@ -15,21 +16,18 @@ import static org.awaitility.Awaitility.await;
 
 /** Two Pier installations on one Docker engine: their namespaces and their reconcilers stay apart. */
 class SharedEngineTest {
+    @Shared
     static InstanceFixture one;
     static InstanceFixture two;
 
     @BeforeAll
     static void start() {
-        one = InstanceFixture.start();
         two = InstanceFixture.start();
     }
 
     @AfterAll
     static void stop() {
         try {
-            if (one != null) {
-                one.close();
-            }
         } finally {
             if (two != null) {
                 two.close();

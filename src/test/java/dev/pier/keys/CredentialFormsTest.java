@@ -1,13 +1,12 @@
 package dev.pier.keys;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.security.AccessLevel;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -25,17 +24,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * refresh token is no credential on ordinary routes, and an API key is no refresh token.
  */
 class CredentialFormsTest {
+    @Shared
     static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     /** One way of presenting a credential, sent to the User API keys listing (it takes GET-less POST bodies). */
     enum Form {

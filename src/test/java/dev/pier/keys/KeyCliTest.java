@@ -1,12 +1,12 @@
 package dev.pier.keys;
 
+import dev.pier.support.Shared;
 import dev.pier.cli.PierCommand;
 import dev.pier.support.Http;
 import dev.pier.support.TestDatabases;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -39,21 +39,16 @@ import static org.awaitility.Awaitility.await;
 class KeyCliTest {
     private static final Pattern CREATED = Pattern.compile(
             "Created API key ([0-9a-f-]{36}) for (\\S+) \\(level (\\w+)\\)\\..*\\R(pier_\\w+)\\R", Pattern.DOTALL);
+    @Shared
     static TestServer server;
 
     @BeforeAll
     static void start() throws IOException {
-        server = TestServer.start();
         if (TestDatabases.postgres()) {
             var c = server.config();
             Files.writeString(server.dataDir().resolve("pier.properties"), "db.url=" + c.dbUrl().orElseThrow() + "\n"
                     + "db.user=" + c.dbUser() + "\n" + "db.password=" + c.dbPassword() + "\n");
         }
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     record Run(int exit, String out, String err) {

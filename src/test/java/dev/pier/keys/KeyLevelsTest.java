@@ -1,12 +1,11 @@
 package dev.pier.keys;
 
+import dev.pier.support.Shared;
 import dev.pier.security.AccessLevel;
 import dev.pier.security.Principal;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import static dev.pier.keys.KeyFixtures.assertPlainError;
@@ -20,17 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * demoting, disabling or deleting the user takes effect on the very next request made with the key.
  */
 class KeyLevelsTest {
+    @Shared
     static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     private static void assertMatrixDenied(Http.Response r) {
         assertThat(r.status()).as(r.body()).isEqualTo(403);

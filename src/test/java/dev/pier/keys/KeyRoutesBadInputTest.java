@@ -1,12 +1,12 @@
 package dev.pier.keys;
 
+import dev.pier.support.Shared;
 import dev.pier.security.Principal;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.security.AccessLevel;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -28,18 +28,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * large get a 4xx in the family's own error shape, never a 500, and change nothing.
  */
 class KeyRoutesBadInputTest {
+    @Shared
     static TestServer server;
     static KeyFixtures.Holder admin;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         admin = KeyFixtures.holder(server, "bad", Role.ADMIN, AccessLevel.FULL);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     enum Shape { PLAIN, USER_KEYS }

@@ -1,5 +1,6 @@
 package dev.pier.keys;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.security.AccessLevel;
 import dev.pier.security.Principal;
@@ -8,8 +9,6 @@ import dev.pier.support.TestDatabases;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -29,17 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Keys live in the database only as hashes, and every change to a key is audited with who did it. */
 class KeyStorageAndAuditTest {
+    @Shared
     static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     @Test
     void no_key_value_is_stored_anywhere_in_the_database() throws IOException, java.sql.SQLException {

@@ -1,12 +1,12 @@
 package dev.pier.keys;
 
+import dev.pier.support.Shared;
 import dev.pier.support.TestDatabases;
 import dev.pier.security.AccessLevel;
 import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -23,18 +23,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * working; admins still manage everyone else's keys (SPEC §1), other admins' included.
  */
 class OwnerKeysTest {
+    @Shared
     static TestServer server;
     static Http http;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static boolean works(KeyFixtures.Holder h) {

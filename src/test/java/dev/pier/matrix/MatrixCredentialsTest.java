@@ -1,11 +1,11 @@
 package dev.pier.matrix;
 
+import dev.pier.support.Shared;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -29,18 +29,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 class MatrixCredentialsTest {
     private static final String LIST = "/api/v1/user/list";
     private static final AtomicInteger SEQ = new AtomicInteger();
+    @Shared
     static TestServer server;
     static Http http;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static Enrollment admin() {

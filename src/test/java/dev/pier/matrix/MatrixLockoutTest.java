@@ -1,12 +1,11 @@
 package dev.pier.matrix;
 
+import dev.pier.support.Shared;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -30,17 +29,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class MatrixLockoutTest {
     private static final AtomicInteger SEQ = new AtomicInteger();
+    @Shared
     static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     @BeforeEach
     void forgetFailures() {

@@ -1,27 +1,17 @@
 package dev.pier.matrix;
 
+import dev.pier.support.Shared;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 class MatrixLoginSmokeTest {
+    @Shared
     static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     @Test
     void owner_logs_in_and_lists_users() {

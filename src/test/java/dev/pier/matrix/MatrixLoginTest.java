@@ -1,5 +1,6 @@
 package dev.pier.matrix;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.config.Config;
 import dev.pier.support.Http;
@@ -7,7 +8,6 @@ import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,18 +40,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** {@code POST /api/v1/user/auth}: the TOTP login of the Matrix API, its answers and its bad input. */
 class MatrixLoginTest {
     private static final AtomicInteger SEQ = new AtomicInteger();
+    @Shared
     static TestServer server;
     static Http http;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     /**

@@ -1,12 +1,12 @@
 package dev.pier.matrix;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -34,20 +34,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 class MatrixRefreshTest {
     private static final String LIST = "/api/v1/user/list";
     private static final AtomicInteger SEQ = new AtomicInteger();
+    @Shared
     static TestServer server;
     static Http http;
     static Enrollment owner;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
         owner = server.createUser("owner", Role.OWNER);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static Enrollment admin() {

@@ -1,9 +1,9 @@
 package dev.pier.matrix;
 
+import dev.pier.support.Shared;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -14,20 +14,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Paths under the Matrix prefix that are not routes answer the document's 404, with or without a token. */
 class MatrixRoutesTest {
     private static final String NOT_FOUND = "{\"error\":\"Route not found\",\"errorId\":404}";
+    @Shared
     static TestServer server;
     static Http http;
     static String ownerToken;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
         ownerToken = server.accessToken(server.createUser("owner", Role.OWNER));
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static void assertRouteNotFound(Http.Response r) {

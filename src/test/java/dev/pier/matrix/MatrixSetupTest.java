@@ -1,5 +1,6 @@
 package dev.pier.matrix;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.zxing.BarcodeFormat;
 import com.google.zxing.BinaryBitmap;
@@ -13,7 +14,6 @@ import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -43,20 +43,15 @@ class MatrixSetupTest {
     private static final String SETUP = "/api/v1/user/auth/setup/";
     private static final String PNG_PREFIX = "data:image/png;base64,";
     private static final AtomicInteger SEQ = new AtomicInteger();
+    @Shared
     static TestServer server;
     static Http http;
     static Enrollment owner;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
         owner = server.createUser("Chief.Owner", Role.OWNER);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static Enrollment user(Role role) {

@@ -1,12 +1,12 @@
 package dev.pier.matrix;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -43,22 +43,17 @@ class MatrixUserAdminTest {
     /** Every response body this class saw, checked for secrets at the end. */
     private static final List<String> BODIES = java.util.Collections.synchronizedList(new ArrayList<>());
     private static final List<String> SECRETS = java.util.Collections.synchronizedList(new ArrayList<>());
+    @Shared
     static TestServer server;
     static Http http;
     static Enrollment owner;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
         owner = created(server.createUser("owner", Role.OWNER));
         // the test clock stands still until moved: make the owner strictly the oldest user
         server.clock.advance(Duration.ofSeconds(1));
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static Enrollment created(Enrollment e) {

@@ -1,5 +1,6 @@
 package dev.pier.matrix;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.security.AccessLevel;
@@ -8,7 +9,6 @@ import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -26,20 +26,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  * manage rules) issues a new pending secret and ends the user's sessions.
  */
 class PendingSecretTest {
+    @Shared
     static TestServer server;
     static Http http;
     static KeyFixtures.Holder owner;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
         owner = KeyFixtures.owner(server);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static Http.Response setup(String name, String... credential) {

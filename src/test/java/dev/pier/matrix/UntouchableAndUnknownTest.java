@@ -1,5 +1,6 @@
 package dev.pier.matrix;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.security.AccessLevel;
@@ -7,7 +8,6 @@ import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,18 +23,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * problem+json for its unknown routes carries the same two members.
  */
 class UntouchableAndUnknownTest {
+    @Shared
     static TestServer server;
     static Http http;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static void assertSameAnswer(Http.Response untouchable, String name, Http.Response unknown, String ghost) {

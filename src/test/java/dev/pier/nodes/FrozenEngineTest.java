@@ -1,5 +1,6 @@
 package dev.pier.nodes;
 
+import dev.pier.support.DatabaseFree;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
@@ -35,6 +36,7 @@ import static org.awaitility.Awaitility.await;
  * desired.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@DatabaseFree
 class FrozenEngineTest {
     private InstanceFixture pier;
     private SecondEngine engine;

@@ -1,13 +1,13 @@
 package dev.pier.nodes;
 
+import dev.pier.support.Shared;
+import dev.pier.support.DatabaseFree;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.instances.InstanceFixture;
 import dev.pier.runtime.FakeEngine;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -25,21 +25,11 @@ import static org.awaitility.Awaitility.await;
  * the listing, nothing they send is quoted, and the control plane (node {@code local}) is unaffected. Also
  * which addresses registration refuses.
  */
+@DatabaseFree
 class HostileNodeTest {
+    @Shared
     static InstanceFixture pier;
     final List<FakeEngine> fakes = new ArrayList<>();
-
-    @BeforeAll
-    static void start() {
-        pier = InstanceFixture.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
-        }
-    }
 
     @AfterEach
     void cleanup() {

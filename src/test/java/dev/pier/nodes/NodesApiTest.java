@@ -1,13 +1,12 @@
 package dev.pier.nodes;
 
+import dev.pier.support.Shared;
 import dev.pier.security.Principal;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.instances.InstanceFixture;
 import dev.pier.instances.TestEngine;
 import dev.pier.support.Http;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -19,27 +18,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The native nodes API: a fresh install has node "local" online; admins register and remove engines. */
 class NodesApiTest {
+    @Shared
     static InstanceFixture pier;
-
-    @BeforeAll
-    static void start() {
-        pier = InstanceFixture.start();
-    }
 
     @AfterEach
     void cleanup() {
-        pier.cleanup();
         for (var n : pier.server.core().nodes.list()) {
             if (!n.name().equals("local")) {
                 pier.server.core().nodes.delete(dev.pier.security.Principal.system(), n.id());
             }
-        }
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
         }
     }
 

@@ -1,10 +1,10 @@
 package dev.pier.nodes;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.errors.PierException;
 import dev.pier.instances.InstanceFixture;
 import dev.pier.support.Http;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -18,24 +18,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Panel {@code POST /api/nodes/create}: {@code ram} and {@code disk} as the document's specification strings. */
 class PanelNodeCapacityTest {
+    @Shared
     static InstanceFixture pier;
     static String adminKey;
     static String managerKey;
 
     @BeforeAll
     static void start() {
-        pier = InstanceFixture.start();
         adminKey = pier.http().postJson("/api/v1/api_tokens", json("description", "panel"), bearer(pier.admin))
                 .json().path("key").asText();
         managerKey = pier.http().postJson("/api/v1/api_tokens", json("description", "panel"), bearer(pier.manager))
                 .json().path("key").asText();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
-        }
     }
 
     @Test

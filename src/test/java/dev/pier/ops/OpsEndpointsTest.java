@@ -1,5 +1,6 @@
 package dev.pier.ops;
 
+import dev.pier.support.Shared;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
@@ -10,7 +11,6 @@ import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
@@ -36,20 +36,15 @@ class OpsEndpointsTest {
             "get /healthz", "get /readyz", "get /metrics", "get /openapi.json",
             "post /api/v1/user/auth", "post /api/v1/user/auth/refresh");
 
+    @Shared
     static TestServer server;
     static Http http;
     static Enrollment owner;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
         owner = server.createUser("operator", Role.OWNER);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     @Test

@@ -1,8 +1,7 @@
 package dev.pier.ops;
 
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
@@ -22,17 +21,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * client library smooths anything over.
  */
 class OversizedBodyTest {
+    @Shared
     static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     private static byte[] json(int size) {
         byte[] b = new byte[size];

@@ -1,5 +1,6 @@
 package dev.pier.ops;
 
+import dev.pier.support.DatabaseFree;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -33,6 +34,7 @@ import static org.awaitility.Awaitility.await;
  * engine's listing) is logged once, later passes still run, and /readyz and /metrics say that the node's
  * passes stopped completing, until they complete again.
  */
+@DatabaseFree
 class ReconcilerHealthTest {
     static final AtomicReference<FaultInjectingRuntime> runtime = new AtomicReference<>();
     static TestServer server;

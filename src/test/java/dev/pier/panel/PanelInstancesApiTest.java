@@ -1,5 +1,6 @@
 package dev.pier.panel;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.ExposedPort;
@@ -8,8 +9,6 @@ import dev.pier.instances.InstanceFixture;
 import dev.pier.instances.TestEngine;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -26,13 +25,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * in x-api-key, on the real engine.
  */
 class PanelInstancesApiTest {
+    @Shared
     static InstanceFixture pier;
     static String adminKey;
     static String managerKey;
 
     @BeforeAll
     static void start() {
-        pier = InstanceFixture.start();
         adminKey = key(pier.admin);
         managerKey = key(pier.manager);
     }
@@ -42,18 +41,6 @@ class PanelInstancesApiTest {
         Http.Response r = pier.http().postJson("/api/v1/api_tokens", json("description", "panel tests"), bearer(session));
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         return r.json().path("key").asText();
-    }
-
-    @AfterEach
-    void cleanup() {
-        pier.cleanup();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (pier != null) {
-            pier.close();
-        }
     }
 
     private static Http http() {

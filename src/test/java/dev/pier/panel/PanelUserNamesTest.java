@@ -1,10 +1,10 @@
 package dev.pier.panel;
 
+import dev.pier.support.Shared;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,20 +24,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class PanelUserNamesTest {
     static final String PASSWORD = "a long enough password";
+    @Shared
     static TestServer server;
     static Http http;
     static KeyFixtures.Holder owner;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
         owner = KeyFixtures.owner(server);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static Http.Response create(String username, String email) {

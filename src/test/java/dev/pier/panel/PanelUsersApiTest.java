@@ -1,5 +1,6 @@
 package dev.pier.panel;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.security.AccessLevel;
 import dev.pier.auth.Totp;
@@ -12,7 +13,6 @@ import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
 import dev.pier.users.User;
 import org.bouncycastle.util.encoders.Base32;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -28,18 +28,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The Panel API's users (seeds/panel-api-reference.txt): admin keys in x-api-key, errors {"error": …}. */
 class PanelUsersApiTest {
     static final String PASSWORD = "correct horse battery";
+    @Shared
     static TestServer server;
     static Holder owner;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         owner = KeyFixtures.owner(server);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static Http http() {

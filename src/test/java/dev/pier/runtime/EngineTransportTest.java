@@ -1,5 +1,6 @@
 package dev.pier.runtime;
 
+import dev.pier.support.DatabaseFree;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -27,6 +28,7 @@ import static org.awaitility.Awaitility.await;
  * frozen dockerd on its unix socket), and hand-written fakes that redirect, send too much, send garbage or
  * keep dropping the event stream. Every call ends by its deadline, and no answer is quoted back.
  */
+@DatabaseFree
 class EngineTransportTest {
     /** Short deadlines, so a frozen engine costs seconds, not minutes. */
     private static final DockerEndpoint.Deadlines SHORT = new DockerEndpoint.Deadlines(Duration.ofSeconds(1),

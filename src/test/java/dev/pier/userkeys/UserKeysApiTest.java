@@ -1,5 +1,6 @@
 package dev.pier.userkeys;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.security.AccessLevel;
 import dev.pier.security.Principal;
@@ -10,8 +11,6 @@ import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -30,17 +29,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The User API keys family (seeds/filebin-user-api.md), unversioned and under version prefixes. */
 class UserKeysApiTest {
     static final String PASSWORD = "a long enough password";
+    @Shared
     static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     private static Http http() {
         return server.http();

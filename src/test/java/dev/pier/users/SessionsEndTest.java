@@ -1,5 +1,6 @@
 package dev.pier.users;
 
+import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.security.AccessLevel;
@@ -7,7 +8,6 @@ import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
 import dev.pier.support.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -25,20 +25,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class SessionsEndTest {
     private static final AtomicInteger SEQ = new AtomicInteger();
+    @Shared
     static TestServer server;
     static Http http;
     static KeyFixtures.Holder owner;
 
     @BeforeAll
     static void start() {
-        server = TestServer.start();
         http = server.http();
         owner = KeyFixtures.owner(server);
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
     }
 
     private static Enrollment user(Role role) {

@@ -1,13 +1,12 @@
 package dev.pier.users;
 
+import dev.pier.support.Shared;
 import dev.pier.security.Role;
 import dev.pier.security.Principal;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.support.TestServer;
 import org.jdbi.v3.core.Jdbi;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -28,17 +27,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * creators nor a hand-written SQL statement can make a second. Each test starts with no users at all.
  */
 class SingleOwnerTest {
+    @Shared
     static TestServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServer.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     @BeforeEach
     void noUsers() {
