@@ -5,35 +5,23 @@ import dev.pier.security.Principal;
 import dev.pier.errors.PierException;
 import dev.pier.images.Image;
 import dev.pier.images.ImageService;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 @Command(name = "image", mixinStandardHelpOptions = true, description = "Manage images (templates).",
         subcommands = {ImageCommand.Add.class, ImageCommand.ListImages.class, ImageCommand.Remove.class})
-final class ImageCommand implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
-    }
+final class ImageCommand extends GroupCommand {
 
     @Command(name = "add", mixinStandardHelpOptions = true,
             description = "Register a Docker image as a template; pulls it (showing progress) when no node has it.")
-    static final class Add implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Add extends CoreCommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "Template name")
         String name;
 
@@ -55,11 +43,13 @@ final class ImageCommand implements Runnable {
         @Parameters(index = "2..*", paramLabel = "COMMAND", description = "Command and arguments (after --)")
         List<String> command = new ArrayList<>();
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
 
         @Override
-        public Integer call() {
+        int run(Core core, PrintWriter out) {
             Map<String, String> variables = new LinkedHashMap<>();
             for (String v : vars) {
                 int eq = v.indexOf('=');
@@ -68,61 +58,50 @@ final class ImageCommand implements Runnable {
                 }
                 variables.put(v.substring(0, eq), v.substring(eq + 1));
             }
-            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
-                var out = spec.commandLine().getOut();
-                Image i = core.images.create(Principal.system(), new ImageService.Spec(name, reference, description,
-                        command, ports, variables, isDefault), line -> {
-                            out.println("pull: " + line);
-                            out.flush();
-                        });
-                out.println("Registered image " + i.name() + " (" + i.id() + ") = " + i.reference()
-                        + (i.isDefault() ? ", the default" : ""));
-                return 0;
-            }
+            Image i = core.images.create(Principal.system(), new ImageService.Spec(name, reference, description,
+                    command, ports, variables, isDefault), line -> {
+                        out.println("pull: " + line);
+                        out.flush();
+                    });
+            out.println("Registered image " + i.name() + " (" + i.id() + ") = " + i.reference()
+                    + (i.isDefault() ? ", the default" : ""));
+            return 0;
         }
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List images.")
-    static final class ListImages implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+    static final class ListImages extends CoreCommand {
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
 
         @Override
-        public Integer call() {
-            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
-                var out = spec.commandLine().getOut();
-                out.printf("%-36s  %-20s  %-7s  %s%n", "ID", "NAME", "DEFAULT", "REFERENCE");
-                for (Image i : core.images.list()) {
-                    out.printf("%-36s  %-20s  %-7s  %s%n", i.id(), i.name(), i.isDefault() ? "yes" : "", i.reference());
-                }
-                out.flush();
-                return 0;
+        int run(Core core, PrintWriter out) {
+            out.printf("%-36s  %-20s  %-7s  %s%n", "ID", "NAME", "DEFAULT", "REFERENCE");
+            for (Image i : core.images.list()) {
+                out.printf("%-36s  %-20s  %-7s  %s%n", i.id(), i.name(), i.isDefault() ? "yes" : "", i.reference());
             }
+            return 0;
         }
     }
 
     @Command(name = "remove", mixinStandardHelpOptions = true, description = "Remove an image (instances keep running).")
-    static final class Remove implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Remove extends CoreCommand {
         @Parameters(paramLabel = "IMAGE", description = "Image name or id")
         String image;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
 
         @Override
-        public Integer call() {
-            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
-                Image i = core.images.resolve(image).orElseThrow(() -> new PierException.NotFound("image '" + image + "' not found"));
-                core.images.delete(Principal.system(), i.id());
-                spec.commandLine().getOut().println("Removed image " + i.name() + ".");
-                return 0;
-            }
+        int run(Core core, PrintWriter out) {
+            Image i = core.images.resolve(image).orElseThrow(() -> new PierException.NotFound("image '" + image + "' not found"));
+            core.images.delete(Principal.system(), i.id());
+            out.println("Removed image " + i.name() + ".");
+            return 0;
         }
     }
 }

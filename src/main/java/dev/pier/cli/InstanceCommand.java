@@ -7,17 +7,15 @@ import dev.pier.instances.Instance;
 import dev.pier.instances.InstanceService;
 import dev.pier.instances.Validation;
 import dev.pier.users.User;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 /**
  * Instance commands act on the nodes directly, like the server does; a running server's reconciler
@@ -27,44 +25,29 @@ import java.util.concurrent.Callable;
         subcommands = {InstanceCommand.ListInstances.class, InstanceCommand.Deploy.class, InstanceCommand.Start.class,
                 InstanceCommand.Stop.class, InstanceCommand.Restart.class, InstanceCommand.Suspend.class,
                 InstanceCommand.Unsuspend.class, InstanceCommand.Delete.class, InstanceCommand.Logs.class})
-final class InstanceCommand implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
-    }
+final class InstanceCommand extends GroupCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List instances.")
-    static final class ListInstances implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+    static final class ListInstances extends CoreCommand {
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
 
         @Override
-        public Integer call() {
-            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
-                var out = spec.commandLine().getOut();
-                out.printf("%-36s  %-24s  %-9s  %-8s  %6s  %5s  %s%n", "ID", "NAME", "STATE", "DESIRED", "MEM", "CPU", "PORTS");
-                for (Instance i : core.instances.list()) {
-                    out.printf("%-36s  %-24s  %-9s  %-8s  %6d  %5.2f  %s%n", i.id(), i.name(),
-                            i.suspended() ? "suspended" : i.observedState().wire(), i.desiredState().wire(), i.memoryMib(), i.cpu(),
-                            Validation.format(i.ports()));
-                }
-                out.flush();
-                return 0;
+        int run(Core core, PrintWriter out) {
+            out.printf("%-36s  %-24s  %-9s  %-8s  %6s  %5s  %s%n", "ID", "NAME", "STATE", "DESIRED", "MEM", "CPU", "PORTS");
+            for (Instance i : core.instances.list()) {
+                out.printf("%-36s  %-24s  %-9s  %-8s  %6d  %5.2f  %s%n", i.id(), i.name(),
+                        i.suspended() ? "suspended" : i.observedState().wire(), i.desiredState().wire(), i.memoryMib(), i.cpu(),
+                        Validation.format(i.ports()));
             }
+            return 0;
         }
     }
 
     @Command(name = "deploy", mixinStandardHelpOptions = true, description = "Deploy an instance and start it.")
-    static final class Deploy implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Deploy extends CoreCommand {
         @Option(names = "--name", paramLabel = "NAME", description = "DNS-label name (default: generated)")
         String name;
 
@@ -89,11 +72,13 @@ final class InstanceCommand implements Runnable {
         @Option(names = "--var", paramLabel = "NAME=VALUE", description = "Environment variable (repeatable)")
         List<String> vars = new ArrayList<>();
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
 
         @Override
-        public Integer call() {
+        int run(Core core, PrintWriter out) {
             Map<String, String> variables = new LinkedHashMap<>();
             for (String v : vars) {
                 int eq = v.indexOf('=');
@@ -102,36 +87,31 @@ final class InstanceCommand implements Runnable {
                 }
                 variables.put(v.substring(0, eq), v.substring(eq + 1));
             }
-            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
-                User u = owner == null ? null : core.users.require(owner);
-                Instance i = core.instances.deploy(Principal.system(), new InstanceService.DeployRequest(name, null, image, node,
-                        u == null ? null : u.id(), memory, cpu, null, ports, null, variables));
-                spec.commandLine().getOut().println("Deployed " + i.name() + " (" + i.id() + "): " + i.observedState().wire()
-                        + (i.ports().isEmpty() ? "" : ", ports " + Validation.format(i.ports())));
-                return 0;
-            }
+            User u = owner == null ? null : core.users.require(owner);
+            Instance i = core.instances.deploy(Principal.system(), new InstanceService.DeployRequest(name, null, image, node,
+                    u == null ? null : u.id(), memory, cpu, null, ports, null, variables));
+            out.println("Deployed " + i.name() + " (" + i.id() + "): " + i.observedState().wire()
+                    + (i.ports().isEmpty() ? "" : ", ports " + Validation.format(i.ports())));
+            return 0;
         }
     }
 
-    abstract static class ActionCommand implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    abstract static class ActionCommand extends CoreCommand {
         @Parameters(paramLabel = "INSTANCE", description = "Instance name or id")
         String instance;
-
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
 
         abstract InstanceService.Action action();
 
         @Override
-        public Integer call() {
-            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
-                Instance i = core.instances.act(Principal.system(), core.instances.resolve(instance).id(), action());
-                spec.commandLine().getOut().println(i.name() + ": " + (i.suspended() ? "suspended, " : "") + i.observedState().wire());
-                return 0;
-            }
+        boolean contactsNodes() {
+            return true;
+        }
+
+        @Override
+        int run(Core core, PrintWriter out) {
+            Instance i = core.instances.act(Principal.system(), core.instances.resolve(instance).id(), action());
+            out.println(i.name() + ": " + (i.suspended() ? "suspended, " : "") + i.observedState().wire());
+            return 0;
         }
     }
 
@@ -171,52 +151,45 @@ final class InstanceCommand implements Runnable {
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete an instance and its container.")
-    static final class Delete implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Delete extends CoreCommand {
         @Parameters(paramLabel = "INSTANCE", description = "Instance name or id")
         String instance;
 
         @Option(names = "--force", description = "Drop the record even when the node is offline")
         boolean force;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
 
         @Override
-        public Integer call() {
-            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
-                Instance i = core.instances.resolve(instance);
-                core.instances.delete(Principal.system(), i.id(), force);
-                spec.commandLine().getOut().println("Deleted " + i.name() + ".");
-                return 0;
-            }
+        int run(Core core, PrintWriter out) {
+            Instance i = core.instances.resolve(instance);
+            core.instances.delete(Principal.system(), i.id(), force);
+            out.println("Deleted " + i.name() + ".");
+            return 0;
         }
     }
 
     @Command(name = "logs", mixinStandardHelpOptions = true, description = "Print the last lines of an instance's output.")
-    static final class Logs implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Logs extends CoreCommand {
         @Parameters(paramLabel = "INSTANCE", description = "Instance name or id")
         String instance;
 
         @Option(names = "--tail", paramLabel = "N", defaultValue = "100", description = "Lines (default ${DEFAULT-VALUE})")
         int tail;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
 
         @Override
-        public Integer call() {
-            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
-                spec.commandLine().getOut().print(core.instances.logs(Principal.system(),
-                        core.instances.resolve(instance).id(), tail));
-                spec.commandLine().getOut().flush();
-                return 0;
-            }
+        int run(Core core, PrintWriter out) {
+            out.print(core.instances.logs(Principal.system(),
+                    core.instances.resolve(instance).id(), tail));
+            return 0;
         }
     }
 }

@@ -8,12 +8,11 @@ import dev.pier.errors.Reason;
 import dev.pier.keys.ApiKey;
 import dev.pier.keys.ApiKeyService;
 import dev.pier.keys.CreatedKey;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
@@ -21,26 +20,15 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.Callable;
 
 @Command(name = "key", mixinStandardHelpOptions = true, description = "Manage API keys.",
         subcommands = {KeyCommand.Create.class, KeyCommand.ListKeys.class, KeyCommand.Revoke.class,
                 KeyCommand.Enable.class, KeyCommand.Disable.class})
-final class KeyCommand implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
-    }
+final class KeyCommand extends GroupCommand {
 
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = "Create an API key for a user and print it (it is shown only this once).")
-    static final class Create implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Create extends CoreCommand {
         @Option(names = "--user", required = true, paramLabel = "NAME", description = "Owner of the key")
         String user;
 
@@ -55,124 +43,83 @@ final class KeyCommand implements Runnable {
                 description = "Expiry as 2030-01-31 or 2030-01-31T12:00:00Z (default: never)")
         String expires;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
-        public Integer call() {
+        int run(Core core, PrintWriter out) {
             AccessLevel l = AccessLevel.parse(level).orElseThrow(() -> new PierException.Invalid(
                     Reason.ACCESS_LEVEL_INVALID, "--level must be basic, apikey or full"));
-            try (Core core = Core.forCli(data.load(null, null))) {
-                CreatedKey k = core.keys.create(Principal.system(), user,
-                        new ApiKeyService.NewKey(description, true, parseTime(expires), l));
-                var out = spec.commandLine().getOut();
-                out.println("Created API key " + k.key().id() + " for " + k.key().username() + " (level "
-                        + l.wire() + "). Store it now; it is not shown again:");
-                out.println(k.value());
-                out.flush();
-                return 0;
-            }
+            CreatedKey k = core.keys.create(Principal.system(), user,
+                    new ApiKeyService.NewKey(description, true, parseTime(expires), l));
+            out.println("Created API key " + k.key().id() + " for " + k.key().username() + " (level "
+                    + l.wire() + "). Store it now; it is not shown again:");
+            out.println(k.value());
+            return 0;
         }
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List API keys (never their values).")
-    static final class ListKeys implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class ListKeys extends CoreCommand {
         @Option(names = "--user", paramLabel = "NAME", description = "Only this user's keys")
         String user;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
-                List<ApiKey> keys = user == null ? core.keys.listAll(Principal.system())
-                        : core.keys.listOf(Principal.system(), user);
-                var out = spec.commandLine().getOut();
-                out.printf("%-36s  %-16s  %-6s  %-7s  %-20s  %-20s  %s%n", "ID", "USER", "LEVEL", "ENABLED", "EXPIRES",
-                        "LAST USED", "DESCRIPTION");
-                for (ApiKey k : keys) {
-                    out.printf("%-36s  %-16s  %-6s  %-7s  %-20s  %-20s  %s%n", k.id(), k.username(), k.level().wire(),
-                            k.enabled(), k.expiresAt().map(Instant::toString).orElse("never"),
-                            k.lastUsedAt().map(Instant::toString).orElse("never"), k.description());
-                }
-                out.flush();
-                return 0;
+        int run(Core core, PrintWriter out) {
+            List<ApiKey> keys = user == null ? core.keys.listAll(Principal.system())
+                    : core.keys.listOf(Principal.system(), user);
+            out.printf("%-36s  %-16s  %-6s  %-7s  %-20s  %-20s  %s%n", "ID", "USER", "LEVEL", "ENABLED", "EXPIRES",
+                    "LAST USED", "DESCRIPTION");
+            for (ApiKey k : keys) {
+                out.printf("%-36s  %-16s  %-6s  %-7s  %-20s  %-20s  %s%n", k.id(), k.username(), k.level().wire(),
+                        k.enabled(), k.expiresAt().map(Instant::toString).orElse("never"),
+                        k.lastUsedAt().map(Instant::toString).orElse("never"), k.description());
             }
+            return 0;
         }
     }
 
     @Command(name = "revoke", mixinStandardHelpOptions = true, description = "Delete an API key by id.")
-    static final class Revoke implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Revoke extends CoreCommand {
         @Parameters(paramLabel = "ID", description = "Key id (see 'pier key list')")
         String id;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
-        public Integer call() {
+        int run(Core core, PrintWriter out) {
             UUID uuid;
             try {
                 uuid = UUID.fromString(id);
             } catch (IllegalArgumentException e) {
                 throw new PierException.Invalid("ID must be a key id (a UUID), see 'pier key list'");
             }
-            try (Core core = Core.forCli(data.load(null, null))) {
-                ApiKey k = core.keys.delete(Principal.system(), uuid);
-                spec.commandLine().getOut().println("Revoked API key " + k.id() + " of " + k.username() + ".");
-                return 0;
-            }
+            ApiKey k = core.keys.delete(Principal.system(), uuid);
+            out.println("Revoked API key " + k.id() + " of " + k.username() + ".");
+            return 0;
         }
     }
 
     @Command(name = "enable", mixinStandardHelpOptions = true,
             description = {"Enable an API key by id (keys of a disabled user stay disabled after the user is",
                     "enabled again, until each is enabled here or through the API)."})
-    static final class Enable implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Enable extends CoreCommand {
         @Parameters(paramLabel = "ID", description = "Key id (see 'pier key list')")
         String id;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
-                ApiKey k = core.keys.update(Principal.system(), uuid(id), null, true, null);
-                spec.commandLine().getOut().println("Enabled API key " + k.id() + " of " + k.username() + ".");
-                return 0;
-            }
+        int run(Core core, PrintWriter out) {
+            ApiKey k = core.keys.update(Principal.system(), uuid(id), null, true, null);
+            out.println("Enabled API key " + k.id() + " of " + k.username() + ".");
+            return 0;
         }
     }
 
     @Command(name = "disable", mixinStandardHelpOptions = true, description = "Disable an API key by id.")
-    static final class Disable implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Disable extends CoreCommand {
         @Parameters(paramLabel = "ID", description = "Key id (see 'pier key list')")
         String id;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
-                ApiKey k = core.keys.update(Principal.system(), uuid(id), null, false, null);
-                spec.commandLine().getOut().println("Disabled API key " + k.id() + " of " + k.username() + ".");
-                return 0;
-            }
+        int run(Core core, PrintWriter out) {
+            ApiKey k = core.keys.update(Principal.system(), uuid(id), null, false, null);
+            out.println("Disabled API key " + k.id() + " of " + k.username() + ".");
+            return 0;
         }
     }
 

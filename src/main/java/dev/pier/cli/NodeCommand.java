@@ -6,32 +6,20 @@ import dev.pier.nodes.HostPortRange;
 import dev.pier.nodes.Node;
 import dev.pier.nodes.NodeService;
 import dev.pier.runtime.TlsMaterial;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 
 @Command(name = "node", mixinStandardHelpOptions = true, description = "Manage nodes (Docker engines).",
         subcommands = {NodeCommand.Add.class, NodeCommand.ListNodes.class, NodeCommand.Remove.class})
-final class NodeCommand implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
-    }
+final class NodeCommand extends GroupCommand {
 
     @Command(name = "add", mixinStandardHelpOptions = true,
             description = "Register a Docker engine reachable over TCP (TLS with --tls-dir) or a unix:// socket.")
-    static final class Add implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Add extends CoreCommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "Node name")
         String name;
 
@@ -60,64 +48,57 @@ final class NodeCommand implements Runnable {
                 description = "Host ports instances may publish (default 1024-65535; 2375, 2376 and Pier's port never)")
         String hostPorts;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
 
         @Override
-        public Integer call() {
-            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
-                TlsMaterial tls = tlsDir == null ? null : TlsMaterial.fromDirectory(tlsDir);
-                Node n = core.nodes.create(Principal.system(), new NodeService.NewNode(name, tags, ram, disk, processor,
-                        address, port, tls, hostPorts == null ? null : HostPortRange.parse(hostPorts, "--host-ports")));
-                spec.commandLine().getOut().println("Registered node " + n.name() + " (" + n.id() + ") at "
-                        + n.endpoint() + ": " + n.status().wire());
-                return 0;
-            }
+        int run(Core core, PrintWriter out) {
+            TlsMaterial tls = tlsDir == null ? null : TlsMaterial.fromDirectory(tlsDir);
+            Node n = core.nodes.create(Principal.system(), new NodeService.NewNode(name, tags, ram, disk, processor,
+                    address, port, tls, hostPorts == null ? null : HostPortRange.parse(hostPorts, "--host-ports")));
+            out.println("Registered node " + n.name() + " (" + n.id() + ") at "
+                    + n.endpoint() + ": " + n.status().wire());
+            return 0;
         }
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List nodes and whether they answer.")
-    static final class ListNodes implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+    static final class ListNodes extends CoreCommand {
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
 
         @Override
-        public Integer call() {
-            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
-                var out = spec.commandLine().getOut();
-                out.printf("%-36s  %-16s  %-8s  %10s  %10s  %s%n", "ID", "NAME", "STATUS", "RAM MIB", "DISK MIB", "ENDPOINT");
-                for (Node n : core.nodes.list()) {
-                    out.printf("%-36s  %-16s  %-8s  %10d  %10d  %s%n", n.id(), n.name(),
-                            core.nodes.isOnline(n) ? "online" : "offline", n.ramMib(), n.diskMib(), n.endpoint());
-                }
-                out.flush();
-                return 0;
+        int run(Core core, PrintWriter out) {
+            out.printf("%-36s  %-16s  %-8s  %10s  %10s  %s%n", "ID", "NAME", "STATUS", "RAM MIB", "DISK MIB", "ENDPOINT");
+            for (Node n : core.nodes.list()) {
+                out.printf("%-36s  %-16s  %-8s  %10d  %10d  %s%n", n.id(), n.name(),
+                        core.nodes.isOnline(n) ? "online" : "offline", n.ramMib(), n.diskMib(), n.endpoint());
+                core.nodes.statusReason(n).ifPresent(why -> out.println("    why: " + why));
             }
+            return 0;
         }
     }
 
     @Command(name = "remove", mixinStandardHelpOptions = true, description = "Remove a node that has no instances.")
-    static final class Remove implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Remove extends CoreCommand {
         @Parameters(paramLabel = "NODE", description = "Node name or id")
         String node;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
 
         @Override
-        public Integer call() {
-            try (Core core = Core.forCliWithNodes(data.load(null, null))) {
-                Node n = core.nodes.resolve(node);
-                core.nodes.delete(Principal.system(), n.id());
-                spec.commandLine().getOut().println("Removed node " + n.name() + ".");
-                return 0;
-            }
+        int run(Core core, PrintWriter out) {
+            Node n = core.nodes.resolve(node);
+            core.nodes.delete(Principal.system(), n.id());
+            out.println("Removed node " + n.name() + ".");
+            return 0;
         }
     }
 }

@@ -8,34 +8,22 @@ import dev.pier.users.Enrollment;
 import dev.pier.security.Role;
 import dev.pier.users.User;
 import dev.pier.users.UserService;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.util.concurrent.Callable;
+import java.io.PrintWriter;
 
 @Command(name = "user", mixinStandardHelpOptions = true, description = "Manage users.",
         subcommands = {UserCommand.Create.class, UserCommand.ListUsers.class, UserCommand.Delete.class,
                 UserCommand.Passwd.class, UserCommand.Disable.class, UserCommand.Enable.class, UserCommand.SetRole.class})
-final class UserCommand implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
-    }
+final class UserCommand extends GroupCommand {
 
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = {"Create a user and print the authenticator enrolment (otpauth URI and QR code).",
                     "With -r, give an existing user a new secret (pending until its first use) and revoke all of",
                     "their sessions; audited."})
-    static final class Create implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Create extends CoreCommand {
         @Option(names = {"-u", "--username"}, required = true, paramLabel = "NAME", description = "Username")
         String username;
 
@@ -45,84 +33,59 @@ final class UserCommand implements Runnable {
         @Option(names = {"-r", "--reset"}, description = "Regenerate the secret of an existing user and revoke their sessions")
         boolean reset;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
-                Enrollment e;
-                if (reset) {
-                    e = core.users.resetSecret(Principal.system(), username);
-                    spec.commandLine().getOut().println("New secret for " + e.user().username()
-                            + "; all of their sessions are revoked.");
-                } else {
-                    if (group == null) {
-                        throw new PierException.Invalid(Reason.USER_DATA_MISSING, "-g GROUP is required to create a user");
-                    }
-                    UserService.validatePlainUsername(username);
-                    Role role = Role.parse(group).orElseThrow(() -> new PierException.Invalid(Reason.UNKNOWN_ROLE,
-                            "unknown group '" + group + "'; use viewer, manager, admin or owner"));
-                    if (core.users.find(username).isPresent()) {
-                        throw new PierException.Conflict(Reason.USERNAME_TAKEN,
-                                "user '" + username + "' exists; use -r to give them a new secret");
-                    }
-                    e = core.users.create(Principal.system(), new UserService.NewUser(null, username, role, null, null));
-                    spec.commandLine().getOut().println("Created " + role.wire() + " " + e.user().username() + ".");
+        int run(Core core, PrintWriter out) {
+            Enrollment e;
+            if (reset) {
+                e = core.users.resetSecret(Principal.system(), username);
+                out.println("New secret for " + e.user().username()
+                        + "; all of their sessions are revoked.");
+            } else {
+                if (group == null) {
+                    throw new PierException.Invalid(Reason.USER_DATA_MISSING, "-g GROUP is required to create a user");
                 }
-                var out = spec.commandLine().getOut();
-                out.println("Scan this with an authenticator app, or enter the secret by hand:");
-                out.println();
-                out.print(e.qrTerminal());
-                out.println();
-                out.println(e.uri());
-                out.println("secret: " + e.secretBase32());
-                out.flush();
-                return 0;
+                UserService.validatePlainUsername(username);
+                Role role = Role.parse(group).orElseThrow(() -> new PierException.Invalid(Reason.UNKNOWN_ROLE,
+                        "unknown group '" + group + "'; use viewer, manager, admin or owner"));
+                if (core.users.find(username).isPresent()) {
+                    throw new PierException.Conflict(Reason.USERNAME_TAKEN,
+                            "user '" + username + "' exists; use -r to give them a new secret");
+                }
+                e = core.users.create(Principal.system(), new UserService.NewUser(null, username, role, null, null));
+                out.println("Created " + role.wire() + " " + e.user().username() + ".");
             }
+            out.println("Scan this with an authenticator app, or enter the secret by hand:");
+            out.println();
+            out.print(e.qrTerminal());
+            out.println();
+            out.println(e.uri());
+            out.println("secret: " + e.secretBase32());
+            return 0;
         }
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List users.")
-    static final class ListUsers implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
+    static final class ListUsers extends CoreCommand {
         @Override
-        public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
-                var out = spec.commandLine().getOut();
-                out.printf("%-36s  %-24s  %-8s  %s%n", "ID", "USERNAME", "ROLE", "CREATED");
-                for (User u : core.users.list()) {
-                    out.printf("%-36s  %-24s  %-8s  %s%n", u.id(), u.username(), u.role().wire(), u.createdAt());
-                }
-                out.flush();
-                return 0;
+        int run(Core core, PrintWriter out) {
+            out.printf("%-36s  %-24s  %-8s  %s%n", "ID", "USERNAME", "ROLE", "CREATED");
+            for (User u : core.users.list()) {
+                out.printf("%-36s  %-24s  %-8s  %s%n", u.id(), u.username(), u.role().wire(), u.createdAt());
             }
+            return 0;
         }
     }
 
     @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a user (never the owner).")
-    static final class Delete implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Delete extends CoreCommand {
         @Parameters(paramLabel = "NAME", description = "Username")
         String username;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
-                core.users.delete(Principal.system(), username);
-                spec.commandLine().getOut().println("Deleted " + username + ".");
-                return 0;
-            }
+        int run(Core core, PrintWriter out) {
+            core.users.delete(Principal.system(), username);
+            out.println("Deleted " + username + ".");
+            return 0;
         }
     }
 
@@ -130,21 +93,15 @@ final class UserCommand implements Runnable {
             description = {"Set a user's password (Argon2id; at least 8 characters, not a common or easily guessed one)",
                     "and end all of their sessions.",
                     "Asks twice on the terminal, or reads one line from standard input with --stdin."})
-    static final class Passwd implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Passwd extends CoreCommand {
         @Parameters(paramLabel = "NAME", description = "Username")
         String username;
 
         @Option(names = "--stdin", description = "Read the password from standard input (for scripts)")
         boolean stdin;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
-        public Integer call() throws java.io.IOException {
+        int run(Core core, PrintWriter out) throws Exception {
             String password;
             java.io.Console console = System.console();
             if (!stdin) {
@@ -164,84 +121,58 @@ final class UserCommand implements Runnable {
                     throw new PierException.Invalid("no password on standard input");
                 }
             }
-            try (Core core = Core.forCli(data.load(null, null))) {
-                var user = core.users.require(username);
-                core.users.setPasswordHash(Principal.system(), username,
-                        core.passwords.hash(password, user.username(), user.email().orElse(null)));
-                spec.commandLine().getOut().println("Password set for " + username + ".");
-                return 0;
-            }
+            var user = core.users.require(username);
+            core.users.setPasswordHash(Principal.system(), username,
+                    core.passwords.hash(password, user.username(), user.email().orElse(null)));
+            out.println("Password set for " + username + ".");
+            return 0;
         }
     }
 
     @Command(name = "disable", mixinStandardHelpOptions = true,
             description = {"Disable a user: no login, their sessions end, and every API key of theirs is disabled",
                     "(re-enabling the user does not re-enable the keys: enable each one again)."})
-    static final class Disable implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Disable extends CoreCommand {
         @Parameters(paramLabel = "NAME", description = "Username")
         String username;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
-                core.users.setDisabled(Principal.system(), username, true);
-                spec.commandLine().getOut().println("Disabled " + username + ".");
-                return 0;
-            }
+        int run(Core core, PrintWriter out) {
+            core.users.setDisabled(Principal.system(), username, true);
+            out.println("Disabled " + username + ".");
+            return 0;
         }
     }
 
     @Command(name = "enable", mixinStandardHelpOptions = true, description = "Re-enable a disabled user.")
-    static final class Enable implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class Enable extends CoreCommand {
         @Parameters(paramLabel = "NAME", description = "Username")
         String username;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
-        public Integer call() {
-            try (Core core = Core.forCli(data.load(null, null))) {
-                core.users.setDisabled(Principal.system(), username, false);
-                spec.commandLine().getOut().println("Enabled " + username + ".");
-                return 0;
-            }
+        int run(Core core, PrintWriter out) {
+            core.users.setDisabled(Principal.system(), username, false);
+            out.println("Enabled " + username + ".");
+            return 0;
         }
     }
 
     @Command(name = "role", mixinStandardHelpOptions = true,
             description = "Change a user's role (viewer, manager or admin; the owner's role does not change).")
-    static final class SetRole implements Callable<Integer> {
-        @Mixin
-        DataOptions data;
-
+    static final class SetRole extends CoreCommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "Username")
         String username;
 
         @Parameters(index = "1", paramLabel = "ROLE", description = "viewer, manager or admin")
         String role;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
         @Override
-        public Integer call() {
+        int run(Core core, PrintWriter out) {
             Role r = Role.parse(role).orElseThrow(() -> new PierException.Invalid(Reason.UNKNOWN_ROLE,
                     "unknown role '" + role + "'; use viewer, manager or admin"));
-            try (Core core = Core.forCli(data.load(null, null))) {
-                core.users.setRole(Principal.system(), username, r);
-                spec.commandLine().getOut().println(username + " is now " + r.wire() + ".");
-                return 0;
-            }
+            core.users.setRole(Principal.system(), username, r);
+            out.println(username + " is now " + r.wire() + ".");
+            return 0;
         }
     }
 }

@@ -37,7 +37,8 @@ public final class PanelInstanceRoutes {
     }
 
     public void list(Context ctx) {
-        ctx.json(instances.list().stream().map(PanelInstanceRoutes::json).toList());
+        Map<UUID, String> ids = panelIds();
+        ctx.json(instances.list().stream().map(i -> json(i, ids)).toList());
     }
 
     public void deploy(Context ctx) {
@@ -79,11 +80,12 @@ public final class PanelInstanceRoutes {
         }
         UUID id = users.findByClientId(userId.strip()).map(dev.pier.users.User::id)
                 .orElseThrow(() -> new PierException.Invalid(Reason.USER_NOT_FOUND, "user " + userId + " not found"));
-        ctx.json(instances.listByOwner(id).stream().map(PanelInstanceRoutes::json).toList());
+        Map<UUID, String> ids = panelIds();
+        ctx.json(instances.listByOwner(id).stream().map(i -> json(i, ids)).toList());
     }
 
     public void get(Context ctx) {
-        ctx.json(json(byId(Fields.of(ctx).scalar("id"))));
+        ctx.json(json(byId(Fields.of(ctx).scalar("id")), panelIds()));
     }
 
     public void suspend(Context ctx) {
@@ -155,12 +157,21 @@ public final class PanelInstanceRoutes {
         };
     }
 
-    static Map<String, Object> json(Instance i) {
+    /** Each user's id as the Panel shows it: the id its client chose, where it chose one. */
+    private Map<UUID, String> panelIds() {
+        Map<UUID, String> ids = new java.util.HashMap<>();
+        for (var u : users.list()) {
+            ids.put(u.id(), u.panelId());
+        }
+        return ids;
+    }
+
+    static Map<String, Object> json(Instance i, Map<UUID, String> panelIds) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("Id", i.id().toString());
         m.put("Name", i.label());
         m.put("Node", i.nodeId().toString());
-        m.put("User", i.ownerId().map(UUID::toString).orElse(null));
+        m.put("User", i.ownerId().map(o -> panelIds.getOrDefault(o, o.toString())).orElse(null));
         m.put("InternalState", internalState(i));
         m.put("State", i.observedState().wire());
         m.put("ExitCode", i.restarts().lastExitCode().orElse(null));

@@ -203,6 +203,27 @@ class PanelInstancesApiTest {
     }
 
     @Test
+    void a_user_created_with_the_clients_own_id_is_shown_by_that_id_on_its_instances() {
+        String clientId = "crm-" + UUID.randomUUID();
+        Http.Response created = http().postJson("/api/auth/create-user", json("userId", clientId,
+                "username", InstanceFixture.name("client"), "email", clientId + "@example.com",
+                "password", "correct horse battery staple"), admin());
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        String id = deploy(InstanceFixture.name("pc"), "user", clientId);
+
+        Http.Response got = http().postJson("/api/getInstance", json("id", id), admin());
+        assertThat(got.json().path("User").asText()).isEqualTo(clientId);
+        Http.Response all = http().get("/api/instances", admin());
+        for (JsonNode i : all.json()) {
+            if (i.path("Id").asText().equals(id)) {
+                assertThat(i.path("User").asText()).isEqualTo(clientId);
+            }
+        }
+        Http.Response byUser = http().postJson("/api/getUserInstance", json("userId", clientId), admin());
+        assertThat(byUser.json().findValuesAsText("User")).containsExactly(clientId);
+    }
+
+    @Test
     void suspend_stops_the_container_forbids_start_and_unsuspend_runs_it_again() {
         String name = InstanceFixture.name("ps");
         String id = deploy(name);
