@@ -1,18 +1,12 @@
 package dev.pier;
 
-import dev.pier.security.Principal;
 import dev.pier.apitokens.ApiTokenRoutes;
 import dev.pier.audit.AuditRoutes;
-import dev.pier.images.ImageRoutes;
-import dev.pier.instances.InstanceRoutes;
-import dev.pier.matrix.DropletRoutes;
-import dev.pier.nodes.NodeRoutes;
-import dev.pier.panel.PanelInstanceRoutes;
+import dev.pier.db.DatabaseHealth;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Access;
 import dev.pier.http.ErrorRenderer;
-import dev.pier.db.DatabaseHealth;
 import dev.pier.http.Family;
 import dev.pier.http.Idempotency;
 import dev.pier.http.Json;
@@ -20,19 +14,24 @@ import dev.pier.http.OpenApi;
 import dev.pier.http.OpsRoutes;
 import dev.pier.http.RequestBodies;
 import dev.pier.http.RequestContext;
-import dev.pier.http.Tls;
-import dev.pier.matrix.MatrixUserRoutes;
-import dev.pier.panel.PanelUserRoutes;
 import dev.pier.http.SecurityFilter;
+import dev.pier.http.Tls;
+import dev.pier.images.ImageRoutes;
+import dev.pier.instances.InstanceRoutes;
+import dev.pier.matrix.DropletRoutes;
+import dev.pier.matrix.MatrixUserRoutes;
+import dev.pier.nodes.NodeRoutes;
+import dev.pier.panel.PanelInstanceRoutes;
+import dev.pier.panel.PanelUserRoutes;
 import dev.pier.userkeys.UserKeyRoutes;
 import dev.pier.users.UserRoutes;
-import jakarta.servlet.DispatcherType;
-import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import io.micrometer.core.instrument.Timer;
+import jakarta.servlet.DispatcherType;
+import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,10 +52,10 @@ import static io.javalin.apibuilder.ApiBuilder.post;
 public final class App {
     private static final Logger log = LoggerFactory.getLogger("pier.http");
     static final String VERSION = App.class.getPackage().getImplementationVersion() != null
-            ? App.class.getPackage().getImplementationVersion() : "dev";
+            ? App.class.getPackage().getImplementationVersion()
+            : "dev";
 
-    private App() {
-    }
+    private App() {}
 
     public static Javalin create(Core core) {
         OpenApi openApi = new OpenApi();
@@ -92,7 +91,8 @@ public final class App {
             cfg.jetty.port = core.config.port();
             // before Javalin: security headers on every answer, and no method override (see SecurityFilter)
             cfg.jetty.modifyServletContextHandler(handler -> handler.addFilter(
-                    new FilterHolder(new SecurityFilter(core.config.tlsDir().isPresent())), "/*",
+                    new FilterHolder(new SecurityFilter(core.config.tlsDir().isPresent())),
+                    "/*",
                     EnumSet.of(DispatcherType.REQUEST)));
             cfg.jetty.modifyServer(server -> {
                 // in-flight requests finish before the server stops (up to the stop timeout)
@@ -167,7 +167,7 @@ public final class App {
                 });
 
                 // User API keys: unversioned and under any /api/vN[.N[.N]] prefix
-                for (String prefix : new String[]{"/api/user", "/api/{version}/user"}) {
+                for (String prefix : new String[] {"/api/user", "/api/{version}/user"}) {
                     path(prefix, () -> {
                         post("/apikeys", userKeys::list, Access.OWN_KEYS);
                         get("/apikeys", userKeys::list, Access.OWN_KEYS);
@@ -239,10 +239,13 @@ public final class App {
         o.describe("get", "/api/v1/api_tokens/{id}", "API tokens: one token");
         o.describe("patch", "/api/v1/api_tokens/{id}", "API tokens: change description, enabled, expires");
         o.describe("delete", "/api/v1/api_tokens/{id}", "API tokens: delete a token");
-        for (String prefix : new String[]{"/api/user", "/api/{version}/user"}) {
+        for (String prefix : new String[] {"/api/user", "/api/{version}/user"}) {
             o.describe("post", prefix + "/apikeys", "User API keys: list your keys");
             o.describe("get", prefix + "/apikeys", "User API keys: list your keys");
-            o.describe("post", prefix + "/create_apikey", "User API keys: create a key (apikey, or username + password + TOTP code)");
+            o.describe(
+                    "post",
+                    prefix + "/create_apikey",
+                    "User API keys: create a key (apikey, or username + password + TOTP code)");
             o.describe("post", prefix + "/delete_apikey", "User API keys: delete a key by id or value");
         }
         o.describe("get", "/api/users", "Panel: list users");
@@ -269,7 +272,8 @@ public final class App {
         o.describe("post", "/api/v1/instances", "Instances: deploy");
         o.describe("get", "/api/v1/instances/{id}", "Instances: one instance");
         o.describe("delete", "/api/v1/instances/{id}", "Instances: delete (force=true for an offline node)");
-        o.describe("post", "/api/v1/instances/{id}/actions", "Instances: start, stop, restart, kill, suspend, unsuspend");
+        o.describe(
+                "post", "/api/v1/instances/{id}/actions", "Instances: start, stop, restart, kill, suspend, unsuspend");
         o.describe("get", "/api/v1/instances/{id}/logs", "Instances: last lines of output (tail)");
         o.describe("get", "/api/v1/nodes", "Nodes: list");
         o.describe("post", "/api/v1/nodes", "Nodes: register a Docker engine");
@@ -280,8 +284,14 @@ public final class App {
         o.describe("get", "/api/v1/images/{id}", "Images: one image");
         o.describe("patch", "/api/v1/images/{id}", "Images: change a template");
         o.describe("delete", "/api/v1/images/{id}", "Images: remove a template");
-        o.describe("patch", "/api/v1/users/{username}", "Users: change role, disabled or password (ends the user's sessions)");
-        o.describe("post", "/api/v1/users/{username}/totp/reset", "Users: new pending TOTP secret (ends the user's sessions)");
+        o.describe(
+                "patch",
+                "/api/v1/users/{username}",
+                "Users: change role, disabled or password (ends the user's sessions)");
+        o.describe(
+                "post",
+                "/api/v1/users/{username}/totp/reset",
+                "Users: new pending TOTP secret (ends the user's sessions)");
         o.describe("get", "/api/v1/audit", "Audit log, newest first (admin)");
         o.describe("get", "/healthz", "Liveness");
         o.describe("get", "/readyz", "Readiness: checks the database");
@@ -302,19 +312,28 @@ public final class App {
         if (allowed != null) {
             ctx.header("Allow", allowed);
         }
-        ErrorRenderer.render(ctx, 405, Reason.METHOD_NOT_ALLOWED,
-                ctx.method().name() + " is not allowed on " + ctx.path() + (allowed == null ? "" : "; allowed: " + allowed));
+        ErrorRenderer.render(
+                ctx,
+                405,
+                Reason.METHOD_NOT_ALLOWED,
+                ctx.method().name() + " is not allowed on " + ctx.path()
+                        + (allowed == null ? "" : "; allowed: " + allowed));
     }
 
     /** What a client is told when the store could not do its request; never a 500, never the driver's words. */
     private static dev.pier.errors.PierException storeFailureAnswer(DatabaseHealth.Failure failure) {
         return switch (failure) {
-            case UNAVAILABLE -> new PierException.Unavailable(Reason.STORE_UNAVAILABLE,
-                    "the database is unavailable; nothing was changed, try again shortly", 2);
-            case BUSY -> new PierException.Unavailable(Reason.STORE_UNAVAILABLE,
-                    "the database is busy; nothing was changed, try again shortly", 1);
-            case FULL -> new PierException.InsufficientStorage(
-                    "the database has no space left for this change; nothing was changed (reads still work)");
+            case UNAVAILABLE ->
+                new PierException.Unavailable(
+                        Reason.STORE_UNAVAILABLE,
+                        "the database is unavailable; nothing was changed, try again shortly",
+                        2);
+            case BUSY ->
+                new PierException.Unavailable(
+                        Reason.STORE_UNAVAILABLE, "the database is busy; nothing was changed, try again shortly", 1);
+            case FULL ->
+                new PierException.InsufficientStorage(
+                        "the database has no space left for this change; nothing was changed (reads still work)");
         };
     }
 
@@ -337,8 +356,8 @@ public final class App {
         };
     }
 
-    private static void logAndMeasure(Core core, java.util.concurrent.ConcurrentMap<String, Timer> timers, Context ctx,
-                                      Float ms) {
+    private static void logAndMeasure(
+            Core core, java.util.concurrent.ConcurrentMap<String, Timer> timers, Context ctx, Float ms) {
         String route;
         try {
             route = ctx.endpoint().path;
@@ -349,18 +368,26 @@ public final class App {
         int status = ctx.statusCode();
         String r = route;
         // one Timer per (method, route, status), looked up without building a tag list per request
-        timers.computeIfAbsent(method + ' ' + status + ' ' + route, k -> Timer.builder("pier_http_requests")
-                        .tag("method", method)
-                        .tag("route", r)
-                        .tag("status", Integer.toString(status))
-                        .register(core.metrics))
+        timers.computeIfAbsent(
+                        method + ' ' + status + ' ' + route,
+                        k -> Timer.builder("pier_http_requests")
+                                .tag("method", method)
+                                .tag("route", r)
+                                .tag("status", Integer.toString(status))
+                                .register(core.metrics))
                 .record((long) (ms * 1_000_000), TimeUnit.NANOSECONDS);
         if (log.isInfoEnabled()) {
             var p = ctx.<dev.pier.security.Principal>attribute(RequestContext.PRINCIPAL);
             // the path only: a query string could carry a credential
-            log.info("{} {} {} {}ms id={} user={} addr={}", method, ctx.path(), status,
-                    Math.round(ms * 10) / 10.0, ctx.attribute(RequestContext.REQUEST_ID),
-                    p == null ? "-" : p.username(), ctx.ip());
+            log.info(
+                    "{} {} {} {}ms id={} user={} addr={}",
+                    method,
+                    ctx.path(),
+                    status,
+                    Math.round(ms * 10) / 10.0,
+                    ctx.attribute(RequestContext.REQUEST_ID),
+                    p == null ? "-" : p.username(),
+                    ctx.ip());
         }
     }
 }

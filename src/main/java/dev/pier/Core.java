@@ -5,7 +5,6 @@ import dev.pier.auth.AuthService;
 import dev.pier.auth.LoginGuard;
 import dev.pier.auth.PasswordAuth;
 import dev.pier.auth.Passwords;
-import dev.pier.keys.ApiKeyService;
 import dev.pier.config.Config;
 import dev.pier.config.ConfigException;
 import dev.pier.crypto.MasterKey;
@@ -23,6 +22,7 @@ import dev.pier.instances.InstanceService;
 import dev.pier.instances.InstanceStore;
 import dev.pier.instances.Placement;
 import dev.pier.instances.Reconciler;
+import dev.pier.keys.ApiKeyService;
 import dev.pier.nodes.NodeService;
 import dev.pier.runtime.DockerRuntime;
 import dev.pier.runtime.EngineAddressPolicy;
@@ -60,8 +60,8 @@ public final class Core implements AutoCloseable {
     private Core(Config config, Clock clock, int poolSize, NodeService.RuntimeFactory runtimes) {
         this.config = config;
         this.clock = clock;
-        MasterKey masterKey = MasterKey.load(config.dataDir(), config.masterKey(),
-                !config.embedded() || !Database.embeddedExists(config.dataDir()));
+        MasterKey masterKey = MasterKey.load(
+                config.dataDir(), config.masterKey(), !config.embedded() || !Database.embeddedExists(config.dataDir()));
         SecretBox box = new SecretBox(masterKey);
         this.metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         Database opened = null;
@@ -87,20 +87,39 @@ public final class Core implements AutoCloseable {
         this.passwords = new Passwords();
         this.auth = new AuthService(db.jdbi(), users, loginGuard, audit, changes, clock, config, passwords, metrics);
         this.passwordAuth = new PasswordAuth(db.jdbi(), users, passwords, loginGuard, audit, metrics, clock);
-        this.keys = new ApiKeyService(db.jdbi(), users, audit, changes, clock, config.maxKeysPerUser(),
-                config.maxKeyLifetime());
+        this.keys = new ApiKeyService(
+                db.jdbi(), users, audit, changes, clock, config.maxKeysPerUser(), config.maxKeyLifetime());
         this.authenticator = new Authenticator(auth, keys, passwordAuth);
-        this.nodes = new NodeService(db.jdbi(), box, audit, changes, clock, runtimes,
+        this.nodes = new NodeService(
+                db.jdbi(),
+                box,
+                audit,
+                changes,
+                clock,
+                runtimes,
                 EngineAddressPolicy.of(config.allowedSockets(), config.allowPlainTcp()));
         this.images = new ImageService(db.jdbi(), nodes, audit, clock);
         InstanceStore instanceStore = new InstanceStore(db.jdbi(), changes, clock);
         InstanceLocks instanceLocks = new InstanceLocks();
         Containers containers = new Containers(instanceStore, installation);
-        this.instances = new InstanceService(instanceStore, instanceLocks, new Placement(nodes, instanceStore, config.port()),
-                containers, nodes, images, users, audit);
+        this.instances = new InstanceService(
+                instanceStore,
+                instanceLocks,
+                new Placement(nodes, instanceStore, config.port()),
+                containers,
+                nodes,
+                images,
+                users,
+                audit);
         // restarts are timed against the containers' real runs, never a clock a test moves
-        this.reconciler = new Reconciler(instanceStore, instanceLocks, containers, nodes, Clock.systemUTC(),
-                new Reconciler.EventRetention(config.eventsMaxAge(), config.eventsPerInstance()), metrics);
+        this.reconciler = new Reconciler(
+                instanceStore,
+                instanceLocks,
+                containers,
+                nodes,
+                Clock.systemUTC(),
+                new Reconciler.EventRetention(config.eventsMaxAge(), config.eventsPerInstance()),
+                metrics);
         this.idempotency = new Idempotency(db.jdbi(), box, clock);
     }
 

@@ -19,8 +19,15 @@ import java.util.List;
  * An operator's own file still wins: with {@code -Dlogback.configurationFile=...} this steps aside.
  */
 public final class LogSetup extends ContextAwareBase implements Configurator {
-    private static final List<String> QUIET = List.of("org.eclipse.jetty", "com.zaxxer.hikari", "org.flywaydb",
-            "org.apache.hc", "com.github.dockerjava", "io.javalin", "h2database", "org.sqlite");
+    private static final List<String> QUIET = List.of(
+            "org.eclipse.jetty",
+            "com.zaxxer.hikari",
+            "org.flywaydb",
+            "org.apache.hc",
+            "com.github.dockerjava",
+            "io.javalin",
+            "h2database",
+            "org.sqlite");
 
     @Override
     public ExecutionStatus configure(LoggerContext context) {

@@ -1,12 +1,10 @@
 package dev.pier;
 
 import dev.pier.cli.PierCommand;
-import picocli.CommandLine;
 
 /** Entry point of the fat jar and of {@code ./pier}. */
 public final class Main {
-    private Main() {
-    }
+    private Main() {}
 
     public static void main(String[] args) {
         Preload.startFor(args);

@@ -12,7 +12,6 @@ import org.slf4j.LoggerFactory;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-
 /**
  * Warms, on a second core, the code a server start runs later on the first: JSON, the HTTP server and
  * the SQL layer, while the main thread parses the command line, reads the configuration and opens the
@@ -22,21 +21,24 @@ import java.util.concurrent.TimeUnit;
 public final class Preload {
     private static final CountDownLatch DONE = new CountDownLatch(1);
 
-    private Preload() {
-    }
+    private Preload() {}
 
     static void startFor(String[] args) {
         if (args.length == 0 || !args[0].equals("serve")) {
             DONE.countDown();
             return;
         }
-        Thread.ofPlatform().daemon().name("pier-preload").priority(Thread.MIN_PRIORITY).start(() -> {
-            try {
-                run();
-            } finally {
-                DONE.countDown();
-            }
-        });
+        Thread.ofPlatform()
+                .daemon()
+                .name("pier-preload")
+                .priority(Thread.MIN_PRIORITY)
+                .start(() -> {
+                    try {
+                        run();
+                    } finally {
+                        DONE.countDown();
+                    }
+                });
     }
 
     /**
@@ -64,7 +66,8 @@ public final class Preload {
             Json.MAPPER.writeValueAsString(Json.MAPPER.readTree("{\"preload\":[1,\"a\",true,null,1.5]}"));
             Javalin.create(cfg -> cfg.startup.showJavalinBanner = false);
             new org.eclipse.jetty.server.Server();
-            Jdbi.create("jdbc:sqlite::memory:").installPlugin(new SqlObjectPlugin())
+            Jdbi.create("jdbc:sqlite::memory:")
+                    .installPlugin(new SqlObjectPlugin())
                     .withHandle(h -> h.attach(Probe.class).one());
             new PrometheusMeterRegistry(PrometheusConfig.DEFAULT).scrape();
         } catch (Throwable ignored) {

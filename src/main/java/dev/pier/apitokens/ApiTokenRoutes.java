@@ -1,15 +1,15 @@
 package dev.pier.apitokens;
 
-import dev.pier.http.Json;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.pier.security.AccessLevel;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Fields;
+import dev.pier.http.Json;
 import dev.pier.http.RequestContext;
 import dev.pier.keys.ApiKey;
 import dev.pier.keys.ApiKeyService;
 import dev.pier.keys.CreatedKey;
+import dev.pier.security.AccessLevel;
 import io.javalin.http.Context;
 
 import java.time.Instant;
@@ -38,22 +38,35 @@ public final class ApiTokenRoutes {
     public void create(Context ctx) {
         Fields f = Fields.of(ctx);
         String level = f.string("access_level");
-        AccessLevel accessLevel = level == null ? null : AccessLevel.parse(level).orElseThrow(() ->
-                new PierException.Invalid(Reason.ACCESS_LEVEL_INVALID, "access_level must be basic, apikey or full"));
+        AccessLevel accessLevel = level == null
+                ? null
+                : AccessLevel.parse(level)
+                        .orElseThrow(() -> new PierException.Invalid(
+                                Reason.ACCESS_LEVEL_INVALID, "access_level must be basic, apikey or full"));
         Optional<Instant> expires = expires(f);
-        CreatedKey created = keys.create(RequestContext.principal(ctx), null, new ApiKeyService.NewKey(
-                f.string("description"), f.bool("enabled"), expires == null ? null : expires.orElse(null), accessLevel));
+        CreatedKey created = keys.create(
+                RequestContext.principal(ctx),
+                null,
+                new ApiKeyService.NewKey(
+                        f.string("description"),
+                        f.bool("enabled"),
+                        expires == null ? null : expires.orElse(null),
+                        accessLevel));
         Map<String, Object> json = json(created.key());
         json.put("key", created.value());
         ctx.json(json);
     }
 
     public void listOwn(Context ctx) {
-        ctx.json(keys.listOwn(RequestContext.principal(ctx)).stream().map(ApiTokenRoutes::json).toList());
+        ctx.json(keys.listOwn(RequestContext.principal(ctx)).stream()
+                .map(ApiTokenRoutes::json)
+                .toList());
     }
 
     public void listAll(Context ctx) {
-        ctx.json(keys.listAll(RequestContext.principal(ctx)).stream().map(ApiTokenRoutes::json).toList());
+        ctx.json(keys.listAll(RequestContext.principal(ctx)).stream()
+                .map(ApiTokenRoutes::json)
+                .toList());
     }
 
     public void get(Context ctx) {
@@ -62,8 +75,8 @@ public final class ApiTokenRoutes {
 
     public void update(Context ctx) {
         Fields f = Fields.of(ctx);
-        ApiKey k = keys.update(RequestContext.principal(ctx), id(ctx), f.string("description"), f.bool("enabled"),
-                expires(f));
+        ApiKey k = keys.update(
+                RequestContext.principal(ctx), id(ctx), f.string("description"), f.bool("enabled"), expires(f));
         ctx.json(json(k));
     }
 

@@ -28,9 +28,17 @@ public final class AuditLog {
         this.clock = clock;
     }
 
-    public record Entry(long id, Instant at, UUID actorId, String actorName, String credentialId, String clientAddr,
-                        String action, String target, String outcome, String detail) {
-    }
+    public record Entry(
+            long id,
+            Instant at,
+            UUID actorId,
+            String actorName,
+            String credentialId,
+            String clientAddr,
+            String action,
+            String target,
+            String outcome,
+            String detail) {}
 
     public void record(Actor actor, String action, String target, String outcome, String detail) {
         try {

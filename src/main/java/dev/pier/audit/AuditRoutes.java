@@ -17,10 +17,11 @@ public final class AuditRoutes {
 
     public void list(Context ctx) {
         int limit = number(ctx.queryParam("limit"), 100, 1, 1000, "limit");
-        long before = ctx.queryParam("before") == null ? Long.MAX_VALUE
+        long before = ctx.queryParam("before") == null
+                ? Long.MAX_VALUE
                 : number(ctx.queryParam("before"), 0, 1, Integer.MAX_VALUE, "before");
         Map<String, String> filters = new HashMap<>();
-        for (String f : new String[]{"action", "actor"}) {
+        for (String f : new String[] {"action", "actor"}) {
             String v = ctx.queryParam(f);
             if (v != null && !v.isBlank()) {
                 filters.put(f, v);

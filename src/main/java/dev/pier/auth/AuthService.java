@@ -1,19 +1,19 @@
 package dev.pier.auth;
 
-import dev.pier.security.AccessLevel;
-import dev.pier.security.Policy;
-import dev.pier.security.Principal;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.pier.audit.Actor;
 import dev.pier.audit.AuditLog;
 import dev.pier.config.Config;
 import dev.pier.crypto.Hashing;
-import dev.pier.db.Columns;
 import dev.pier.db.ChangeFeed;
+import dev.pier.db.Columns;
 import dev.pier.db.Topic;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
+import dev.pier.security.AccessLevel;
+import dev.pier.security.Policy;
+import dev.pier.security.Principal;
 import dev.pier.security.Role;
 import dev.pier.users.User;
 import dev.pier.users.UserDao;
@@ -61,11 +61,18 @@ public final class AuthService {
         boolean verify(String password, String storedHash);
     }
 
-    private record CachedAccess(UUID sessionId, UUID userId, String username, Role role, Instant expiresAt) {
-    }
+    private record CachedAccess(UUID sessionId, UUID userId, String username, Role role, Instant expiresAt) {}
 
-    public AuthService(Jdbi jdbi, UserService users, LoginGuard guard, AuditLog audit, ChangeFeed changes, Clock clock,
-                       Config config, PasswordCheck passwords, MeterRegistry metrics) {
+    public AuthService(
+            Jdbi jdbi,
+            UserService users,
+            LoginGuard guard,
+            AuditLog audit,
+            ChangeFeed changes,
+            Clock clock,
+            Config config,
+            PasswordCheck passwords,
+            MeterRegistry metrics) {
         this.jdbi = jdbi;
         this.users = users;
         this.guard = guard;
@@ -100,15 +107,28 @@ public final class AuthService {
             OptionalLong step = Totp.matchingStep(users.openSecretOrDummy(row), code, now);
             boolean passwordOk = !config.requirePassword()
                     || passwords.verify(password, row.map(UserRow::passwordHash).orElse(null));
-            boolean ok = row.isPresent() && !row.get().disabled() && step.isPresent() && passwordOk
-                    && jdbi.withHandle(h -> h.attach(UserDao.class).consumeStep(row.get().id(), step.getAsLong())) == 1;
+            boolean ok = row.isPresent()
+                    && !row.get().disabled()
+                    && step.isPresent()
+                    && passwordOk
+                    && jdbi.withHandle(h -> h.attach(UserDao.class)
+                                    .consumeStep(row.get().id(), step.getAsLong()))
+                            == 1;
             // the name as typed, minus control characters: a NUL would make the audit write itself fail
             String shown = printable(username);
             Actor actor = new Actor(row.map(UserRow::id).orElse(null), shown, null, clientAddr);
             if (!ok) {
                 attempt.failed(passwordOk ? LoginGuard.Factor.CODE : LoginGuard.Factor.PASSWORD);
-                audit.record(actor, "auth.login", shown, "failure", row.isEmpty() ? "unknown user"
-                        : !passwordOk ? "invalid password" : step.isPresent() ? "code already used" : "invalid code");
+                audit.record(
+                        actor,
+                        "auth.login",
+                        shown,
+                        "failure",
+                        row.isEmpty()
+                                ? "unknown user"
+                                : !passwordOk
+                                        ? "invalid password"
+                                        : step.isPresent() ? "code already used" : "invalid code");
                 metrics.counter("pier_logins_total", "outcome", "failure").increment();
                 FailureFloor.await(started);
                 throw new PierException.Invalid(Reason.INVALID_CREDENTIALS, "invalid code");
@@ -125,10 +145,23 @@ public final class AuthService {
         Instant now = now();
         UUID sessionId = UUID.randomUUID();
         jdbi.useTransaction(h -> {
-            h.attach(SessionDao.class).insert(sessionId, user.id(), Hashing.sha256Hex(access), now.plus(config.accessTtl()),
-                    Hashing.sha256Hex(refresh), now.plus(config.refreshTtl()), clientAddr, now);
-            audit.record(h, new Actor(user.id(), user.username(), sessionId.toString(), clientAddr),
-                    "auth.login", user.username(), "success", "session issued");
+            h.attach(SessionDao.class)
+                    .insert(
+                            sessionId,
+                            user.id(),
+                            Hashing.sha256Hex(access),
+                            now.plus(config.accessTtl()),
+                            Hashing.sha256Hex(refresh),
+                            now.plus(config.refreshTtl()),
+                            clientAddr,
+                            now);
+            audit.record(
+                    h,
+                    new Actor(user.id(), user.username(), sessionId.toString(), clientAddr),
+                    "auth.login",
+                    user.username(),
+                    "success",
+                    "session issued");
         });
         return new Tokens(access, refresh, config.accessTtl().toSeconds());
     }
@@ -156,7 +189,12 @@ public final class AuthService {
                 if (retired.isPresent()) {
                     dao.delete(retired.get());
                     ChangeFeed.bump(h, Topic.AUTH);
-                    audit.record(h, Actor.anonymous(clientAddr), "auth.refresh", retired.get().toString(), "failure",
+                    audit.record(
+                            h,
+                            Actor.anonymous(clientAddr),
+                            "auth.refresh",
+                            retired.get().toString(),
+                            "failure",
                             "retired refresh token reused: session revoked");
                     return Optional.of("reuse");
                 }
@@ -168,18 +206,33 @@ public final class AuthService {
                 return Optional.of("expired");
             }
             boolean disabled = h.createQuery("SELECT disabled FROM users WHERE id = :id")
-                    .bind("id", session.userId()).mapTo(Boolean.class).findOne().orElse(true);
+                    .bind("id", session.userId())
+                    .mapTo(Boolean.class)
+                    .findOne()
+                    .orElse(true);
             if (disabled) {
                 return Optional.of("disabled");
             }
-            if (dao.rotate(session.id(), oldHash, Hashing.sha256Hex(access), now.plus(config.accessTtl()),
-                    Hashing.sha256Hex(refresh), now.plus(config.refreshTtl()), now) != 1) {
+            if (dao.rotate(
+                            session.id(),
+                            oldHash,
+                            Hashing.sha256Hex(access),
+                            now.plus(config.accessTtl()),
+                            Hashing.sha256Hex(refresh),
+                            now.plus(config.refreshTtl()),
+                            now)
+                    != 1) {
                 return Optional.of("race");
             }
             dao.retire(oldHash, session.id(), now);
             ChangeFeed.bump(h, Topic.AUTH);
-            audit.record(h, new Actor(session.userId(), null, session.id().toString(), clientAddr),
-                    "auth.refresh", session.userId().toString(), "success", null);
+            audit.record(
+                    h,
+                    new Actor(session.userId(), null, session.id().toString(), clientAddr),
+                    "auth.refresh",
+                    session.userId().toString(),
+                    "success",
+                    null);
             return Optional.empty();
         });
         if (failure.isPresent()) {
@@ -197,7 +250,8 @@ public final class AuthService {
      * and one the caller may not touch get the same answer.
      */
     public void revokeAll(Principal actor, String username) {
-        User target = users.find(username).filter(u -> Policy.canRevoke(actor, u))
+        User target = users.find(username)
+                .filter(u -> Policy.canRevoke(actor, u))
                 .orElseThrow(() -> UserService.untouchable(username));
         jdbi.useTransaction(h -> {
             int n = h.attach(SessionDao.class).deleteAllOf(target.id());
@@ -221,10 +275,14 @@ public final class AuthService {
                             FROM sessions s JOIN users u ON u.id = s.user_id
                             WHERE s.access_hash = :hash AND u.disabled = FALSE""")
                     .bind("hash", hash)
-                    .map((rs, ctx) -> new CachedAccess(Columns.uuid(rs, 1, ctx), Columns.uuid(rs, 2, ctx),
-                            rs.getString(3), Role.parse(rs.getString(4)).orElseThrow(),
+                    .map((rs, ctx) -> new CachedAccess(
+                            Columns.uuid(rs, 1, ctx),
+                            Columns.uuid(rs, 2, ctx),
+                            rs.getString(3),
+                            Role.parse(rs.getString(4)).orElseThrow(),
                             Columns.instant(rs, 5, ctx)))
-                    .findOne().orElse(null));
+                    .findOne()
+                    .orElse(null));
             if (c != null && cacheGeneration.get() == generation) {
                 accessCache.put(hash, c);
             }
@@ -233,8 +291,14 @@ public final class AuthService {
             if (!c.expiresAt().isAfter(now)) {
                 throw new PierException.Unauthenticated(Reason.TOKEN_EXPIRED, "access token expired");
             }
-            return new Principal(c.userId(), c.username(), c.role(), AccessLevel.FULL, Principal.Kind.ACCESS_TOKEN,
-                    c.sessionId().toString(), clientAddr);
+            return new Principal(
+                    c.userId(),
+                    c.username(),
+                    c.role(),
+                    AccessLevel.FULL,
+                    Principal.Kind.ACCESS_TOKEN,
+                    c.sessionId().toString(),
+                    clientAddr);
         }
         if (acceptRefresh) {
             Optional<Principal> viaRefresh = jdbi.withHandle(h -> h.createQuery("""
@@ -243,9 +307,14 @@ public final class AuthService {
                             WHERE s.refresh_hash = :hash AND u.disabled = FALSE""")
                     .bind("hash", hash)
                     .map((rs, ctx) -> Columns.instant(rs, 5, ctx).isAfter(now)
-                            ? new Principal(Columns.uuid(rs, 2, ctx), rs.getString(3),
-                            Role.parse(rs.getString(4)).orElseThrow(), AccessLevel.FULL, Principal.Kind.REFRESH_TOKEN,
-                            Columns.uuid(rs, 1, ctx).toString(), clientAddr)
+                            ? new Principal(
+                                    Columns.uuid(rs, 2, ctx),
+                                    rs.getString(3),
+                                    Role.parse(rs.getString(4)).orElseThrow(),
+                                    AccessLevel.FULL,
+                                    Principal.Kind.REFRESH_TOKEN,
+                                    Columns.uuid(rs, 1, ctx).toString(),
+                                    clientAddr)
                             : null)
                     .findOne());
             if (viaRefresh.isPresent()) {

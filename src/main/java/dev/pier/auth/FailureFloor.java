@@ -12,8 +12,7 @@ import java.time.Duration;
 final class FailureFloor {
     static final Duration FLOOR = Duration.ofMillis(25);
 
-    private FailureFloor() {
-    }
+    private FailureFloor() {}
 
     /** Waits out the rest of the floor for an attempt that began at {@code startNanos} ({@link System#nanoTime}). */
     static void await(long startNanos) {

@@ -1,7 +1,6 @@
 package dev.pier.auth;
 
 import dev.pier.crypto.Hashing;
-import dev.pier.db.Columns;
 import dev.pier.errors.PierException;
 import dev.pier.users.UserService;
 import org.jdbi.v3.core.Handle;
@@ -44,10 +43,14 @@ public final class LoginGuard {
     static final Duration ADDR_LOCK = Duration.ofMinutes(10);
     /** A reservation older than this belongs to a process that died mid-attempt: it no longer counts. */
     static final Duration STALE_RESERVATION = Duration.ofMinutes(1);
+
     private static final Pattern PLAIN_KEY = Pattern.compile("[\\x21-\\x7e]{0,128}");
 
     /** Which factor failed, or which factors a success proved. */
-    public enum Factor { CODE, PASSWORD }
+    public enum Factor {
+        CODE,
+        PASSWORD
+    }
 
     private final Jdbi jdbi;
     private final Clock clock;
@@ -97,7 +100,10 @@ public final class LoginGuard {
                                     password_failures = CASE WHEN :password THEN 0 ELSE password_failures END,
                                     in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END
                                 WHERE kind = 'user' AND subject = :s""")
-                        .bind("code", code).bind("password", password).bind("s", user).execute();
+                        .bind("code", code)
+                        .bind("password", password)
+                        .bind("s", user)
+                        .execute();
                 release(h, "addr", addr);
             });
         }
@@ -155,16 +161,23 @@ public final class LoginGuard {
                             WHERE kind = :k AND subject = :s
                               AND (locked_until IS NULL OR locked_until <= :now)
                               AND (""" + (kind.equals("user") ? USER_ROOM : ADDR_ROOM) + ")")
-                    .bind("k", kind).bind("s", subject).bind("now", now).bind("stale", stale)
+                    .bind("k", kind)
+                    .bind("s", subject)
+                    .bind("now", now)
+                    .bind("stale", stale)
                     .bind("free", kind.equals("user") ? USER_FREE_FAILURES : ADDR_MAX_FAILURES)
                     .bind("windowStart", now.minus(ADDR_WINDOW))
                     .execute());
             if (updated == 1) {
                 return true;
             }
-            boolean exists = jdbi.withHandle(h -> h.createQuery(
-                            "SELECT COUNT(*) FROM login_failures WHERE kind = :k AND subject = :s")
-                    .bind("k", kind).bind("s", subject).mapTo(Integer.class).one()) > 0;
+            boolean exists = jdbi.withHandle(
+                            h -> h.createQuery("SELECT COUNT(*) FROM login_failures WHERE kind = :k AND subject = :s")
+                                    .bind("k", kind)
+                                    .bind("s", subject)
+                                    .mapTo(Integer.class)
+                                    .one())
+                    > 0;
             if (exists) {
                 return false;
             }
@@ -173,7 +186,10 @@ public final class LoginGuard {
                                 INSERT INTO login_failures (kind, subject, failures, password_failures, window_start,
                                                             locked_until, in_flight, reserved_at)
                                 VALUES (:k, :s, 0, 0, :now, NULL, 1, :now)""")
-                        .bind("k", kind).bind("s", subject).bind("now", now).execute());
+                        .bind("k", kind)
+                        .bind("s", subject)
+                        .bind("now", now)
+                        .execute());
                 return true;
             } catch (UnableToExecuteStatementException e) {
                 // a parallel first attempt inserted the bucket: be admitted (or not) by the UPDATE
@@ -243,23 +259,28 @@ public final class LoginGuard {
                                 WHEN window_start >= :windowStart AND failures + 1 >= :max THEN :lock
                                 ELSE locked_until END
                         WHERE kind = 'addr' AND subject = :s""")
-                .bind("windowStart", windowStart).bind("now", now).bind("max", ADDR_MAX_FAILURES)
-                .bind("lock", now.plus(ADDR_LOCK)).bind("s", subject)
+                .bind("windowStart", windowStart)
+                .bind("now", now)
+                .bind("max", ADDR_MAX_FAILURES)
+                .bind("lock", now.plus(ADDR_LOCK))
+                .bind("s", subject)
                 .execute();
     }
 
     private static void release(Handle h, String kind, String subject) {
         h.createUpdate("""
                         UPDATE login_failures SET in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END
-                        WHERE kind = :k AND subject = :s""")
-                .bind("k", kind).bind("s", subject).execute();
+                        WHERE kind = :k AND subject = :s""").bind("k", kind).bind("s", subject).execute();
     }
 
     /** Seconds until a refused bucket may be tried again: its lock, or a moment while others are judged. */
     private long retryAfter(String kind, String subject, Instant now) {
-        Optional<Instant> until = jdbi.withHandle(h -> h.createQuery(
-                        "SELECT locked_until FROM login_failures WHERE kind = :k AND subject = :s")
-                .bind("k", kind).bind("s", subject).mapTo(Instant.class).findOne());
+        Optional<Instant> until = jdbi.withHandle(
+                h -> h.createQuery("SELECT locked_until FROM login_failures WHERE kind = :k AND subject = :s")
+                        .bind("k", kind)
+                        .bind("s", subject)
+                        .mapTo(Instant.class)
+                        .findOne());
         return until.filter(u -> u.isAfter(now))
                 .map(u -> Math.max(1, (Duration.between(now, u).toMillis() + 999) / 1000))
                 .orElse(1L);

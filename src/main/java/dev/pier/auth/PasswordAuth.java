@@ -1,11 +1,11 @@
 package dev.pier.auth;
 
-import dev.pier.security.AccessLevel;
-import dev.pier.security.Principal;
 import dev.pier.audit.Actor;
 import dev.pier.audit.AuditLog;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
+import dev.pier.security.AccessLevel;
+import dev.pier.security.Principal;
 import dev.pier.users.UserDao;
 import dev.pier.users.UserRow;
 import dev.pier.users.UserService;
@@ -37,8 +37,14 @@ public final class PasswordAuth {
     private final MeterRegistry metrics;
     private final Clock clock;
 
-    public PasswordAuth(Jdbi jdbi, UserService users, Passwords passwords, LoginGuard guard, AuditLog audit,
-                        MeterRegistry metrics, Clock clock) {
+    public PasswordAuth(
+            Jdbi jdbi,
+            UserService users,
+            Passwords passwords,
+            LoginGuard guard,
+            AuditLog audit,
+            MeterRegistry metrics,
+            Clock clock) {
         this.jdbi = jdbi;
         this.users = users;
         this.passwords = passwords;
@@ -68,31 +74,56 @@ public final class PasswordAuth {
         // No username holds a control character, and PostgreSQL refuses a NUL in a query parameter: such a
         // name is looked up nowhere, and its failures are counted and audited under a printable stand-in.
         boolean plausible = UserService.isPlausibleUsername(username);
-        String subject = plausible ? username : CONTROL.matcher(username.length() > 64 ? username.substring(0, 64) : username)
-                .replaceAll("\uFFFD");
+        String subject = plausible
+                ? username
+                : CONTROL.matcher(username.length() > 64 ? username.substring(0, 64) : username)
+                        .replaceAll("\uFFFD");
         long started = System.nanoTime();
         try (LoginGuard.Attempt attempt = guard.admit(subject, clientAddr)) {
             Optional<UserRow> row = plausible ? users.findRow(username) : Optional.empty();
             OptionalLong step = Totp.matchingStep(users.openSecretOrDummy(row), totp, clock.instant());
-            boolean passwordOk = passwords.verify(secretPart, row.map(UserRow::passwordHash).orElse(null));
-            boolean ok = row.isPresent() && !row.get().disabled() && passwordOk && step.isPresent()
-                    && jdbi.withHandle(h -> h.attach(UserDao.class).consumeStep(row.get().id(), step.getAsLong())) == 1;
+            boolean passwordOk =
+                    passwords.verify(secretPart, row.map(UserRow::passwordHash).orElse(null));
+            boolean ok = row.isPresent()
+                    && !row.get().disabled()
+                    && passwordOk
+                    && step.isPresent()
+                    && jdbi.withHandle(h -> h.attach(UserDao.class)
+                                    .consumeStep(row.get().id(), step.getAsLong()))
+                            == 1;
             Actor actor = new Actor(row.map(UserRow::id).orElse(null), subject, null, clientAddr);
             if (!ok) {
                 attempt.failed(passwordOk ? LoginGuard.Factor.CODE : LoginGuard.Factor.PASSWORD);
-                audit.record(actor, "auth.password", subject, "failure", row.isEmpty() ? "unknown user"
-                        : !passwordOk ? "invalid password" : step.isPresent() ? "code already used" : "invalid or missing code");
-                metrics.counter("pier_logins_total", "outcome", "failure", "method", "password").increment();
+                audit.record(
+                        actor,
+                        "auth.password",
+                        subject,
+                        "failure",
+                        row.isEmpty()
+                                ? "unknown user"
+                                : !passwordOk
+                                        ? "invalid password"
+                                        : step.isPresent() ? "code already used" : "invalid or missing code");
+                metrics.counter("pier_logins_total", "outcome", "failure", "method", "password")
+                        .increment();
                 FailureFloor.await(started);
-                throw new PierException.Unauthenticated(Reason.INVALID_CREDENTIALS,
+                throw new PierException.Unauthenticated(
+                        Reason.INVALID_CREDENTIALS,
                         "login failed: username, password and the current authenticator code are required");
             }
             attempt.succeeded(true, true);
             audit.record(actor, "auth.password", username, "success", null);
-            metrics.counter("pier_logins_total", "outcome", "success", "method", "password").increment();
+            metrics.counter("pier_logins_total", "outcome", "success", "method", "password")
+                    .increment();
             UserRow u = row.get();
-            return new Principal(u.id(), u.username(), u.toUser().role(), AccessLevel.FULL, Principal.Kind.PASSWORD,
-                    "password", clientAddr);
+            return new Principal(
+                    u.id(),
+                    u.username(),
+                    u.toUser().role(),
+                    AccessLevel.FULL,
+                    Principal.Kind.PASSWORD,
+                    "password",
+                    clientAddr);
         }
     }
 }

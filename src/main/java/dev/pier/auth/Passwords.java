@@ -1,11 +1,10 @@
 package dev.pier.auth;
 
+import com.nulabinc.zxcvbn.Strength;
+import com.nulabinc.zxcvbn.Zxcvbn;
 import dev.pier.errors.PierException;
 import org.bouncycastle.crypto.generators.Argon2BytesGenerator;
 import org.bouncycastle.crypto.params.Argon2Parameters;
-
-import com.nulabinc.zxcvbn.Strength;
-import com.nulabinc.zxcvbn.Zxcvbn;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -36,6 +35,7 @@ public final class Passwords implements AuthService.PasswordCheck {
     static final int MIN_SCORE = 2;
     /** zxcvbn's own advice: its matching grows with length, and what follows 100 characters adds no risk. */
     private static final int ESTIMATE_CHARS = 100;
+
     private static final Zxcvbn ZXCVBN = new Zxcvbn();
     private static final int MEMORY_KIB = 19 * 1024;
     private static final int ITERATIONS = 2;
@@ -102,8 +102,11 @@ public final class Passwords implements AuthService.PasswordCheck {
                     && "passwords".equals(strength.getSequence().getFirst().dictionaryName);
             String warning = strength.getFeedback().getWarning(Locale.ENGLISH);
             throw new PierException.Invalid("password is too easy to guess"
-                    + (common ? ": it is one of the most common passwords" : warning == null || warning.isBlank()
-                    ? "" : ": " + lowerFirst(warning.strip()).replaceAll("\\.$", ""))
+                    + (common
+                            ? ": it is one of the most common passwords"
+                            : warning == null || warning.isBlank()
+                                    ? ""
+                                    : ": " + lowerFirst(warning.strip()).replaceAll("\\.$", ""))
                     + "; use a longer phrase of unrelated words");
         }
     }
@@ -157,7 +160,8 @@ public final class Passwords implements AuthService.PasswordCheck {
         return MessageDigest.isEqual(expected, actual);
     }
 
-    private static byte[] derive(String password, byte[] salt, int memoryKib, int iterations, int parallelism, int len) {
+    private static byte[] derive(
+            String password, byte[] salt, int memoryKib, int iterations, int parallelism, int len) {
         Argon2BytesGenerator gen = new Argon2BytesGenerator();
         gen.init(new Argon2Parameters.Builder(Argon2Parameters.ARGON2_id)
                 .withVersion(Argon2Parameters.ARGON2_VERSION_13)

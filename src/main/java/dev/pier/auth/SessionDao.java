@@ -11,16 +11,23 @@ import java.util.UUID;
 
 @RegisterConstructorMapper(SessionRow.class)
 interface SessionDao {
-    String COLUMNS = "id, user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, created_at, refreshed_at";
+    String COLUMNS =
+            "id, user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at, created_at, refreshed_at";
 
     @SqlUpdate("""
             INSERT INTO sessions (id, user_id, access_hash, access_expires_at, refresh_hash, refresh_expires_at,
                                   client_addr, created_at, refreshed_at)
             VALUES (:id, :userId, :accessHash, :accessExpires, :refreshHash, :refreshExpires, :addr, :now, :now)
             """)
-    void insert(@Bind("id") UUID id, @Bind("userId") UUID userId, @Bind("accessHash") String accessHash,
-                @Bind("accessExpires") Instant accessExpires, @Bind("refreshHash") String refreshHash,
-                @Bind("refreshExpires") Instant refreshExpires, @Bind("addr") String clientAddr, @Bind("now") Instant now);
+    void insert(
+            @Bind("id") UUID id,
+            @Bind("userId") UUID userId,
+            @Bind("accessHash") String accessHash,
+            @Bind("accessExpires") Instant accessExpires,
+            @Bind("refreshHash") String refreshHash,
+            @Bind("refreshExpires") Instant refreshExpires,
+            @Bind("addr") String clientAddr,
+            @Bind("now") Instant now);
 
     @SqlQuery("SELECT " + COLUMNS + " FROM sessions WHERE access_hash = :hash")
     Optional<SessionRow> findByAccessHash(@Bind("hash") String hash);
@@ -37,12 +44,17 @@ interface SessionDao {
                                 refresh_hash = :refreshHash, refresh_expires_at = :refreshExpires, refreshed_at = :now
             WHERE id = :id AND refresh_hash = :oldRefreshHash
             """)
-    int rotate(@Bind("id") UUID id, @Bind("oldRefreshHash") String oldRefreshHash,
-               @Bind("accessHash") String accessHash, @Bind("accessExpires") Instant accessExpires,
-               @Bind("refreshHash") String refreshHash, @Bind("refreshExpires") Instant refreshExpires,
-               @Bind("now") Instant now);
+    int rotate(
+            @Bind("id") UUID id,
+            @Bind("oldRefreshHash") String oldRefreshHash,
+            @Bind("accessHash") String accessHash,
+            @Bind("accessExpires") Instant accessExpires,
+            @Bind("refreshHash") String refreshHash,
+            @Bind("refreshExpires") Instant refreshExpires,
+            @Bind("now") Instant now);
 
-    @SqlUpdate("INSERT INTO retired_refresh_tokens (refresh_hash, session_id, retired_at) VALUES (:hash, :sessionId, :now)")
+    @SqlUpdate(
+            "INSERT INTO retired_refresh_tokens (refresh_hash, session_id, retired_at) VALUES (:hash, :sessionId, :now)")
     void retire(@Bind("hash") String hash, @Bind("sessionId") UUID sessionId, @Bind("now") Instant now);
 
     @SqlUpdate("DELETE FROM sessions WHERE id = :id")

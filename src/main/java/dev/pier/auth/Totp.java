@@ -14,8 +14,7 @@ public final class Totp {
     public static final int DIGITS = 6;
     private static final int[] POW10 = {1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000};
 
-    private Totp() {
-    }
+    private Totp() {}
 
     public static long step(Instant at) {
         return Math.floorDiv(at.getEpochSecond(), STEP_SECONDS);
@@ -28,8 +27,10 @@ public final class Totp {
             mac.init(new SecretKeySpec(secret, algorithm));
             byte[] h = mac.doFinal(ByteBuffer.allocate(8).putLong(step).array());
             int offset = h[h.length - 1] & 0x0f;
-            int binary = ((h[offset] & 0x7f) << 24) | ((h[offset + 1] & 0xff) << 16)
-                    | ((h[offset + 2] & 0xff) << 8) | (h[offset + 3] & 0xff);
+            int binary = ((h[offset] & 0x7f) << 24)
+                    | ((h[offset + 1] & 0xff) << 16)
+                    | ((h[offset + 2] & 0xff) << 8)
+                    | (h[offset + 3] & 0xff);
             String s = Integer.toString(binary % POW10[digits]);
             return "0".repeat(digits - s.length()) + s;
         } catch (GeneralSecurityException e) {

@@ -1,10 +1,10 @@
 package dev.pier.cli;
 
 import dev.pier.Core;
-import dev.pier.security.Principal;
 import dev.pier.errors.PierException;
 import dev.pier.images.Image;
 import dev.pier.images.ImageService;
+import dev.pier.security.Principal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -15,11 +15,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-@Command(name = "image", mixinStandardHelpOptions = true, description = "Manage images (templates).",
+@Command(
+        name = "image",
+        mixinStandardHelpOptions = true,
+        description = "Manage images (templates).",
         subcommands = {ImageCommand.Add.class, ImageCommand.ListImages.class, ImageCommand.Remove.class})
 final class ImageCommand extends GroupCommand {
 
-    @Command(name = "add", mixinStandardHelpOptions = true,
+    @Command(
+            name = "add",
+            mixinStandardHelpOptions = true,
             description = "Register a Docker image as a template; pulls it (showing progress) when no node has it.")
     static final class Add extends CoreCommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "Template name")
@@ -58,8 +63,10 @@ final class ImageCommand extends GroupCommand {
                 }
                 variables.put(v.substring(0, eq), v.substring(eq + 1));
             }
-            Image i = core.images.create(Principal.system(), new ImageService.Spec(name, reference, description,
-                    command, ports, variables, isDefault), line -> {
+            Image i = core.images.create(
+                    Principal.system(),
+                    new ImageService.Spec(name, reference, description, command, ports, variables, isDefault),
+                    line -> {
                         out.println("pull: " + line);
                         out.flush();
                     });
@@ -86,7 +93,10 @@ final class ImageCommand extends GroupCommand {
         }
     }
 
-    @Command(name = "remove", mixinStandardHelpOptions = true, description = "Remove an image (instances keep running).")
+    @Command(
+            name = "remove",
+            mixinStandardHelpOptions = true,
+            description = "Remove an image (instances keep running).")
     static final class Remove extends CoreCommand {
         @Parameters(paramLabel = "IMAGE", description = "Image name or id")
         String image;
@@ -98,7 +108,9 @@ final class ImageCommand extends GroupCommand {
 
         @Override
         int run(Core core, PrintWriter out) {
-            Image i = core.images.resolve(image).orElseThrow(() -> new PierException.NotFound("image '" + image + "' not found"));
+            Image i = core.images
+                    .resolve(image)
+                    .orElseThrow(() -> new PierException.NotFound("image '" + image + "' not found"));
             core.images.delete(Principal.system(), i.id());
             out.println("Removed image " + i.name() + ".");
             return 0;

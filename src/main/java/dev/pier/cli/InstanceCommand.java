@@ -1,11 +1,11 @@
 package dev.pier.cli;
 
 import dev.pier.Core;
-import dev.pier.security.Principal;
 import dev.pier.errors.PierException;
 import dev.pier.instances.Instance;
 import dev.pier.instances.InstanceService;
 import dev.pier.instances.Validation;
+import dev.pier.security.Principal;
 import dev.pier.users.User;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,10 +21,21 @@ import java.util.Map;
  * Instance commands act on the nodes directly, like the server does; a running server's reconciler
  * sees the result within a pass.
  */
-@Command(name = "instance", mixinStandardHelpOptions = true, description = "Manage instances (containers).",
-        subcommands = {InstanceCommand.ListInstances.class, InstanceCommand.Deploy.class, InstanceCommand.Start.class,
-                InstanceCommand.Stop.class, InstanceCommand.Restart.class, InstanceCommand.Suspend.class,
-                InstanceCommand.Unsuspend.class, InstanceCommand.Delete.class, InstanceCommand.Logs.class})
+@Command(
+        name = "instance",
+        mixinStandardHelpOptions = true,
+        description = "Manage instances (containers).",
+        subcommands = {
+            InstanceCommand.ListInstances.class,
+            InstanceCommand.Deploy.class,
+            InstanceCommand.Start.class,
+            InstanceCommand.Stop.class,
+            InstanceCommand.Restart.class,
+            InstanceCommand.Suspend.class,
+            InstanceCommand.Unsuspend.class,
+            InstanceCommand.Delete.class,
+            InstanceCommand.Logs.class
+        })
 final class InstanceCommand extends GroupCommand {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List instances.")
@@ -36,10 +47,18 @@ final class InstanceCommand extends GroupCommand {
 
         @Override
         int run(Core core, PrintWriter out) {
-            out.printf("%-36s  %-24s  %-9s  %-8s  %6s  %5s  %s%n", "ID", "NAME", "STATE", "DESIRED", "MEM", "CPU", "PORTS");
+            out.printf(
+                    "%-36s  %-24s  %-9s  %-8s  %6s  %5s  %s%n",
+                    "ID", "NAME", "STATE", "DESIRED", "MEM", "CPU", "PORTS");
             for (Instance i : core.instances.list()) {
-                out.printf("%-36s  %-24s  %-9s  %-8s  %6d  %5.2f  %s%n", i.id(), i.name(),
-                        i.suspended() ? "suspended" : i.observedState().wire(), i.desiredState().wire(), i.memoryMib(), i.cpu(),
+                out.printf(
+                        "%-36s  %-24s  %-9s  %-8s  %6d  %5.2f  %s%n",
+                        i.id(),
+                        i.name(),
+                        i.suspended() ? "suspended" : i.observedState().wire(),
+                        i.desiredState().wire(),
+                        i.memoryMib(),
+                        i.cpu(),
                         Validation.format(i.ports()));
             }
             return 0;
@@ -51,7 +70,10 @@ final class InstanceCommand extends GroupCommand {
         @Option(names = "--name", paramLabel = "NAME", description = "DNS-label name (default: generated)")
         String name;
 
-        @Option(names = "--image", paramLabel = "IMAGE", description = "Image name, id or reference (default: the default image)")
+        @Option(
+                names = "--image",
+                paramLabel = "IMAGE",
+                description = "Image name, id or reference (default: the default image)")
         String image;
 
         @Option(names = "--node", paramLabel = "NODE", description = "Node name or id (default: the first online node)")
@@ -88,9 +110,22 @@ final class InstanceCommand extends GroupCommand {
                 variables.put(v.substring(0, eq), v.substring(eq + 1));
             }
             User u = owner == null ? null : core.users.require(owner);
-            Instance i = core.instances.deploy(Principal.system(), new InstanceService.DeployRequest(name, null, image, node,
-                    u == null ? null : u.id(), memory, cpu, null, ports, null, variables));
-            out.println("Deployed " + i.name() + " (" + i.id() + "): " + i.observedState().wire()
+            Instance i = core.instances.deploy(
+                    Principal.system(),
+                    new InstanceService.DeployRequest(
+                            name,
+                            null,
+                            image,
+                            node,
+                            u == null ? null : u.id(),
+                            memory,
+                            cpu,
+                            null,
+                            ports,
+                            null,
+                            variables));
+            out.println("Deployed " + i.name() + " (" + i.id() + "): "
+                    + i.observedState().wire()
                     + (i.ports().isEmpty() ? "" : ", ports " + Validation.format(i.ports())));
             return 0;
         }
@@ -109,8 +144,10 @@ final class InstanceCommand extends GroupCommand {
 
         @Override
         int run(Core core, PrintWriter out) {
-            Instance i = core.instances.act(Principal.system(), core.instances.resolve(instance).id(), action());
-            out.println(i.name() + ": " + (i.suspended() ? "suspended, " : "") + i.observedState().wire());
+            Instance i = core.instances.act(
+                    Principal.system(), core.instances.resolve(instance).id(), action());
+            out.println(i.name() + ": " + (i.suspended() ? "suspended, " : "")
+                    + i.observedState().wire());
             return 0;
         }
     }
@@ -122,7 +159,10 @@ final class InstanceCommand extends GroupCommand {
         }
     }
 
-    @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop an instance (SIGTERM, then kill after 10 s).")
+    @Command(
+            name = "stop",
+            mixinStandardHelpOptions = true,
+            description = "Stop an instance (SIGTERM, then kill after 10 s).")
     static final class Stop extends ActionCommand {
         InstanceService.Action action() {
             return InstanceService.Action.STOP;
@@ -136,14 +176,20 @@ final class InstanceCommand extends GroupCommand {
         }
     }
 
-    @Command(name = "suspend", mixinStandardHelpOptions = true, description = "Stop an instance and forbid starting it.")
+    @Command(
+            name = "suspend",
+            mixinStandardHelpOptions = true,
+            description = "Stop an instance and forbid starting it.")
     static final class Suspend extends ActionCommand {
         InstanceService.Action action() {
             return InstanceService.Action.SUSPEND;
         }
     }
 
-    @Command(name = "unsuspend", mixinStandardHelpOptions = true, description = "Lift a suspension and start the instance.")
+    @Command(
+            name = "unsuspend",
+            mixinStandardHelpOptions = true,
+            description = "Lift a suspension and start the instance.")
     static final class Unsuspend extends ActionCommand {
         InstanceService.Action action() {
             return InstanceService.Action.UNSUSPEND;
@@ -172,12 +218,19 @@ final class InstanceCommand extends GroupCommand {
         }
     }
 
-    @Command(name = "logs", mixinStandardHelpOptions = true, description = "Print the last lines of an instance's output.")
+    @Command(
+            name = "logs",
+            mixinStandardHelpOptions = true,
+            description = "Print the last lines of an instance's output.")
     static final class Logs extends CoreCommand {
         @Parameters(paramLabel = "INSTANCE", description = "Instance name or id")
         String instance;
 
-        @Option(names = "--tail", paramLabel = "N", defaultValue = "100", description = "Lines (default ${DEFAULT-VALUE})")
+        @Option(
+                names = "--tail",
+                paramLabel = "N",
+                defaultValue = "100",
+                description = "Lines (default ${DEFAULT-VALUE})")
         int tail;
 
         @Override
@@ -187,8 +240,8 @@ final class InstanceCommand extends GroupCommand {
 
         @Override
         int run(Core core, PrintWriter out) {
-            out.print(core.instances.logs(Principal.system(),
-                    core.instances.resolve(instance).id(), tail));
+            out.print(core.instances.logs(
+                    Principal.system(), core.instances.resolve(instance).id(), tail));
             return 0;
         }
     }

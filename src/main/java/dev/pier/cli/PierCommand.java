@@ -13,7 +13,10 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /** {@code pier}: the root command. */
-@Command(name = "pier", mixinStandardHelpOptions = true, versionProvider = PierCommand.Version.class,
+@Command(
+        name = "pier",
+        mixinStandardHelpOptions = true,
+        versionProvider = PierCommand.Version.class,
         description = "Pier: a self-hosted control plane for containers.")
 public final class PierCommand implements Runnable {
     @CommandLine.Spec
@@ -74,7 +77,7 @@ public final class PierCommand implements Runnable {
         @Override
         public String[] getVersion() {
             String v = PierCommand.class.getPackage().getImplementationVersion();
-            return new String[]{"pier " + (v == null ? "dev" : v)};
+            return new String[] {"pier " + (v == null ? "dev" : v)};
         }
     }
 }

@@ -1,6 +1,5 @@
 package dev.pier.cli;
 
-import dev.pier.security.Role;
 import dev.pier.App;
 import dev.pier.Core;
 import dev.pier.Preload;
@@ -19,7 +18,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
-@Command(name = "serve", mixinStandardHelpOptions = true,
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
         description = "Run the Pier server (embedded SQLite in the data directory unless --db is given).")
 final class ServeCommand implements Runnable {
     private static final Logger log = LoggerFactory.getLogger("pier");
@@ -30,7 +31,10 @@ final class ServeCommand implements Runnable {
     @Option(names = "--port", paramLabel = "N", description = "Port (default: $PIER_PORT or 1337)")
     Integer port;
 
-    @Option(names = "--tls", paramLabel = "DIR", description = "Serve HTTPS with the *.crt and *.key in DIR (default: $PIER_TLS)")
+    @Option(
+            names = "--tls",
+            paramLabel = "DIR",
+            description = "Serve HTTPS with the *.crt and *.key in DIR (default: $PIER_TLS)")
     Path tls;
 
     @Override
@@ -62,7 +66,7 @@ final class ServeCommand implements Runnable {
         };
         // SIGTERM and SIGINT stop the server before the JVM begins its shutdown, so requests in flight
         // finish while the database and the runtimes are still open.
-        for (String signal : new String[]{"TERM", "INT"}) {
+        for (String signal : new String[] {"TERM", "INT"}) {
             try {
                 sun.misc.Signal.handle(new sun.misc.Signal(signal), sig -> {
                     shutdown.run();
@@ -76,19 +80,28 @@ final class ServeCommand implements Runnable {
         Runtime.getRuntime().addShutdownHook(new Thread(shutdown, "pier-shutdown"));
         app.start();
         core.startReconciler();
-        housekeeping.scheduleWithFixedDelay(() -> {
-            try {
-                core.auth.purgeExpired();
-                core.idempotency.purgeExpired();
-            } catch (RuntimeException e) {
-                log.warn("purging expired sessions and idempotency keys failed: {}", e.toString());
-            }
-        }, 1, 60, TimeUnit.MINUTES);
-        log.info("Pier listening on {}://{}:{} (data {}, database {})", config.tlsDir().isPresent() ? "https" : "http",
-                config.host(), app.port(), config.dataDir().toAbsolutePath(),
+        housekeeping.scheduleWithFixedDelay(
+                () -> {
+                    try {
+                        core.auth.purgeExpired();
+                        core.idempotency.purgeExpired();
+                    } catch (RuntimeException e) {
+                        log.warn("purging expired sessions and idempotency keys failed: {}", e.toString());
+                    }
+                },
+                1,
+                60,
+                TimeUnit.MINUTES);
+        log.info(
+                "Pier listening on {}://{}:{} (data {}, database {})",
+                config.tlsDir().isPresent() ? "https" : "http",
+                config.host(),
+                app.port(),
+                config.dataDir().toAbsolutePath(),
                 config.embedded() ? "embedded SQLite" : "PostgreSQL");
         if (core.users.list().stream().noneMatch(u -> u.role() == dev.pier.security.Role.OWNER)) {
-            log.warn("No owner yet. Create one with: ./pier user create -u NAME -g owner --data {}",
+            log.warn(
+                    "No owner yet. Create one with: ./pier user create -u NAME -g owner --data {}",
                     config.dataDir().toAbsolutePath());
         }
         try {

@@ -1,11 +1,11 @@
 package dev.pier.cli;
 
 import dev.pier.Core;
-import dev.pier.security.Principal;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
-import dev.pier.users.Enrollment;
+import dev.pier.security.Principal;
 import dev.pier.security.Role;
+import dev.pier.users.Enrollment;
 import dev.pier.users.User;
 import dev.pier.users.UserService;
 import picocli.CommandLine.Command;
@@ -14,23 +14,46 @@ import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 
-@Command(name = "user", mixinStandardHelpOptions = true, description = "Manage users.",
-        subcommands = {UserCommand.Create.class, UserCommand.ListUsers.class, UserCommand.Delete.class,
-                UserCommand.Passwd.class, UserCommand.Disable.class, UserCommand.Enable.class, UserCommand.SetRole.class})
+@Command(
+        name = "user",
+        mixinStandardHelpOptions = true,
+        description = "Manage users.",
+        subcommands = {
+            UserCommand.Create.class,
+            UserCommand.ListUsers.class,
+            UserCommand.Delete.class,
+            UserCommand.Passwd.class,
+            UserCommand.Disable.class,
+            UserCommand.Enable.class,
+            UserCommand.SetRole.class
+        })
 final class UserCommand extends GroupCommand {
 
-    @Command(name = "create", mixinStandardHelpOptions = true,
-            description = {"Create a user and print the authenticator enrolment (otpauth URI and QR code).",
-                    "With -r, give an existing user a new secret (pending until its first use) and revoke all of",
-                    "their sessions; audited."})
+    @Command(
+            name = "create",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Create a user and print the authenticator enrolment (otpauth URI and QR code).",
+                "With -r, give an existing user a new secret (pending until its first use) and revoke all of",
+                "their sessions; audited."
+            })
     static final class Create extends CoreCommand {
-        @Option(names = {"-u", "--username"}, required = true, paramLabel = "NAME", description = "Username")
+        @Option(
+                names = {"-u", "--username"},
+                required = true,
+                paramLabel = "NAME",
+                description = "Username")
         String username;
 
-        @Option(names = {"-g", "--group"}, paramLabel = "GROUP", description = "viewer, manager, admin or owner")
+        @Option(
+                names = {"-g", "--group"},
+                paramLabel = "GROUP",
+                description = "viewer, manager, admin or owner")
         String group;
 
-        @Option(names = {"-r", "--reset"}, description = "Regenerate the secret of an existing user and revoke their sessions")
+        @Option(
+                names = {"-r", "--reset"},
+                description = "Regenerate the secret of an existing user and revoke their sessions")
         boolean reset;
 
         @Override
@@ -38,18 +61,19 @@ final class UserCommand extends GroupCommand {
             Enrollment e;
             if (reset) {
                 e = core.users.resetSecret(Principal.system(), username);
-                out.println("New secret for " + e.user().username()
-                        + "; all of their sessions are revoked.");
+                out.println("New secret for " + e.user().username() + "; all of their sessions are revoked.");
             } else {
                 if (group == null) {
                     throw new PierException.Invalid(Reason.USER_DATA_MISSING, "-g GROUP is required to create a user");
                 }
                 UserService.validatePlainUsername(username);
-                Role role = Role.parse(group).orElseThrow(() -> new PierException.Invalid(Reason.UNKNOWN_ROLE,
-                        "unknown group '" + group + "'; use viewer, manager, admin or owner"));
+                Role role = Role.parse(group)
+                        .orElseThrow(() -> new PierException.Invalid(
+                                Reason.UNKNOWN_ROLE,
+                                "unknown group '" + group + "'; use viewer, manager, admin or owner"));
                 if (core.users.find(username).isPresent()) {
-                    throw new PierException.Conflict(Reason.USERNAME_TAKEN,
-                            "user '" + username + "' exists; use -r to give them a new secret");
+                    throw new PierException.Conflict(
+                            Reason.USERNAME_TAKEN, "user '" + username + "' exists; use -r to give them a new secret");
                 }
                 e = core.users.create(Principal.system(), new UserService.NewUser(null, username, role, null, null));
                 out.println("Created " + role.wire() + " " + e.user().username() + ".");
@@ -70,7 +94,9 @@ final class UserCommand extends GroupCommand {
         int run(Core core, PrintWriter out) {
             out.printf("%-36s  %-24s  %-8s  %s%n", "ID", "USERNAME", "ROLE", "CREATED");
             for (User u : core.users.list()) {
-                out.printf("%-36s  %-24s  %-8s  %s%n", u.id(), u.username(), u.role().wire(), u.createdAt());
+                out.printf(
+                        "%-36s  %-24s  %-8s  %s%n",
+                        u.id(), u.username(), u.role().wire(), u.createdAt());
             }
             return 0;
         }
@@ -89,10 +115,14 @@ final class UserCommand extends GroupCommand {
         }
     }
 
-    @Command(name = "passwd", mixinStandardHelpOptions = true,
-            description = {"Set a user's password (Argon2id; at least 8 characters, not a common or easily guessed one)",
-                    "and end all of their sessions.",
-                    "Asks twice on the terminal, or reads one line from standard input with --stdin."})
+    @Command(
+            name = "passwd",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Set a user's password (Argon2id; at least 8 characters, not a common or easily guessed one)",
+                "and end all of their sessions.",
+                "Asks twice on the terminal, or reads one line from standard input with --stdin."
+            })
     static final class Passwd extends CoreCommand {
         @Parameters(paramLabel = "NAME", description = "Username")
         String username;
@@ -115,23 +145,30 @@ final class UserCommand extends GroupCommand {
                 }
                 password = new String(a);
             } else {
-                password = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
-                        java.nio.charset.StandardCharsets.UTF_8)).readLine();
+                password = new java.io.BufferedReader(
+                                new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8))
+                        .readLine();
                 if (password == null) {
                     throw new PierException.Invalid("no password on standard input");
                 }
             }
             var user = core.users.require(username);
-            core.users.setPasswordHash(Principal.system(), username,
+            core.users.setPasswordHash(
+                    Principal.system(),
+                    username,
                     core.passwords.hash(password, user.username(), user.email().orElse(null)));
             out.println("Password set for " + username + ".");
             return 0;
         }
     }
 
-    @Command(name = "disable", mixinStandardHelpOptions = true,
-            description = {"Disable a user: no login, their sessions end, and every API key of theirs is disabled",
-                    "(re-enabling the user does not re-enable the keys: enable each one again)."})
+    @Command(
+            name = "disable",
+            mixinStandardHelpOptions = true,
+            description = {
+                "Disable a user: no login, their sessions end, and every API key of theirs is disabled",
+                "(re-enabling the user does not re-enable the keys: enable each one again)."
+            })
     static final class Disable extends CoreCommand {
         @Parameters(paramLabel = "NAME", description = "Username")
         String username;
@@ -157,7 +194,9 @@ final class UserCommand extends GroupCommand {
         }
     }
 
-    @Command(name = "role", mixinStandardHelpOptions = true,
+    @Command(
+            name = "role",
+            mixinStandardHelpOptions = true,
             description = "Change a user's role (viewer, manager or admin; the owner's role does not change).")
     static final class SetRole extends CoreCommand {
         @Parameters(index = "0", paramLabel = "NAME", description = "Username")
@@ -168,8 +207,9 @@ final class UserCommand extends GroupCommand {
 
         @Override
         int run(Core core, PrintWriter out) {
-            Role r = Role.parse(role).orElseThrow(() -> new PierException.Invalid(Reason.UNKNOWN_ROLE,
-                    "unknown role '" + role + "'; use viewer, manager or admin"));
+            Role r = Role.parse(role)
+                    .orElseThrow(() -> new PierException.Invalid(
+                            Reason.UNKNOWN_ROLE, "unknown role '" + role + "'; use viewer, manager or admin"));
             core.users.setRole(Principal.system(), username, r);
             out.println(username + " is now " + r.wire() + ".");
             return 0;

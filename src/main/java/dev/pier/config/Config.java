@@ -84,7 +84,8 @@ public record Config(
         }
         require(maxBodyBytes >= 1024, "the largest request body must be at least 1 KiB");
         positive(cachePoll, "the change poll interval");
-        require(dockerHost != null && (dockerHost.startsWith("unix://") || dockerHost.startsWith("tcp://")),
+        require(
+                dockerHost != null && (dockerHost.startsWith("unix://") || dockerHost.startsWith("tcp://")),
                 "PIER_DOCKER_HOST (docker_host) must be unix:///path/to/docker.sock or tcp://host:port, got '"
                         + dockerHost + "'");
         positive(nodeCheck, "the node check interval");
@@ -92,18 +93,24 @@ public record Config(
         positive(dbWait, "PIER_DB_WAIT_MS (db.wait_ms)");
         positive(eventsMaxAge, "PIER_EVENTS_KEEP_DAYS (events.keep_days)");
         if (eventsPerInstance < 1) {
-            throw new ConfigException("PIER_EVENTS_KEEP_PER_INSTANCE (events.keep_per_instance) must be at least 1, got "
-                    + eventsPerInstance);
+            throw new ConfigException(
+                    "PIER_EVENTS_KEEP_PER_INSTANCE (events.keep_per_instance) must be at least 1, got "
+                            + eventsPerInstance);
         }
         require(dockerSockets != null, "PIER_DOCKER_SOCKETS (docker_sockets) must be a list");
         dockerSockets = List.copyOf(dockerSockets);
         for (String socket : dockerSockets) {
-            require(socket.startsWith("/") && socket.chars().noneMatch(Character::isISOControl)
-                            && !socket.contains("/../") && !socket.endsWith("/.."),
+            require(
+                    socket.startsWith("/")
+                            && socket.chars().noneMatch(Character::isISOControl)
+                            && !socket.contains("/../")
+                            && !socket.endsWith("/.."),
                     "PIER_DOCKER_SOCKETS (docker_sockets) must list absolute socket paths separated by commas, got '"
                             + socket + "'");
         }
-        require(maxKeysPerUser >= 1, "PIER_MAX_KEYS_PER_USER (max_keys_per_user) must be at least 1, got " + maxKeysPerUser);
+        require(
+                maxKeysPerUser >= 1,
+                "PIER_MAX_KEYS_PER_USER (max_keys_per_user) must be at least 1, got " + maxKeysPerUser);
         require(maxKeyLifetime != null, "PIER_MAX_KEY_LIFETIME_DAYS (max_key_lifetime_days) must be set or empty");
         maxKeyLifetime.ifPresent(d -> positive(d, "PIER_MAX_KEY_LIFETIME_DAYS (max_key_lifetime_days)"));
     }
@@ -119,11 +126,30 @@ public record Config(
 
     /** Defaults for a data directory: what {@code pier serve} uses with no settings. */
     public static Config defaults(Path dataDir) {
-        return new Config(DEFAULT_PORT, "0.0.0.0", dataDir, Optional.empty(), "", "", Optional.empty(),
-                Duration.ofHours(2), Duration.ofDays(30), false, Optional.empty(), 1024 * 1024,
-                Duration.ofMillis(250), "unix:///var/run/docker.sock", Duration.ofSeconds(2), Duration.ofSeconds(10),
-                Duration.ofMillis(1500), List.of(), false, Duration.ofDays(30), 100,
-                100, Optional.empty());
+        return new Config(
+                DEFAULT_PORT,
+                "0.0.0.0",
+                dataDir,
+                Optional.empty(),
+                "",
+                "",
+                Optional.empty(),
+                Duration.ofHours(2),
+                Duration.ofDays(30),
+                false,
+                Optional.empty(),
+                1024 * 1024,
+                Duration.ofMillis(250),
+                "unix:///var/run/docker.sock",
+                Duration.ofSeconds(2),
+                Duration.ofSeconds(10),
+                Duration.ofMillis(1500),
+                List.of(),
+                false,
+                Duration.ofDays(30),
+                100,
+                100,
+                Optional.empty());
     }
 
     public boolean embedded() {
@@ -240,10 +266,30 @@ public record Config(
         }
 
         Config build() {
-            return new Config(port, host, dataDir, dbUrl, dbUser, dbPassword, tlsDir, accessTtl, refreshTtl,
-                    requirePassword, masterKey, maxBodyBytes, cachePoll, dockerHost, nodeCheck, reconcile, dbWait,
-                    dockerSockets, allowPlainTcp, eventsMaxAge, eventsPerInstance,
-                    maxKeysPerUser, maxKeyLifetime);
+            return new Config(
+                    port,
+                    host,
+                    dataDir,
+                    dbUrl,
+                    dbUser,
+                    dbPassword,
+                    tlsDir,
+                    accessTtl,
+                    refreshTtl,
+                    requirePassword,
+                    masterKey,
+                    maxBodyBytes,
+                    cachePoll,
+                    dockerHost,
+                    nodeCheck,
+                    reconcile,
+                    dbWait,
+                    dockerSockets,
+                    allowPlainTcp,
+                    eventsMaxAge,
+                    eventsPerInstance,
+                    maxKeysPerUser,
+                    maxKeyLifetime);
         }
     }
 

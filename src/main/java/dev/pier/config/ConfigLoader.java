@@ -49,13 +49,12 @@ public final class ConfigLoader {
             "PIER_RECONCILE_SECONDS", "reconcile_seconds",
             "PIER_EVENTS_KEEP_DAYS", "events.keep_days",
             "PIER_EVENTS_KEEP_PER_INSTANCE", "events.keep_per_instance",
-
             "PIER_MAX_KEYS_PER_USER", "max_keys_per_user",
             "PIER_MAX_KEY_LIFETIME_DAYS", "max_key_lifetime_days");
 
     /** Variables that are read before Java starts (the launcher) or by the logging set-up. */
-    private static final List<String> OTHER_VARIABLES = List.of("PIER_LOG_LEVEL", "PIER_JAVA_OPTS", "PIER_CDS",
-            "PIER_JAR", "PIER_BUSYBOX");
+    private static final List<String> OTHER_VARIABLES =
+            List.of("PIER_LOG_LEVEL", "PIER_JAVA_OPTS", "PIER_CDS", "PIER_JAR", "PIER_BUSYBOX");
 
     private final Map<String, String> env;
 
@@ -73,38 +72,53 @@ public final class ConfigLoader {
         Source src = new Source(env, readFile(data.resolve("pier.properties")));
         src.warnAboutUnknownVariables();
         Config base = Config.defaults(data);
-        Optional<Path> tls = cli.tlsDir() != null ? Optional.of(cli.tlsDir()) : src.get("PIER_TLS").map(Path::of);
+        Optional<Path> tls = cli.tlsDir() != null
+                ? Optional.of(cli.tlsDir())
+                : src.get("PIER_TLS").map(Path::of);
         tls.ifPresent(dir -> {
             if (!Files.isDirectory(dir)) {
                 throw new ConfigException("PIER_TLS (tls) names no directory: " + dir);
             }
         });
         return base.with(b -> {
-            b.port = cli.port() != null ? cli.port() : src.integer("PIER_PORT", 0, 65535).orElse(base.port());
+            b.port = cli.port() != null
+                    ? cli.port()
+                    : src.integer("PIER_PORT", 0, 65535).orElse(base.port());
             b.host = src.get("PIER_HOST").orElse(base.host());
             b.dbUrl = cli.dbUrl() != null ? Optional.of(cli.dbUrl()) : src.get("PIER_DB_URL");
             b.dbUser = src.get("PIER_DB_USER").orElse("");
             b.dbPassword = src.get("PIER_DB_PASSWORD").orElse("");
-            b.dbWait = src.integer("PIER_DB_WAIT_MS", 100, 60_000).map(Duration::ofMillis).orElse(base.dbWait());
+            b.dbWait = src.integer("PIER_DB_WAIT_MS", 100, 60_000)
+                    .map(Duration::ofMillis)
+                    .orElse(base.dbWait());
             b.tlsDir = tls;
-            b.accessTtl = src.integer("PIER_ACCESS_TTL", 1, Integer.MAX_VALUE).map(Duration::ofSeconds)
+            b.accessTtl = src.integer("PIER_ACCESS_TTL", 1, Integer.MAX_VALUE)
+                    .map(Duration::ofSeconds)
                     .orElse(base.accessTtl());
-            b.refreshTtl = src.integer("PIER_REFRESH_TTL", 1, Integer.MAX_VALUE).map(Duration::ofSeconds)
+            b.refreshTtl = src.integer("PIER_REFRESH_TTL", 1, Integer.MAX_VALUE)
+                    .map(Duration::ofSeconds)
                     .orElse(base.refreshTtl());
             b.requirePassword = src.bool("PIER_REQUIRE_PASSWORD").orElse(false);
             b.masterKey = src.get("PIER_MASTER_KEY");
             b.dockerHost = src.get("PIER_DOCKER_HOST").orElse(base.dockerHost());
-            b.dockerSockets = src.get("PIER_DOCKER_SOCKETS").map(v -> Arrays.stream(v.split(","))
-                    .map(String::strip).filter(x -> !x.isEmpty()).toList()).orElse(base.dockerSockets());
+            b.dockerSockets = src.get("PIER_DOCKER_SOCKETS")
+                    .map(v -> Arrays.stream(v.split(","))
+                            .map(String::strip)
+                            .filter(x -> !x.isEmpty())
+                            .toList())
+                    .orElse(base.dockerSockets());
             b.allowPlainTcp = src.bool("PIER_ALLOW_PLAIN_TCP").orElse(false);
-            b.reconcile = src.integer("PIER_RECONCILE_SECONDS", 1, 86_400).map(Duration::ofSeconds)
+            b.reconcile = src.integer("PIER_RECONCILE_SECONDS", 1, 86_400)
+                    .map(Duration::ofSeconds)
                     .orElse(base.reconcile());
-            b.eventsMaxAge = src.integer("PIER_EVENTS_KEEP_DAYS", 1, 3650).map(Duration::ofDays)
+            b.eventsMaxAge = src.integer("PIER_EVENTS_KEEP_DAYS", 1, 3650)
+                    .map(Duration::ofDays)
                     .orElse(base.eventsMaxAge());
-            b.eventsPerInstance = src.integer("PIER_EVENTS_KEEP_PER_INSTANCE", 1, 100_000)
-                    .orElse(base.eventsPerInstance());
+            b.eventsPerInstance =
+                    src.integer("PIER_EVENTS_KEEP_PER_INSTANCE", 1, 100_000).orElse(base.eventsPerInstance());
             b.maxKeysPerUser = src.integer("PIER_MAX_KEYS_PER_USER", 1, 100_000).orElse(base.maxKeysPerUser());
-            b.maxKeyLifetime = src.integer("PIER_MAX_KEY_LIFETIME_DAYS", 1, 36_500).map(Duration::ofDays);
+            b.maxKeyLifetime =
+                    src.integer("PIER_MAX_KEY_LIFETIME_DAYS", 1, 36_500).map(Duration::ofDays);
         });
     }
 
@@ -130,8 +144,11 @@ public final class ConfigLoader {
 
         void warnAboutUnknownVariables() {
             for (String name : new TreeSet<>(env.keySet())) {
-                if (name.startsWith("PIER_") && !SETTINGS.containsKey(name) && !OTHER_VARIABLES.contains(name)
-                        && !name.startsWith("PIER_TEST_") && !name.startsWith("PIER_BENCH_")) {
+                if (name.startsWith("PIER_")
+                        && !SETTINGS.containsKey(name)
+                        && !OTHER_VARIABLES.contains(name)
+                        && !name.startsWith("PIER_TEST_")
+                        && !name.startsWith("PIER_BENCH_")) {
                     log.warn("environment variable {} is not a Pier setting and is ignored", name);
                 }
             }
@@ -167,11 +184,15 @@ public final class ConfigLoader {
         }
 
         Optional<Boolean> bool(String envName) {
-            return get(envName).map(parse(envName, v -> switch (v.toLowerCase(Locale.ROOT)) {
-                case "true", "yes", "1", "on" -> true;
-                case "false", "no", "0", "off" -> false;
-                default -> null;
-            }, "true or false"));
+            return get(envName)
+                    .map(parse(
+                            envName,
+                            v -> switch (v.toLowerCase(Locale.ROOT)) {
+                                case "true", "yes", "1", "on" -> true;
+                                case "false", "no", "0", "off" -> false;
+                                default -> null;
+                            },
+                            "true or false"));
         }
 
         private <T> Function<String, T> parse(String envName, Function<String, T> parser, String expected) {

@@ -14,8 +14,7 @@ import java.util.Set;
 public final class DataDirectory {
     private static final Logger log = LoggerFactory.getLogger(DataDirectory.class);
 
-    private DataDirectory() {
-    }
+    private DataDirectory() {}
 
     /** Creates {@code dir} (and missing parents) with mode 0700; warns when an existing one is open to others. */
     public static void create(Path dir) throws IOException {
@@ -28,7 +27,8 @@ public final class DataDirectory {
             Files.createDirectories(parent);
         }
         try {
-            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            Files.createDirectory(
+                    dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         } catch (UnsupportedOperationException notPosix) {
             Files.createDirectory(dir);
         } catch (java.nio.file.FileAlreadyExistsException raced) {
@@ -39,10 +39,15 @@ public final class DataDirectory {
     private static void warnIfOpen(Path dir) {
         try {
             Set<PosixFilePermission> p = Files.getPosixFilePermissions(dir);
-            if (p.contains(PosixFilePermission.GROUP_READ) || p.contains(PosixFilePermission.GROUP_EXECUTE)
-                    || p.contains(PosixFilePermission.OTHERS_READ) || p.contains(PosixFilePermission.OTHERS_EXECUTE)) {
-                log.warn("data directory {} is open to other users ({}); run: chmod 700 {}",
-                        dir, PosixFilePermissions.toString(p), dir);
+            if (p.contains(PosixFilePermission.GROUP_READ)
+                    || p.contains(PosixFilePermission.GROUP_EXECUTE)
+                    || p.contains(PosixFilePermission.OTHERS_READ)
+                    || p.contains(PosixFilePermission.OTHERS_EXECUTE)) {
+                log.warn(
+                        "data directory {} is open to other users ({}); run: chmod 700 {}",
+                        dir,
+                        PosixFilePermissions.toString(p),
+                        dir);
             }
         } catch (UnsupportedOperationException | IOException ignored) {
             // not a POSIX file system: nothing to check

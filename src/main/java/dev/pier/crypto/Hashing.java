@@ -14,8 +14,7 @@ public final class Hashing {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final HexFormat HEX = HexFormat.of();
 
-    private Hashing() {
-    }
+    private Hashing() {}
 
     /** 32 random bytes as 64 hex characters: the shape of the Matrix document's tokens, 256 bits. */
     public static String randomToken() {

@@ -53,14 +53,16 @@ public final class MasterKey {
                 new SecureRandom().nextBytes(fresh);
                 try {
                     // Created with 0600 from the first byte, never widened afterwards.
-                    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                    Files.createFile(
+                            file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
                     Files.writeString(file, Base64.getEncoder().encodeToString(fresh) + "\n", StandardOpenOption.WRITE);
                     created = file;
                 } catch (FileAlreadyExistsException raced) {
                     // another process (the CLI or a second server) created it first: use theirs
                 }
             }
-            return new MasterKey(decode(Files.readString(file, StandardCharsets.US_ASCII).trim(), file.toString()), created);
+            return new MasterKey(
+                    decode(Files.readString(file, StandardCharsets.US_ASCII).trim(), file.toString()), created);
         } catch (IOException e) {
             throw new ConfigException("cannot read or create the master key " + file + ": " + e.getMessage());
         }

@@ -33,7 +33,12 @@ public final class SecretBox {
             c.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, nonce));
             c.updateAAD(associatedData.getBytes(StandardCharsets.UTF_8));
             byte[] ct = c.doFinal(plaintext);
-            return PREFIX + Base64.getEncoder().encodeToString(ByteBuffer.allocate(nonce.length + ct.length).put(nonce).put(ct).array());
+            return PREFIX
+                    + Base64.getEncoder()
+                            .encodeToString(ByteBuffer.allocate(nonce.length + ct.length)
+                                    .put(nonce)
+                                    .put(ct)
+                                    .array());
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-GCM unavailable", e);
         }
@@ -51,7 +56,8 @@ public final class SecretBox {
             c.updateAAD(associatedData.getBytes(StandardCharsets.UTF_8));
             return c.doFinal(all, NONCE_BYTES, all.length - NONCE_BYTES);
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("secret does not decrypt under the master key (wrong key or tampered row)", e);
+            throw new IllegalStateException(
+                    "secret does not decrypt under the master key (wrong key or tampered row)", e);
         }
     }
 }

@@ -51,7 +51,8 @@ public final class ChangeFeed implements AutoCloseable {
      */
     public static void bump(Handle h, Topic topic) {
         h.createUpdate("UPDATE change_counters SET counter = counter + 1 WHERE topic = :topic")
-                .bind("topic", topic.key()).execute();
+                .bind("topic", topic.key())
+                .execute();
         ChangeFeed feed = h.getConfig(Registration.class).feed;
         if (feed == null) {
             return;
@@ -137,8 +138,7 @@ public final class ChangeFeed implements AutoCloseable {
     public static final class Registration implements JdbiConfig<Registration> {
         private volatile ChangeFeed feed;
 
-        public Registration() {
-        }
+        public Registration() {}
 
         private Registration(ChangeFeed feed) {
             this.feed = feed;

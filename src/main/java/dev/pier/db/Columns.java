@@ -12,8 +12,7 @@ import java.util.UUID;
  * (native types on PostgreSQL, text on SQLite), through the column mappers {@link Database} registers.
  */
 public final class Columns {
-    private Columns() {
-    }
+    private Columns() {}
 
     public static UUID uuid(ResultSet rs, int column, StatementContext ctx) throws SQLException {
         return ctx.findColumnMapperFor(UUID.class).orElseThrow().map(rs, column, ctx);

@@ -6,8 +6,8 @@ import dev.pier.config.Config;
 import dev.pier.config.ConfigException;
 import dev.pier.crypto.DataDirectory;
 import dev.pier.crypto.MasterKey;
-import org.flywaydb.core.Flyway;
 import dev.pier.http.Json;
+import org.flywaydb.core.Flyway;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.sqlobject.SqlObjectPlugin;
 import org.slf4j.Logger;
@@ -170,12 +170,12 @@ public final class Database implements AutoCloseable {
             return e instanceof RuntimeException r ? r : new IllegalStateException(e);
         }
         if (config.embedded()) {
-            return new ConfigException("cannot open the database " + embeddedFile(config.dataDir()) + ": "
-                    + sql.getMessage());
+            return new ConfigException(
+                    "cannot open the database " + embeddedFile(config.dataDir()) + ": " + sql.getMessage());
         }
         // the URL may carry a password: name only its host part
-        return new ConfigException("cannot connect to the database at " + redacted(config.dbUrl().orElse(""))
-                + " as " + config.dbUser() + ": " + sql.getMessage());
+        return new ConfigException("cannot connect to the database at "
+                + redacted(config.dbUrl().orElse("")) + " as " + config.dbUser() + ": " + sql.getMessage());
     }
 
     static String redacted(String url) {
@@ -201,8 +201,8 @@ public final class Database implements AutoCloseable {
         String newest = Integer.toString(SCHEMA_VERSION);
         boolean applied = false;
         try (Connection c = ds.getConnection();
-             var st = c.createStatement();
-             var rs = st.executeQuery("SELECT \"version\", \"success\" FROM \"flyway_schema_history\"")) {
+                var st = c.createStatement();
+                var rs = st.executeQuery("SELECT \"version\", \"success\" FROM \"flyway_schema_history\"")) {
             while (rs.next()) {
                 if (!rs.getBoolean(2)) {
                     return false; // a failed migration: Flyway reports it
@@ -223,7 +223,8 @@ public final class Database implements AutoCloseable {
     static void flyway(DataSource ds, boolean sqlite) {
         Flyway.configure()
                 .dataSource(ds)
-                .locations("classpath:db/migration/" + (sqlite ? "sqlite" : "postgresql"), "classpath:db/migration/common")
+                .locations(
+                        "classpath:db/migration/" + (sqlite ? "sqlite" : "postgresql"), "classpath:db/migration/common")
                 .loggers("slf4j")
                 .load()
                 .migrate();
@@ -244,7 +245,9 @@ public final class Database implements AutoCloseable {
 
     public boolean ping() {
         try {
-            return jdbi.withHandle(h -> h.createQuery("SELECT 1").mapTo(Integer.class).one()) == 1;
+            return jdbi.withHandle(
+                            h -> h.createQuery("SELECT 1").mapTo(Integer.class).one())
+                    == 1;
         } catch (RuntimeException e) {
             return false;
         }

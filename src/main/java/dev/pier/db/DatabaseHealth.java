@@ -32,8 +32,7 @@ public final class DatabaseHealth {
         FULL
     }
 
-    private record Outage(Instant since, Failure kind, long failures) {
-    }
+    private record Outage(Instant since, Failure kind, long failures) {}
 
     private final Clock clock;
     private final AtomicReference<Outage> outage = new AtomicReference<>();
@@ -50,11 +49,13 @@ public final class DatabaseHealth {
             }
             if (t instanceof SQLiteException s) {
                 SQLiteErrorCode code = s.getResultCode();
-                if (code == SQLiteErrorCode.SQLITE_FULL || code == SQLiteErrorCode.SQLITE_IOERR_WRITE
+                if (code == SQLiteErrorCode.SQLITE_FULL
+                        || code == SQLiteErrorCode.SQLITE_IOERR_WRITE
                         || code == SQLiteErrorCode.SQLITE_IOERR_FSYNC) {
                     return Optional.of(Failure.FULL);
                 }
-                if (code == SQLiteErrorCode.SQLITE_BUSY || code == SQLiteErrorCode.SQLITE_LOCKED
+                if (code == SQLiteErrorCode.SQLITE_BUSY
+                        || code == SQLiteErrorCode.SQLITE_LOCKED
                         || code.name().startsWith("SQLITE_BUSY")) {
                     return Optional.of(Failure.BUSY);
                 }
@@ -91,8 +92,11 @@ public final class DatabaseHealth {
     public void succeeded() {
         Outage o = outage.getAndSet(null);
         if (o != null) {
-            log.info("database is back after {} ms ({} failed operation(s) while it was {})",
-                    Duration.between(o.since(), clock.instant()).toMillis(), o.failures(), describe(o.kind()));
+            log.info(
+                    "database is back after {} ms ({} failed operation(s) while it was {})",
+                    Duration.between(o.since(), clock.instant()).toMillis(),
+                    o.failures(),
+                    describe(o.kind()));
         }
     }
 

@@ -15,11 +15,9 @@ import java.util.UUID;
  * sharing an engine stay apart, and its key check ties the database to one master key.
  */
 public final class Installation {
-    private Installation() {
-    }
+    private Installation() {}
 
-    private record Row(UUID id, String keyCheck) {
-    }
+    private record Row(UUID id, String keyCheck) {}
 
     /**
      * Returns this installation's id, creating it on first start, after checking that {@code key} is
@@ -34,8 +32,11 @@ public final class Installation {
         if (row.isEmpty()) {
             UUID fresh = UUID.randomUUID();
             try {
-                jdbi.useHandle(h -> h.createUpdate("INSERT INTO installation (id, installation_id, key_check) VALUES (1, :id, :check)")
-                        .bind("id", fresh).bind("check", check).execute());
+                jdbi.useHandle(h -> h.createUpdate(
+                                "INSERT INTO installation (id, installation_id, key_check) VALUES (1, :id, :check)")
+                        .bind("id", fresh)
+                        .bind("check", check)
+                        .execute());
                 return fresh;
             } catch (UnableToExecuteStatementException raced) {
                 row = read(jdbi); // another process inserted it first: check against theirs
@@ -43,12 +44,15 @@ public final class Installation {
         }
         if (row.orElseThrow().keyCheck() == null) {
             // made before the check existed: it learns this key (or the one another process set first)
-            jdbi.useHandle(h -> h.createUpdate("UPDATE installation SET key_check = :check WHERE id = 1 AND key_check IS NULL")
-                    .bind("check", check).execute());
+            jdbi.useHandle(
+                    h -> h.createUpdate("UPDATE installation SET key_check = :check WHERE id = 1 AND key_check IS NULL")
+                            .bind("check", check)
+                            .execute());
             row = read(jdbi);
         }
         Row r = row.orElseThrow();
-        if (!MessageDigest.isEqual(r.keyCheck().getBytes(StandardCharsets.US_ASCII), check.getBytes(StandardCharsets.US_ASCII))) {
+        if (!MessageDigest.isEqual(
+                r.keyCheck().getBytes(StandardCharsets.US_ASCII), check.getBytes(StandardCharsets.US_ASCII))) {
             throw new ConfigException("the master key does not belong to this database: its secrets were "
                     + "sealed with another key. Restore the original master.key (or PIER_MASTER_KEY) "
                     + "from your backup");
@@ -65,6 +69,7 @@ public final class Installation {
     /** This installation's id, without a key check (the database must already be open). */
     public static UUID id(Jdbi jdbi) {
         return jdbi.withHandle(h -> h.createQuery("SELECT installation_id FROM installation WHERE id = 1")
-                .mapTo(UUID.class).one());
+                .mapTo(UUID.class)
+                .one());
     }
 }

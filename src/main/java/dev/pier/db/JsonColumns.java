@@ -20,9 +20,7 @@ import java.util.Optional;
  * Pier's one JSON configuration.)
  */
 final class JsonColumns {
-    private JsonColumns() {
-    }
-
+    private JsonColumns() {}
 
     /** Teaches {@code jdbi} to read and write {@link JsonColumn} values with {@code mapper}. */
     static void install(Jdbi jdbi, ObjectMapper mapper) {
@@ -38,7 +36,8 @@ final class JsonColumns {
                     try {
                         return text == null ? null : mapper.readValue(text, target);
                     } catch (JsonProcessingException e) {
-                        throw new IllegalStateException("corrupt JSON in column " + column + ": " + e.getOriginalMessage(), e);
+                        throw new IllegalStateException(
+                                "corrupt JSON in column " + column + ": " + e.getOriginalMessage(), e);
                     }
                 });
             }

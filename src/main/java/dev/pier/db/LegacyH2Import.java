@@ -41,12 +41,21 @@ final class LegacyH2Import {
     private static final int H2_WRONG_USER_OR_PASSWORD = 28000;
     private static final int H2_IN_USE = 90020;
     /** Parents before children, so every foreign key finds its row. */
-    private static final List<String> TABLES = List.of("users", "sessions", "retired_refresh_tokens",
-            "login_failures", "audit_log", "api_keys", "nodes", "images", "instances", "instance_ports",
-            "instance_events", "installation");
+    private static final List<String> TABLES = List.of(
+            "users",
+            "sessions",
+            "retired_refresh_tokens",
+            "login_failures",
+            "audit_log",
+            "api_keys",
+            "nodes",
+            "images",
+            "instances",
+            "instance_ports",
+            "instance_events",
+            "installation");
 
-    private LegacyH2Import() {
-    }
+    private LegacyH2Import() {}
 
     static boolean present(Path dataDir) {
         return Files.exists(dataDir.resolve(H2_FILE));
@@ -61,11 +70,21 @@ final class LegacyH2Import {
         Path temp = target.resolveSibling(target.getFileName() + ".importing");
         try {
             deleteWithCompanions(temp);
-            Flyway.configure().dataSource(h2).locations("classpath:db/migration/postgresql").target("5")
-                    .loggers("slf4j").load().migrate();
+            Flyway.configure()
+                    .dataSource(h2)
+                    .locations("classpath:db/migration/postgresql")
+                    .target("5")
+                    .loggers("slf4j")
+                    .load()
+                    .migrate();
             SQLiteDataSource sqlite = Database.sqlite(temp, Duration.ofSeconds(5));
-            Flyway.configure().dataSource(sqlite).locations("classpath:db/migration/sqlite").target("5")
-                    .loggers("slf4j").load().migrate();
+            Flyway.configure()
+                    .dataSource(sqlite)
+                    .locations("classpath:db/migration/sqlite")
+                    .target("5")
+                    .loggers("slf4j")
+                    .load()
+                    .migrate();
             Jdbi to = Database.configure(Jdbi.create(sqlite), true);
             int rows;
             try (Connection from = h2.getConnection()) {
@@ -74,9 +93,12 @@ final class LegacyH2Import {
             to.useHandle(h -> h.execute("PRAGMA wal_checkpoint(TRUNCATE)"));
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
             deleteWithCompanions(temp);
-            Files.move(dataDir.resolve(H2_FILE), dataDir.resolve(H2_FILE + ".imported"), StandardCopyOption.ATOMIC_MOVE);
-            log.info("imported {} rows from H2; the old file is kept as {}.imported (remove it when all is well)",
-                    rows, H2_FILE);
+            Files.move(
+                    dataDir.resolve(H2_FILE), dataDir.resolve(H2_FILE + ".imported"), StandardCopyOption.ATOMIC_MOVE);
+            log.info(
+                    "imported {} rows from H2; the old file is kept as {}.imported (remove it when all is well)",
+                    rows,
+                    H2_FILE);
         } catch (SQLException | IOException | RuntimeException e) {
             try {
                 deleteWithCompanions(temp);
@@ -90,7 +112,8 @@ final class LegacyH2Import {
     private static int copy(Connection from, Handle to) throws SQLException {
         int total = 0;
         for (String table : TABLES) {
-            try (Statement st = from.createStatement(); ResultSet rs = st.executeQuery("SELECT * FROM " + table)) {
+            try (Statement st = from.createStatement();
+                    ResultSet rs = st.executeQuery("SELECT * FROM " + table)) {
                 ResultSetMetaData meta = rs.getMetaData();
                 List<String> columns = new ArrayList<>();
                 for (int i = 1; i <= meta.getColumnCount(); i++) {
@@ -144,7 +167,7 @@ final class LegacyH2Import {
     }
 
     private static void deleteWithCompanions(Path file) throws IOException {
-        for (String suffix : new String[]{"", "-wal", "-shm", "-journal"}) {
+        for (String suffix : new String[] {"", "-wal", "-shm", "-journal"}) {
             Files.deleteIfExists(file.resolveSibling(file.getFileName() + suffix));
         }
     }

@@ -23,8 +23,7 @@ final class SqliteTypes {
     static final DateTimeFormatter INSTANT =
             DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'").withZone(ZoneOffset.UTC);
 
-    private SqliteTypes() {
-    }
+    private SqliteTypes() {}
 
     static void install(Jdbi jdbi) {
         jdbi.registerArgument(new InstantText());

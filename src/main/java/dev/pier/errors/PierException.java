@@ -5,9 +5,15 @@ package dev.pier.errors;
  * in one place. The {@link Reason} lets a family pick the exact code its document uses.
  */
 public abstract sealed class PierException extends RuntimeException
-        permits PierException.Invalid, PierException.NotFound, PierException.Conflict, PierException.Denied,
-        PierException.Unauthenticated, PierException.Throttled, PierException.Unavailable,
-        PierException.Unprocessable, PierException.InsufficientStorage {
+        permits PierException.Invalid,
+                PierException.NotFound,
+                PierException.Conflict,
+                PierException.Denied,
+                PierException.Unauthenticated,
+                PierException.Throttled,
+                PierException.Unavailable,
+                PierException.Unprocessable,
+                PierException.InsufficientStorage {
 
     private final Reason reason;
 

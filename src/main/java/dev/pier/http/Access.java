@@ -1,7 +1,7 @@
 package dev.pier.http;
 
-import dev.pier.security.Scope;
 import dev.pier.security.Role;
+import dev.pier.security.Scope;
 import io.javalin.security.RouteRole;
 
 /**
@@ -19,9 +19,11 @@ public record Access(Role min, Scope scope, boolean acceptsRefreshToken, boolean
     public static final Access MANAGE_USERS = new Access(Role.ADMIN, Scope.USERS, false, false);
     /** Anyone, about their own account (the service decides whose account the caller may change). */
     public static final Access OWN_ACCOUNT = new Access(Role.VIEWER, Scope.USERS, false, false);
+
     public static final Access OWN_KEYS = new Access(Role.VIEWER, Scope.KEYS, false, false);
     /** Own keys, with a key or session, or with username + password + TOTP code. */
     public static final Access OWN_KEYS_OR_PASSWORD = new Access(Role.VIEWER, Scope.KEYS, false, true);
+
     public static final Access ALL_KEYS = new Access(Role.ADMIN, Scope.KEYS, false, false);
     public static final Access OWN_SESSIONS = new Access(Role.VIEWER, Scope.USERS, true, false);
     public static final Access ANY = new Access(Role.VIEWER, Scope.READ, false, false);

@@ -23,12 +23,10 @@ public final class Credentials {
     private static final String[] TOKEN_HEADERS = {"x-api-key", "Token"};
     private static final String[] TOKEN_FIELDS = {"access_token", "apikey"};
 
-    private Credentials() {
-    }
+    private Credentials() {}
 
     /** A username and password (and maybe a TOTP code) from the body of a route that accepts them. */
-    public record Password(String username, String password, String code) {
-    }
+    public record Password(String username, String password, String code) {}
 
     /**
      * The one token or key the request carries, if any.
@@ -101,7 +99,10 @@ public final class Credentials {
     /** Whether the request has a body whose fields Pier reads (its type was checked by {@link RequestContext}). */
     static boolean hasBody(Context ctx) {
         String type = ctx.contentType();
-        return type != null && (ctx.contentLength() > 0 || ctx.isMultipart() || type.startsWith("application/json")
-                || type.startsWith("application/x-www-form-urlencoded"));
+        return type != null
+                && (ctx.contentLength() > 0
+                        || ctx.isMultipart()
+                        || type.startsWith("application/json")
+                        || type.startsWith("application/x-www-form-urlencoded"));
     }
 }

@@ -12,8 +12,7 @@ import java.util.Map;
  * where error codes meet HTTP.
  */
 public final class ErrorRenderer {
-    private ErrorRenderer() {
-    }
+    private ErrorRenderer() {}
 
     public static void render(Context ctx, PierException e) {
         if (e instanceof PierException.Throttled t) {
@@ -33,8 +32,9 @@ public final class ErrorRenderer {
         switch (family) {
             case MATRIX -> matrix(ctx, status, reason, message);
             // the Panel document answers unknown ids and users with 400
-            case PANEL -> ctx.status(reason == Reason.NOT_FOUND || reason == Reason.USER_NOT_FOUND ? 400 : status)
-                    .json(Map.of("error", panelMessage(reason, message)));
+            case PANEL ->
+                ctx.status(reason == Reason.NOT_FOUND || reason == Reason.USER_NOT_FOUND ? 400 : status)
+                        .json(Map.of("error", panelMessage(reason, message)));
             case API_TOKENS -> ctx.status(status).json(Map.of("error", message));
             case USER_KEYS -> {
                 Map<String, Object> body = new LinkedHashMap<>();
@@ -67,11 +67,12 @@ public final class ErrorRenderer {
 
     static int status(PierException e) {
         return switch (e) {
-            case PierException.Invalid i -> switch (i.reason()) {
-                case BODY_TOO_LARGE -> 413;
-                case UNSUPPORTED_MEDIA_TYPE -> 415;
-                default -> 400;
-            };
+            case PierException.Invalid i ->
+                switch (i.reason()) {
+                    case BODY_TOO_LARGE -> 413;
+                    case UNSUPPORTED_MEDIA_TYPE -> 415;
+                    default -> 400;
+                };
             case PierException.NotFound n -> 404;
             case PierException.Conflict c -> 409;
             case PierException.Denied d -> 403;
@@ -88,18 +89,54 @@ public final class ErrorRenderer {
         int id;
         int code = status;
         switch (reason) {
-            case LOGIN_FIELDS_MISSING -> { id = 901; code = 400; }
-            case INVALID_CREDENTIALS -> { id = 902; code = 400; }
-            case USER_NOT_FOUND -> { id = 903; code = 400; }
-            case UNKNOWN_ROLE -> { id = 905; code = 400; }
-            case USER_DATA_MISSING -> { id = 913; code = 400; }
-            case USERNAME_TAKEN -> { id = 914; code = 400; }
-            case CREDENTIAL_MISSING, TOKEN_DISABLED -> { id = 904; code = 401; }
-            case TOKEN_NOT_FOUND -> { id = 908; code = 401; }
-            case TOKEN_EXPIRED -> { id = 909; code = 401; }
-            case REFRESH_NOT_FOUND -> { id = 910; code = 401; }
-            case OWNER_EXISTS -> { id = 906; code = 403; }
-            case ACCESS_DENIED, INSUFFICIENT_LEVEL -> { id = 912; code = 403; }
+            case LOGIN_FIELDS_MISSING -> {
+                id = 901;
+                code = 400;
+            }
+            case INVALID_CREDENTIALS -> {
+                id = 902;
+                code = 400;
+            }
+            case USER_NOT_FOUND -> {
+                id = 903;
+                code = 400;
+            }
+            case UNKNOWN_ROLE -> {
+                id = 905;
+                code = 400;
+            }
+            case USER_DATA_MISSING -> {
+                id = 913;
+                code = 400;
+            }
+            case USERNAME_TAKEN -> {
+                id = 914;
+                code = 400;
+            }
+            case CREDENTIAL_MISSING, TOKEN_DISABLED -> {
+                id = 904;
+                code = 401;
+            }
+            case TOKEN_NOT_FOUND -> {
+                id = 908;
+                code = 401;
+            }
+            case TOKEN_EXPIRED -> {
+                id = 909;
+                code = 401;
+            }
+            case REFRESH_NOT_FOUND -> {
+                id = 910;
+                code = 401;
+            }
+            case OWNER_EXISTS -> {
+                id = 906;
+                code = 403;
+            }
+            case ACCESS_DENIED, INSUFFICIENT_LEVEL -> {
+                id = 912;
+                code = 403;
+            }
             default -> id = status;
         }
         Map<String, Object> body = new LinkedHashMap<>();

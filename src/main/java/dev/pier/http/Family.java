@@ -5,7 +5,11 @@ import java.util.regex.Pattern;
 
 /** The API family a path belongs to, which decides the error shape. */
 public enum Family {
-    MATRIX, API_TOKENS, PANEL, USER_KEYS, NATIVE;
+    MATRIX,
+    API_TOKENS,
+    PANEL,
+    USER_KEYS,
+    NATIVE;
 
     private static final Pattern USER_KEYS_PATH =
             Pattern.compile("^/api(/v\\d+(\\.\\d+){0,2})?/user/(apikeys|create_apikey|delete_apikey)/?$");

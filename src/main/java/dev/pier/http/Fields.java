@@ -51,16 +51,20 @@ public final class Fields {
                 // Jetty's parser throws ServletException (checked, rethrown unchecked by Javalin) on a bad body;
                 // the rest of such a body may still be unread, so the connection is not reused
                 ctx.header("Connection", "close");
-                throw new PierException.Invalid(Reason.MALFORMED_BODY, "request body is not a valid "
-                        + (form ? "urlencoded form" : "multipart form"));
+                throw new PierException.Invalid(
+                        Reason.MALFORMED_BODY,
+                        "request body is not a valid " + (form ? "urlencoded form" : "multipart form"));
             }
             for (Map.Entry<String, List<String>> e : params.entrySet()) {
                 if (e.getValue().size() > 1) {
                     // a=1&a=2: which one counts would depend on the reader; refuse, as for JSON
-                    throw new PierException.Invalid(Reason.MALFORMED_BODY, "field '" + e.getKey() + "' is given more than once");
+                    throw new PierException.Invalid(
+                            Reason.MALFORMED_BODY, "field '" + e.getKey() + "' is given more than once");
                 }
                 if (!e.getValue().isEmpty()) {
-                    map.put(e.getKey(), json.getNodeFactory().textNode(e.getValue().getFirst()));
+                    map.put(
+                            e.getKey(),
+                            json.getNodeFactory().textNode(e.getValue().getFirst()));
                 }
             }
             return new Fields(map, json);
@@ -76,8 +80,10 @@ public final class Fields {
             String m = e.getOriginalMessage();
             if (m != null && m.startsWith("Duplicate field")) {
                 // Jackson's STRICT_DUPLICATE_DETECTION: "Duplicate field 'name'"
-                throw new PierException.Invalid(Reason.MALFORMED_BODY,
-                        "request body has a " + m.substring(0, 1).toLowerCase() + m.substring(1) + "; give each field once");
+                throw new PierException.Invalid(
+                        Reason.MALFORMED_BODY,
+                        "request body has a " + m.substring(0, 1).toLowerCase() + m.substring(1)
+                                + "; give each field once");
             }
             throw new PierException.Invalid(Reason.MALFORMED_BODY, "request body is not valid JSON");
         } catch (java.io.IOException e) {
@@ -132,9 +138,13 @@ public final class Fields {
         }
         if (n.isTextual()) {
             switch (n.textValue().trim().toLowerCase()) {
-                case "true", "1", "yes", "on" -> { return true; }
-                case "false", "0", "no", "off" -> { return false; }
-                default -> { }
+                case "true", "1", "yes", "on" -> {
+                    return true;
+                }
+                case "false", "0", "no", "off" -> {
+                    return false;
+                }
+                default -> {}
             }
         }
         throw new PierException.Invalid("field '" + name + "' must be true or false");
@@ -191,7 +201,8 @@ public final class Fields {
         for (var e : obj.properties()) {
             JsonNode v = e.getValue();
             if (!(v.isTextual() || v.isNumber() || v.isBoolean())) {
-                throw new PierException.Invalid("field '" + name + "': " + e.getKey() + " must be a string, number or boolean");
+                throw new PierException.Invalid(
+                        "field '" + name + "': " + e.getKey() + " must be a string, number or boolean");
             }
             out.put(e.getKey(), v.asText());
         }

@@ -5,7 +5,6 @@ import dev.pier.crypto.SecretBox;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.security.Principal;
-import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
@@ -46,9 +45,14 @@ public final class Idempotency {
         this.clock = clock;
     }
 
-    private record Kept(String requestHash, String state, Integer status, String contentType, String body,
-                        Instant createdAt, Instant expiresAt) {
-    }
+    private record Kept(
+            String requestHash,
+            String state,
+            Integer status,
+            String contentType,
+            String body,
+            Instant createdAt,
+            Instant expiresAt) {}
 
     /** {@code create}, made safe to retry with an {@code Idempotency-Key}. */
     public Handler wrap(Handler create) {
@@ -67,7 +71,8 @@ public final class Idempotency {
                 create.handle(ctx);
                 return;
             }
-            String owner = p.kind() == Principal.Kind.SYSTEM ? "system" : p.userId().toString();
+            String owner =
+                    p.kind() == Principal.Kind.SYSTEM ? "system" : p.userId().toString();
             String route = ctx.method().name() + " " + ctx.endpoint().path;
             String keyHash = Hashing.sha256Hex(route + "\n" + key);
             String requestHash = Hashing.sha256Hex(route + "\n" + ctx.path() + "\n" + ctx.contentType() + "\n"
@@ -100,8 +105,12 @@ public final class Idempotency {
             jdbi.useHandle(h -> h.createUpdate("""
                             UPDATE idempotency_keys SET state = 'done', status = :status, content_type = :type, body = :body
                             WHERE owner = :owner AND key_hash = :key""")
-                    .bind("status", status).bind("type", ctx.res().getContentType()).bind("body", sealed)
-                    .bind("owner", owner).bind("key", keyHash).execute());
+                    .bind("status", status)
+                    .bind("type", ctx.res().getContentType())
+                    .bind("body", sealed)
+                    .bind("owner", owner)
+                    .bind("key", keyHash)
+                    .execute());
         };
     }
 
@@ -118,8 +127,12 @@ public final class Idempotency {
                 jdbi.useHandle(h -> h.createUpdate("""
                                 INSERT INTO idempotency_keys (owner, key_hash, request_hash, state, created_at, expires_at)
                                 VALUES (:owner, :key, :request, 'pending', :now, :expires)""")
-                        .bind("owner", owner).bind("key", keyHash).bind("request", requestHash)
-                        .bind("now", now).bind("expires", now.plus(KEEP)).execute());
+                        .bind("owner", owner)
+                        .bind("key", keyHash)
+                        .bind("request", requestHash)
+                        .bind("now", now)
+                        .bind("expires", now.plus(KEEP))
+                        .execute());
                 return Optional.empty();
             } catch (UnableToExecuteStatementException taken) {
                 // the key is known: decide from what is kept
@@ -127,9 +140,15 @@ public final class Idempotency {
             Optional<Kept> kept = jdbi.withHandle(h -> h.createQuery("""
                             SELECT request_hash, state, status, content_type, body, created_at, expires_at
                             FROM idempotency_keys WHERE owner = :owner AND key_hash = :key""")
-                    .bind("owner", owner).bind("key", keyHash)
-                    .map((rs, ctx) -> new Kept(rs.getString(1), rs.getString(2), (Integer) rs.getObject(3),
-                            rs.getString(4), rs.getString(5), dev.pier.db.Columns.instant(rs, 6, ctx),
+                    .bind("owner", owner)
+                    .bind("key", keyHash)
+                    .map((rs, ctx) -> new Kept(
+                            rs.getString(1),
+                            rs.getString(2),
+                            (Integer) rs.getObject(3),
+                            rs.getString(4),
+                            rs.getString(5),
+                            dev.pier.db.Columns.instant(rs, 6, ctx),
                             dev.pier.db.Columns.instant(rs, 7, ctx)))
                     .findOne());
             if (kept.isEmpty()) {
@@ -141,7 +160,8 @@ public final class Idempotency {
                 continue;
             }
             if (!Hashing.constantTimeEquals(k.requestHash(), requestHash)) {
-                throw new PierException.Unprocessable(Reason.IDEMPOTENCY_KEY_REUSED,
+                throw new PierException.Unprocessable(
+                        Reason.IDEMPOTENCY_KEY_REUSED,
                         HEADER + " was already used with a different request; use a new key for a new request");
             }
             if (k.state().equals("done")) {
@@ -152,34 +172,47 @@ public final class Idempotency {
                 int taken = jdbi.withHandle(h -> h.createUpdate("""
                                 UPDATE idempotency_keys SET created_at = :now
                                 WHERE owner = :owner AND key_hash = :key AND state = 'pending' AND created_at = :then""")
-                        .bind("now", now).bind("owner", owner).bind("key", keyHash).bind("then", k.createdAt())
+                        .bind("now", now)
+                        .bind("owner", owner)
+                        .bind("key", keyHash)
+                        .bind("then", k.createdAt())
                         .execute());
                 if (taken == 1) {
                     return Optional.empty();
                 }
             }
-            throw new PierException.Conflict(Reason.IDEMPOTENCY_KEY_IN_USE,
+            throw new PierException.Conflict(
+                    Reason.IDEMPOTENCY_KEY_IN_USE,
                     "a request with this " + HEADER + " is still in progress; retry when it has finished");
         }
-        throw new PierException.Conflict(Reason.IDEMPOTENCY_KEY_IN_USE,
+        throw new PierException.Conflict(
+                Reason.IDEMPOTENCY_KEY_IN_USE,
                 "a request with this " + HEADER + " is still in progress; retry when it has finished");
     }
 
     private void release(String owner, String keyHash) {
-        jdbi.useHandle(h -> h.createUpdate("DELETE FROM idempotency_keys WHERE owner = :owner AND key_hash = :key AND state = 'pending'")
-                .bind("owner", owner).bind("key", keyHash).execute());
+        jdbi.useHandle(h -> h.createUpdate(
+                        "DELETE FROM idempotency_keys WHERE owner = :owner AND key_hash = :key AND state = 'pending'")
+                .bind("owner", owner)
+                .bind("key", keyHash)
+                .execute());
     }
 
     private void delete(String owner, String keyHash, Instant createdAt) {
-        jdbi.useHandle(h -> h.createUpdate("DELETE FROM idempotency_keys WHERE owner = :owner AND key_hash = :key AND created_at = :at")
-                .bind("owner", owner).bind("key", keyHash).bind("at", createdAt).execute());
+        jdbi.useHandle(h -> h.createUpdate(
+                        "DELETE FROM idempotency_keys WHERE owner = :owner AND key_hash = :key AND created_at = :at")
+                .bind("owner", owner)
+                .bind("key", keyHash)
+                .bind("at", createdAt)
+                .execute());
     }
 
     /** Removes kept answers past their time; run periodically. */
     public int purgeExpired() {
         Instant now = clock.instant();
         return jdbi.withHandle(h -> h.createUpdate("DELETE FROM idempotency_keys WHERE expires_at < :now")
-                .bind("now", now).execute());
+                .bind("now", now)
+                .execute());
     }
 
     private static String aad(String owner, String keyHash) {

@@ -15,8 +15,7 @@ import java.util.Map;
 public final class Json {
     public static final ObjectMapper MAPPER = create();
 
-    private Json() {
-    }
+    private Json() {}
 
     /**
      * A JSON object whose keys keep the order given ({@code Map.of} iterates in an order that changes
@@ -35,7 +34,9 @@ public final class Json {
 
     private static ObjectMapper create() {
         ObjectMapper m = new ObjectMapper();
-        m.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build());
+        m.getFactory()
+                .setStreamReadConstraints(
+                        StreamReadConstraints.builder().maxNestingDepth(64).build());
         // {"role":"viewer","role":"owner"}: one reader takes the first, another the last; refuse both
         m.getFactory().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION.mappedFeature());
         m.registerModule(new JavaTimeModule());

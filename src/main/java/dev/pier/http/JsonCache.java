@@ -12,8 +12,7 @@ import java.util.function.Supplier;
  * sources are the same objects, the bytes from last time are sent again. Thread-safe.
  */
 public final class JsonCache {
-    private record Entry(List<Object> sources, byte[] bytes) {
-    }
+    private record Entry(List<Object> sources, byte[] bytes) {}
 
     private volatile Entry last;
 
@@ -42,5 +41,4 @@ public final class JsonCache {
         }
         return true;
     }
-
 }

@@ -19,8 +19,8 @@ import java.util.regex.Pattern;
  */
 public final class OpenApi {
     private static final Pattern PARAM = Pattern.compile("\\{([^}]+)}");
-    private record Route(String method, String path, Access access) {
-    }
+
+    private record Route(String method, String path, Access access) {}
 
     private final List<Route> routes = new CopyOnWriteArrayList<>();
     private final Map<String, String> summaries = new TreeMap<>();
@@ -29,7 +29,11 @@ public final class OpenApi {
         if (!method.isHttpMethod() || method == HandlerType.HEAD || method == HandlerType.OPTIONS) {
             return;
         }
-        Access access = roles.stream().filter(Access.class::isInstance).map(Access.class::cast).findFirst().orElse(null);
+        Access access = roles.stream()
+                .filter(Access.class::isInstance)
+                .map(Access.class::cast)
+                .findFirst()
+                .orElse(null);
         routes.add(new Route(method.name().toLowerCase(), path, access));
     }
 
@@ -45,14 +49,23 @@ public final class OpenApi {
         Map<String, Object> paths = new TreeMap<>();
         for (Route r : routes) {
             @SuppressWarnings("unchecked")
-            Map<String, Object> item = (Map<String, Object>) paths.computeIfAbsent(r.path(), k -> new LinkedHashMap<>());
+            Map<String, Object> item =
+                    (Map<String, Object>) paths.computeIfAbsent(r.path(), k -> new LinkedHashMap<>());
             Map<String, Object> op = new LinkedHashMap<>();
-            op.put("summary", summaries.getOrDefault(r.method() + " " + r.path(), r.method().toUpperCase() + " " + r.path()));
-            op.put("tags", List.of(Family.of(r.path().replaceAll("\\{[^}]+}", "x")).name().toLowerCase()));
+            op.put(
+                    "summary",
+                    summaries.getOrDefault(
+                            r.method() + " " + r.path(), r.method().toUpperCase() + " " + r.path()));
+            op.put(
+                    "tags",
+                    List.of(Family.of(r.path().replaceAll("\\{[^}]+}", "x"))
+                            .name()
+                            .toLowerCase()));
             List<Map<String, Object>> params = new java.util.ArrayList<>();
             Matcher m = PARAM.matcher(r.path());
             while (m.find()) {
-                params.add(Json.object("name", m.group(1), "in", "path", "required", true, "schema", Map.of("type", "string")));
+                params.add(Json.object(
+                        "name", m.group(1), "in", "path", "required", true, "schema", Map.of("type", "string")));
             }
             if (!params.isEmpty()) {
                 op.put("parameters", params);
@@ -60,7 +73,11 @@ public final class OpenApi {
             if (r.access() != null) {
                 op.put("security", List.of(Map.of("bearer", List.of()), Map.of("apiKey", List.of())));
                 op.put("x-pier-min-role", r.access().min().wire());
-                op.put("x-pier-scope", r.access().scope() == Scope.READ ? "read" : r.access().scope().name().toLowerCase());
+                op.put(
+                        "x-pier-scope",
+                        r.access().scope() == Scope.READ
+                                ? "read"
+                                : r.access().scope().name().toLowerCase());
             } else {
                 op.put("security", List.of());
             }
@@ -76,12 +93,23 @@ public final class OpenApi {
         }
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("openapi", "3.1.0");
-        doc.put("info", Json.object("title", "Pier", "version", version,
-                "description", "Pier control plane: Matrix, API tokens, Panel and User API keys families, plus the native API."));
+        doc.put(
+                "info",
+                Json.object(
+                        "title",
+                        "Pier",
+                        "version",
+                        version,
+                        "description",
+                        "Pier control plane: Matrix, API tokens, Panel and User API keys families, plus the native API."));
         doc.put("paths", paths);
-        doc.put("components", Map.of("securitySchemes", Json.object(
-                "bearer", Json.object("type", "http", "scheme", "bearer"),
-                "apiKey", Json.object("type", "apiKey", "in", "header", "name", "x-api-key"))));
+        doc.put(
+                "components",
+                Map.of(
+                        "securitySchemes",
+                        Json.object(
+                                "bearer", Json.object("type", "http", "scheme", "bearer"),
+                                "apiKey", Json.object("type", "apiKey", "in", "header", "name", "x-api-key"))));
         return doc;
     }
 }

@@ -18,7 +18,8 @@ public final class OpsRoutes {
     private final String version;
     private final Reconciler reconciler;
 
-    public OpsRoutes(Database db, PrometheusMeterRegistry metrics, OpenApi openApi, String version, Reconciler reconciler) {
+    public OpsRoutes(
+            Database db, PrometheusMeterRegistry metrics, OpenApi openApi, String version, Reconciler reconciler) {
         this.db = db;
         this.metrics = metrics;
         this.openApi = openApi;
@@ -46,17 +47,24 @@ public final class OpsRoutes {
             health = List.of(); // the node list needs the database, which the answer already reports
         }
         for (Reconciler.NodeHealth h : health) {
-            nodes.put(h.node(), Json.object("status", h.online() ? "online" : "offline",
-                    "last_pass_age_seconds", Math.round(h.lastPassAge().toMillis() / 100.0) / 10.0,
-                    "stale", h.stale()));
+            nodes.put(
+                    h.node(),
+                    Json.object(
+                            "status",
+                            h.online() ? "online" : "offline",
+                            "last_pass_age_seconds",
+                            Math.round(h.lastPassAge().toMillis() / 100.0) / 10.0,
+                            "stale",
+                            h.stale()));
             if (h.stale()) {
-                stale.add("node '" + h.node() + "': no reconcile pass completed for " + h.lastPassAge().toSeconds()
-                        + " s (limit " + reconciler.staleAfter().map(d -> d.toSeconds() + " s").orElse("none") + ")");
+                stale.add("node '" + h.node() + "': no reconcile pass completed for "
+                        + h.lastPassAge().toSeconds() + " s (limit "
+                        + reconciler.staleAfter().map(d -> d.toSeconds() + " s").orElse("none") + ")");
             }
         }
         boolean ready = database && stale.isEmpty();
-        Map<String, Object> body = Json.object("status", ready ? "ready" : "not ready",
-                "database", database ? "ok" : "unreachable");
+        Map<String, Object> body =
+                Json.object("status", ready ? "ready" : "not ready", "database", database ? "ok" : "unreachable");
         if (!stale.isEmpty()) {
             body.put("reconciler", String.join("; ", stale));
         }

@@ -15,8 +15,7 @@ public final class RequestBodies {
     /** At most this much of a refused body is read and thrown away; beyond it the connection is closed. */
     public static final long DISCARD_LIMIT = 8L * 1024 * 1024;
 
-    private RequestBodies() {
-    }
+    private RequestBodies() {}
 
     /**
      * Whether the client waits for "100 Continue" before it sends the body (curl does for large ones):

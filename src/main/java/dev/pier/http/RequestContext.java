@@ -1,9 +1,9 @@
 package dev.pier.http;
 
-import dev.pier.security.Policy;
-import dev.pier.security.Principal;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
+import dev.pier.security.Policy;
+import dev.pier.security.Principal;
 import io.javalin.http.Context;
 import io.javalin.security.RouteRole;
 
@@ -32,7 +32,9 @@ public final class RequestContext {
 
     public void before(Context ctx) {
         String given = ctx.header("X-Request-Id");
-        String id = given != null && SAFE_ID.matcher(given).matches() ? given : UUID.randomUUID().toString();
+        String id = given != null && SAFE_ID.matcher(given).matches()
+                ? given
+                : UUID.randomUUID().toString();
         ctx.attribute(REQUEST_ID, id);
         ctx.header("X-Request-Id", id);
         ctx.attribute(FAMILY, Family.of(ctx.path()));
@@ -42,8 +44,8 @@ public final class RequestContext {
             if (!RequestBodies.awaitingContinue(ctx) && ctx.contentLength() <= RequestBodies.DISCARD_LIMIT) {
                 RequestBodies.discardRest(ctx);
             }
-            throw new PierException.Invalid(Reason.BODY_TOO_LARGE,
-                    "request body is larger than " + maxBodyBytes + " bytes");
+            throw new PierException.Invalid(
+                    Reason.BODY_TOO_LARGE, "request body is larger than " + maxBodyBytes + " bytes");
         }
     }
 
@@ -64,7 +66,8 @@ public final class RequestContext {
         }
         Access access = found;
         Optional<String> credential = Credentials.find(ctx);
-        Optional<Credentials.Password> password = access.acceptsPassword() ? Credentials.password(ctx) : Optional.empty();
+        Optional<Credentials.Password> password =
+                access.acceptsPassword() ? Credentials.password(ctx) : Optional.empty();
         Principal p;
         if (password.isPresent()) {
             if (credential.isPresent()) {
@@ -73,8 +76,10 @@ public final class RequestContext {
             }
             p = authenticator.resolve(password.get(), ctx.ip());
         } else {
-            String c = credential.orElseThrow(() -> new PierException.Unauthenticated(Reason.CREDENTIAL_MISSING,
-                    access.acceptsPassword() ? "not authenticated: send apikey, or username and password"
+            String c = credential.orElseThrow(() -> new PierException.Unauthenticated(
+                    Reason.CREDENTIAL_MISSING,
+                    access.acceptsPassword()
+                            ? "not authenticated: send apikey, or username and password"
                             : "unauthorized: no access token or API key"));
             p = authenticator.resolve(c, ctx.ip(), access.acceptsRefreshToken());
         }
@@ -101,15 +106,16 @@ public final class RequestContext {
         boolean json = mime.equals("application/json") || (mime.startsWith("application/") && mime.endsWith("+json"));
         boolean urlencoded = mime.equals("application/x-www-form-urlencoded");
         boolean multipart = mime.equals("multipart/form-data");
-        boolean accepted = json
-                || ((urlencoded || multipart) && (family == Family.USER_KEYS || family == Family.MATRIX));
+        boolean accepted =
+                json || ((urlencoded || multipart) && (family == Family.USER_KEYS || family == Family.MATRIX));
         if (!accepted) {
             String allowed = switch (family) {
                 case USER_KEYS, MATRIX -> "application/json, application/x-www-form-urlencoded or multipart/form-data";
                 default -> "application/json";
             };
-            throw new PierException.Invalid(Reason.UNSUPPORTED_MEDIA_TYPE, "unsupported content type '"
-                    + (mime.isEmpty() ? "none" : printable(mime)) + "': send " + allowed);
+            throw new PierException.Invalid(
+                    Reason.UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported content type '" + (mime.isEmpty() ? "none" : printable(mime)) + "': send " + allowed);
         }
     }
 

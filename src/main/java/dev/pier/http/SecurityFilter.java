@@ -31,6 +31,7 @@ import java.util.Set;
 public final class SecurityFilter implements Filter {
     /** Headers some frameworks read as "the real method"; Pier reads none of them. */
     static final Set<String> METHOD_OVERRIDES = Set.of("x-http-method-override", "x-http-method", "x-method-override");
+
     private final boolean tls;
 
     public SecurityFilter(boolean tls) {
@@ -84,7 +85,8 @@ public final class SecurityFilter implements Filter {
         @Override
         public Enumeration<String> getHeaderNames() {
             return Collections.enumeration(Collections.list(super.getHeaderNames()).stream()
-                    .filter(n -> !isOverride(n)).toList());
+                    .filter(n -> !isOverride(n))
+                    .toList());
         }
 
         @Override

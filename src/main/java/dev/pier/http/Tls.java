@@ -29,8 +29,7 @@ import java.util.stream.Stream;
  * {@code *.key} (PEM, PKCS#8 or PKCS#1), like the Matrix document's {@code --ssl-src}.
  */
 public final class Tls {
-    private Tls() {
-    }
+    private Tls() {}
 
     public static void configure(JavalinConfig cfg, Path dir, String host, int port) {
         KeyStore ks = keyStore(dir);
@@ -39,8 +38,8 @@ public final class Tls {
         ssl.setKeyStorePassword("");
         cfg.jetty.addConnector((server, httpConfig) -> {
             httpConfig.addCustomizer(new SecureRequestCustomizer(false));
-            ServerConnector c = new ServerConnector(server, new SslConnectionFactory(ssl, "http/1.1"),
-                    new HttpConnectionFactory(httpConfig));
+            ServerConnector c = new ServerConnector(
+                    server, new SslConnectionFactory(ssl, "http/1.1"), new HttpConnectionFactory(httpConfig));
             c.setHost(host);
             c.setPort(port);
             return c;
@@ -59,7 +58,8 @@ public final class Tls {
                 throw new ConfigException("no certificate in " + crt);
             }
             PrivateKey pk;
-            try (Reader r = Files.newBufferedReader(key); PEMParser p = new PEMParser(r)) {
+            try (Reader r = Files.newBufferedReader(key);
+                    PEMParser p = new PEMParser(r)) {
                 Object o = p.readObject();
                 JcaPEMKeyConverter conv = new JcaPEMKeyConverter();
                 if (o instanceof PEMKeyPair kp) {
@@ -81,9 +81,12 @@ public final class Tls {
 
     private static Path only(Path dir, String suffix) {
         try (Stream<Path> s = Files.list(dir)) {
-            List<Path> found = s.filter(p -> p.getFileName().toString().endsWith(suffix)).sorted().toList();
+            List<Path> found = s.filter(p -> p.getFileName().toString().endsWith(suffix))
+                    .sorted()
+                    .toList();
             if (found.size() != 1) {
-                throw new ConfigException("TLS directory " + dir + " must hold exactly one *" + suffix + " file, found " + found.size());
+                throw new ConfigException(
+                        "TLS directory " + dir + " must hold exactly one *" + suffix + " file, found " + found.size());
             }
             return found.getFirst();
         } catch (IOException e) {

@@ -6,7 +6,14 @@ import java.util.Map;
 import java.util.UUID;
 
 /** A template to deploy instances from. */
-public record Image(UUID id, String name, String reference, String description, List<String> command,
-                    List<Integer> ports, Map<String, String> variables, boolean isDefault, Instant createdAt,
-                    Instant updatedAt) {
-}
+public record Image(
+        UUID id,
+        String name,
+        String reference,
+        String description,
+        List<String> command,
+        List<Integer> ports,
+        Map<String, String> variables,
+        boolean isDefault,
+        Instant createdAt,
+        Instant updatedAt) {}

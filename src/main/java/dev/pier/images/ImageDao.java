@@ -14,7 +14,8 @@ import java.util.UUID;
 
 @RegisterConstructorMapper(ImageRow.class)
 interface ImageDao {
-    String COLUMNS = "id, name, reference, description, command, ports, variables, default_slot, created_at, updated_at";
+    String COLUMNS =
+            "id, name, reference, description, command, ports, variables, default_slot, created_at, updated_at";
 
     @SqlQuery("SELECT " + COLUMNS + " FROM images ORDER BY created_at, name")
     List<ImageRow> listAll();
@@ -35,18 +36,32 @@ interface ImageDao {
             INSERT INTO images (id, name, reference, description, command, ports, variables, default_slot, created_at, updated_at)
             VALUES (:id, :name, :reference, :description, :command, :ports, :variables, :slot, :now, :now)
             """)
-    void insert(@Bind("id") UUID id, @Bind("name") String name, @Bind("reference") String reference,
-                @Bind("description") String description, @Bind("command") @JsonColumn List<String> command, @Bind("ports") @JsonColumn List<Integer> ports,
-                @Bind("variables") @JsonColumn Map<String, String> variables, @Bind("slot") Integer defaultSlot, @Bind("now") Instant now);
+    void insert(
+            @Bind("id") UUID id,
+            @Bind("name") String name,
+            @Bind("reference") String reference,
+            @Bind("description") String description,
+            @Bind("command") @JsonColumn List<String> command,
+            @Bind("ports") @JsonColumn List<Integer> ports,
+            @Bind("variables") @JsonColumn Map<String, String> variables,
+            @Bind("slot") Integer defaultSlot,
+            @Bind("now") Instant now);
 
     @SqlUpdate("""
             UPDATE images SET name = :name, reference = :reference, description = :description, command = :command,
                               ports = :ports, variables = :variables, default_slot = :slot, updated_at = :now
             WHERE id = :id
             """)
-    int update(@Bind("id") UUID id, @Bind("name") String name, @Bind("reference") String reference,
-               @Bind("description") String description, @Bind("command") @JsonColumn List<String> command, @Bind("ports") @JsonColumn List<Integer> ports,
-               @Bind("variables") @JsonColumn Map<String, String> variables, @Bind("slot") Integer defaultSlot, @Bind("now") Instant now);
+    int update(
+            @Bind("id") UUID id,
+            @Bind("name") String name,
+            @Bind("reference") String reference,
+            @Bind("description") String description,
+            @Bind("command") @JsonColumn List<String> command,
+            @Bind("ports") @JsonColumn List<Integer> ports,
+            @Bind("variables") @JsonColumn Map<String, String> variables,
+            @Bind("slot") Integer defaultSlot,
+            @Bind("now") Instant now);
 
     @SqlUpdate("UPDATE images SET default_slot = NULL WHERE default_slot = 1")
     int clearDefault();

@@ -27,11 +27,11 @@ public final class ImageRoutes {
     }
 
     public void create(Context ctx) {
-        ctx.status(201).json(json(images.create(RequestContext.principal(ctx), spec(Fields.of(ctx)), line -> { })));
+        ctx.status(201).json(json(images.create(RequestContext.principal(ctx), spec(Fields.of(ctx)), line -> {})));
     }
 
     public void update(Context ctx) {
-        ctx.json(json(images.update(RequestContext.principal(ctx), id(ctx), spec(Fields.of(ctx)), line -> { })));
+        ctx.json(json(images.update(RequestContext.principal(ctx), id(ctx), spec(Fields.of(ctx)), line -> {})));
     }
 
     public void delete(Context ctx) {
@@ -40,8 +40,14 @@ public final class ImageRoutes {
     }
 
     private static ImageService.Spec spec(Fields f) {
-        return new ImageService.Spec(f.string("name"), f.string("reference"), f.string("description"),
-                f.stringList("command"), f.intList("ports"), f.stringMap("variables"), f.bool("default"));
+        return new ImageService.Spec(
+                f.string("name"),
+                f.string("reference"),
+                f.string("description"),
+                f.stringList("command"),
+                f.intList("ports"),
+                f.stringMap("variables"),
+                f.bool("default"));
     }
 
     private static UUID id(Context ctx) {

@@ -7,7 +7,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-record ImageRow(UUID id, String name, String reference, String description, @JsonColumn List<String> command,
-                @JsonColumn List<Integer> ports, @JsonColumn Map<String, String> variables, Integer defaultSlot, Instant createdAt,
-                Instant updatedAt) {
-}
+record ImageRow(
+        UUID id,
+        String name,
+        String reference,
+        String description,
+        @JsonColumn List<String> command,
+        @JsonColumn List<Integer> ports,
+        @JsonColumn Map<String, String> variables,
+        Integer defaultSlot,
+        Instant createdAt,
+        Instant updatedAt) {}

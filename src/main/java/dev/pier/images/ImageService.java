@@ -1,16 +1,10 @@
 package dev.pier.images;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
 import dev.pier.audit.AuditLog;
-import dev.pier.security.Policy;
-import dev.pier.security.Principal;
-import dev.pier.security.Scope;
 import dev.pier.db.ChangeFeed;
 import dev.pier.db.Topic;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
-import dev.pier.http.Json;
 import dev.pier.instances.Validation;
 import dev.pier.nodes.Node;
 import dev.pier.nodes.NodeService;
@@ -18,7 +12,10 @@ import dev.pier.runtime.ContainerRuntime;
 import dev.pier.runtime.ContainerRuntimeException;
 import dev.pier.runtime.ImageReference;
 import dev.pier.runtime.RuntimeUnavailableException;
+import dev.pier.security.Policy;
+import dev.pier.security.Principal;
 import dev.pier.security.Role;
+import dev.pier.security.Scope;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.slf4j.Logger;
@@ -57,9 +54,14 @@ public final class ImageService {
     }
 
     /** A new image, or the full new state of one on update; null lists and maps mean empty. */
-    public record Spec(String name, String reference, String description, List<String> command, List<Integer> ports,
-                       Map<String, String> variables, Boolean isDefault) {
-    }
+    public record Spec(
+            String name,
+            String reference,
+            String description,
+            List<String> command,
+            List<Integer> ports,
+            Map<String, String> variables,
+            Boolean isDefault) {}
 
     public Image create(Principal actor, Spec spec, Consumer<String> progress) {
         Policy.require(actor, Role.ADMIN, Scope.WRITE);
@@ -73,12 +75,21 @@ public final class ImageService {
                 if (dao.findByName(s.name()).isPresent()) {
                     throw new PierException.Conflict(Reason.CONFLICT, "an image named '" + s.name() + "' exists");
                 }
-                boolean makeDefault = Boolean.TRUE.equals(s.isDefault()) || dao.findDefault().isEmpty();
+                boolean makeDefault =
+                        Boolean.TRUE.equals(s.isDefault()) || dao.findDefault().isEmpty();
                 if (makeDefault) {
                     dao.clearDefault();
                 }
-                dao.insert(id, s.name(), s.reference(), s.description(), s.command(), s.ports(),
-                        s.variables(), makeDefault ? 1 : null, now());
+                dao.insert(
+                        id,
+                        s.name(),
+                        s.reference(),
+                        s.description(),
+                        s.command(),
+                        s.ports(),
+                        s.variables(),
+                        makeDefault ? 1 : null,
+                        now());
                 audit.record(h, actor.actor(), "image.create", s.name(), "success", s.reference());
             });
         } catch (UnableToExecuteStatementException e) {
@@ -114,8 +125,16 @@ public final class ImageService {
                 if (makeDefault && !cur.isDefault()) {
                     dao.clearDefault();
                 }
-                dao.update(id, merged.name(), merged.reference(), merged.description(), merged.command(),
-                        merged.ports(), merged.variables(), makeDefault ? 1 : null, now());
+                dao.update(
+                        id,
+                        merged.name(),
+                        merged.reference(),
+                        merged.description(),
+                        merged.command(),
+                        merged.ports(),
+                        merged.variables(),
+                        makeDefault ? 1 : null,
+                        now());
                 audit.record(h, actor.actor(), "image.update", merged.name(), "success", merged.reference());
             });
         } catch (UnableToExecuteStatementException e) {
@@ -135,11 +154,14 @@ public final class ImageService {
     }
 
     public List<Image> list() {
-        return jdbi.withHandle(h -> h.attach(ImageDao.class).listAll().stream().map(ImageService::toImage).toList());
+        return jdbi.withHandle(h -> h.attach(ImageDao.class).listAll().stream()
+                .map(ImageService::toImage)
+                .toList());
     }
 
     public Image require(UUID id) {
-        return jdbi.withHandle(h -> h.attach(ImageDao.class).findById(id)).map(ImageService::toImage)
+        return jdbi.withHandle(h -> h.attach(ImageDao.class).findById(id))
+                .map(ImageService::toImage)
                 .orElseThrow(() -> new PierException.NotFound("image " + id + " not found"));
     }
 
@@ -150,17 +172,19 @@ public final class ImageService {
         }
         String s = idNameOrReference.strip();
         return jdbi.withHandle(h -> {
-            ImageDao dao = h.attach(ImageDao.class);
-            try {
-                Optional<ImageRow> byId = dao.findById(UUID.fromString(s));
-                if (byId.isPresent()) {
-                    return byId;
-                }
-            } catch (IllegalArgumentException notUuid) {
-                // fall through to name and reference
-            }
-            return dao.findByName(s).or(() -> dao.findByReference(s).stream().findFirst());
-        }).map(ImageService::toImage);
+                    ImageDao dao = h.attach(ImageDao.class);
+                    try {
+                        Optional<ImageRow> byId = dao.findById(UUID.fromString(s));
+                        if (byId.isPresent()) {
+                            return byId;
+                        }
+                    } catch (IllegalArgumentException notUuid) {
+                        // fall through to name and reference
+                    }
+                    return dao.findByName(s)
+                            .or(() -> dao.findByReference(s).stream().findFirst());
+                })
+                .map(ImageService::toImage);
     }
 
     public Optional<Image> defaultImage() {
@@ -217,7 +241,8 @@ public final class ImageService {
 
     private static Spec validate(Spec s) {
         if (s.name() == null || !NAME.matcher(s.name()).matches()) {
-            throw new PierException.Invalid("name must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit");
+            throw new PierException.Invalid(
+                    "name must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit");
         }
         if (s.reference() == null) {
             throw new PierException.Invalid("reference is required: a Docker image reference such as debian:12");
@@ -232,7 +257,8 @@ public final class ImageService {
             throw new PierException.Invalid("description must be at most 1024 characters");
         }
         List<String> command = s.command() == null ? List.of() : List.copyOf(s.command());
-        if (command.size() > 64 || command.stream().anyMatch(a -> a == null || a.length() > 4096 || a.indexOf('\0') >= 0)) {
+        if (command.size() > 64
+                || command.stream().anyMatch(a -> a == null || a.length() > 4096 || a.indexOf('\0') >= 0)) {
             throw new PierException.Invalid("command must be at most 64 arguments without NUL characters");
         }
         List<Integer> ports = s.ports() == null ? List.of() : List.copyOf(s.ports());
@@ -247,11 +273,18 @@ public final class ImageService {
     }
 
     private static Image toImage(ImageRow r) {
-        return new Image(r.id(), r.name(), r.reference(), r.description(),
-                r.command(), r.ports(), r.variables(),
-                r.defaultSlot() != null, r.createdAt(), r.updatedAt());
+        return new Image(
+                r.id(),
+                r.name(),
+                r.reference(),
+                r.description(),
+                r.command(),
+                r.ports(),
+                r.variables(),
+                r.defaultSlot() != null,
+                r.createdAt(),
+                r.updatedAt());
     }
-
 
     private Instant now() {
         return clock.instant().truncatedTo(ChronoUnit.MICROS);

@@ -23,8 +23,7 @@ final class Backoff {
      */
     static final int RECREATE_AFTER = 3;
 
-    private Backoff() {
-    }
+    private Backoff() {}
 
     /** Deaths in a row after one that ended a run of {@code ran}: a long run starts the count anew. */
     static int crashesAfter(int previous, Duration ran) {

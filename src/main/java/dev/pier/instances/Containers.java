@@ -43,7 +43,9 @@ public final class Containers {
                 .cpus(inst.cpu())
                 .label(INSTALLATION_LABEL, installation.toString());
         for (PortMapping p : inst.ports()) {
-            b.port(new ContainerSpec.PortBinding(p.containerPort(), p.hostPort(),
+            b.port(new ContainerSpec.PortBinding(
+                    p.containerPort(),
+                    p.hostPort(),
                     p.protocol().equals("udp") ? ContainerSpec.Protocol.UDP : ContainerSpec.Protocol.TCP));
         }
         String cid;
@@ -51,8 +53,10 @@ public final class Containers {
             cid = runtime.create(b.build());
         } catch (ContainerConflictException exists) {
             cid = runtime.listManaged().stream()
-                    .filter(c -> ours(c) && c.instanceId().filter(inst.id()::equals).isPresent())
-                    .map(ContainerSummary::id).findFirst()
+                    .filter(c ->
+                            ours(c) && c.instanceId().filter(inst.id()::equals).isPresent())
+                    .map(ContainerSummary::id)
+                    .findFirst()
                     .orElseThrow(() -> exists);
         }
         store.setContainer(inst.id(), cid);
@@ -101,7 +105,9 @@ public final class Containers {
         try {
             runtime.start(containerId);
         } catch (RuntimeOperationException e) {
-            boolean paused = runtime.inspect(containerId).map(st -> st.status() == ContainerStatus.PAUSED).orElse(false);
+            boolean paused = runtime.inspect(containerId)
+                    .map(st -> st.status() == ContainerStatus.PAUSED)
+                    .orElse(false);
             if (!paused) {
                 throw e;
             }

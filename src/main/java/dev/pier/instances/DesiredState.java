@@ -4,7 +4,8 @@ import java.util.Locale;
 
 /** What Pier wants an instance to be; persisted as its lower-case {@link #wire()} name. */
 public enum DesiredState {
-    RUNNING, STOPPED,
+    RUNNING,
+    STOPPED,
     /** Marked for deletion: the delete (or the reconciler, after a crash) removes container and record. */
     DELETED;
 

@@ -70,8 +70,13 @@ final class FailureLog {
                 log.warn("{} failed: {} (repeats are logged once a minute)", task, describe(error), error);
             }
         } else if (repeat[0]) {
-            log.warn("{} still failing ({} more times in the last {} s, {} in all): {}", task, since[0],
-                    REPEAT_EVERY.toSeconds(), f.count, describe(error));
+            log.warn(
+                    "{} still failing ({} more times in the last {} s, {} in all): {}",
+                    task,
+                    since[0],
+                    REPEAT_EVERY.toSeconds(),
+                    f.count,
+                    describe(error));
         }
     }
 
@@ -79,7 +84,10 @@ final class FailureLog {
     void succeeded(String task) {
         Failing f = failing.remove(task);
         if (f != null) {
-            log.info("{} works again after {} failure(s) over {} s", task, f.count,
+            log.info(
+                    "{} works again after {} failure(s) over {} s",
+                    task,
+                    f.count,
                     Duration.ofNanos(nanos.getAsLong() - f.since).toSeconds());
         }
     }

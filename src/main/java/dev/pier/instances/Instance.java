@@ -13,12 +13,29 @@ import java.util.UUID;
  * @param displayName what a person called it (the Panel API's {@code name}: "Minecraft 1.21"); empty when
  *                    it was deployed by its {@code name}
  */
-public record Instance(UUID id, String name, Optional<String> displayName, Optional<UUID> ownerId, UUID nodeId,
-                       Optional<UUID> imageId, String imageRef, List<String> command, int memoryMib, int diskMib,
-                       double cpu, List<PortMapping> ports, Optional<Integer> primaryPort, Map<String, String> variables,
-                       DesiredState desiredState, ObservedState observedState, boolean suspended,
-                       Optional<String> containerId, Optional<String> lastError, Restarts restarts, Instant createdAt,
-                       Instant updatedAt) {
+public record Instance(
+        UUID id,
+        String name,
+        Optional<String> displayName,
+        Optional<UUID> ownerId,
+        UUID nodeId,
+        Optional<UUID> imageId,
+        String imageRef,
+        List<String> command,
+        int memoryMib,
+        int diskMib,
+        double cpu,
+        List<PortMapping> ports,
+        Optional<Integer> primaryPort,
+        Map<String, String> variables,
+        DesiredState desiredState,
+        ObservedState observedState,
+        boolean suspended,
+        Optional<String> containerId,
+        Optional<String> lastError,
+        Restarts restarts,
+        Instant createdAt,
+        Instant updatedAt) {
 
     /** The name to show a person: the display name, or else the name. */
     public String label() {

@@ -55,15 +55,30 @@ interface InstanceDao {
             VALUES (:id, :name, :displayName, :ownerId, :nodeId, :imageId, :imageRef, :command, :memory, :disk, :cpu,
                     :ports, :primary, :variables, 'running', 'creating', FALSE, 0, 0, :now, :now)
             """)
-    void insert(@Bind("id") UUID id, @Bind("name") String name, @Bind("displayName") String displayName,
-                @Bind("ownerId") UUID ownerId, @Bind("nodeId") UUID nodeId, @Bind("imageId") UUID imageId,
-                @Bind("imageRef") String imageRef, @Bind("command") @JsonColumn List<String> command, @Bind("memory") int memory,
-                @Bind("disk") int disk, @Bind("cpu") double cpu, @Bind("ports") @JsonColumn List<PortMapping> ports,
-                @Bind("primary") Integer primary, @Bind("variables") @JsonColumn Map<String, String> variables, @Bind("now") Instant now);
+    void insert(
+            @Bind("id") UUID id,
+            @Bind("name") String name,
+            @Bind("displayName") String displayName,
+            @Bind("ownerId") UUID ownerId,
+            @Bind("nodeId") UUID nodeId,
+            @Bind("imageId") UUID imageId,
+            @Bind("imageRef") String imageRef,
+            @Bind("command") @JsonColumn List<String> command,
+            @Bind("memory") int memory,
+            @Bind("disk") int disk,
+            @Bind("cpu") double cpu,
+            @Bind("ports") @JsonColumn List<PortMapping> ports,
+            @Bind("primary") Integer primary,
+            @Bind("variables") @JsonColumn Map<String, String> variables,
+            @Bind("now") Instant now);
 
-    @SqlUpdate("INSERT INTO instance_ports (node_id, host_port, protocol, instance_id) VALUES (:nodeId, :port, :protocol, :id)")
-    void insertPort(@Bind("nodeId") UUID nodeId, @Bind("port") int port, @Bind("protocol") String protocol,
-                    @Bind("id") UUID instanceId);
+    @SqlUpdate(
+            "INSERT INTO instance_ports (node_id, host_port, protocol, instance_id) VALUES (:nodeId, :port, :protocol, :id)")
+    void insertPort(
+            @Bind("nodeId") UUID nodeId,
+            @Bind("port") int port,
+            @Bind("protocol") String protocol,
+            @Bind("id") UUID instanceId);
 
     @SqlUpdate("UPDATE instances SET container_id = :cid, updated_at = :now WHERE id = :id")
     int setContainer(@Bind("id") UUID id, @Bind("cid") String containerId, @Bind("now") Instant now);
@@ -72,8 +87,12 @@ interface InstanceDao {
             UPDATE instances SET observed_state = :observed, observed_condition = :condition, last_error = :error,
                                  updated_at = :now
             WHERE id = :id""")
-    int setObserved(@Bind("id") UUID id, @Bind("observed") String observed, @Bind("condition") String condition,
-                    @Bind("error") String error, @Bind("now") Instant now);
+    int setObserved(
+            @Bind("id") UUID id,
+            @Bind("observed") String observed,
+            @Bind("condition") String condition,
+            @Bind("error") String error,
+            @Bind("now") Instant now);
 
     /** A user's decision: the restart bookkeeping starts over. */
     @SqlUpdate("""
@@ -86,8 +105,11 @@ interface InstanceDao {
             UPDATE instances SET suspended = :suspended, desired_state = :desired, crashes = 0, start_failures = 0,
                                  next_attempt_at = NULL, updated_at = :now
             WHERE id = :id""")
-    int setSuspended(@Bind("id") UUID id, @Bind("suspended") boolean suspended, @Bind("desired") String desired,
-                     @Bind("now") Instant now);
+    int setSuspended(
+            @Bind("id") UUID id,
+            @Bind("suspended") boolean suspended,
+            @Bind("desired") String desired,
+            @Bind("now") Instant now);
 
     @SqlUpdate("""
             UPDATE instances SET desired_state = 'deleted', observed_state = 'deleting', observed_condition = NULL,
@@ -103,9 +125,14 @@ interface InstanceDao {
             UPDATE instances SET observed_state = :observed, observed_condition = :condition, exit_code = :exitCode,
                                  crashes = :crashes, next_attempt_at = :next, last_error = NULL, updated_at = :now
             WHERE id = :id""")
-    int crashed(@Bind("id") UUID id, @Bind("observed") String observed, @Bind("condition") String condition,
-                @Bind("exitCode") int exitCode, @Bind("crashes") int crashes, @Bind("next") Instant next,
-                @Bind("now") Instant now);
+    int crashed(
+            @Bind("id") UUID id,
+            @Bind("observed") String observed,
+            @Bind("condition") String condition,
+            @Bind("exitCode") int exitCode,
+            @Bind("crashes") int crashes,
+            @Bind("next") Instant next,
+            @Bind("now") Instant now);
 
     /** The container was started: running, nothing scheduled; the crash count stays until a long run ends it. */
     @SqlUpdate("""
@@ -118,15 +145,24 @@ interface InstanceDao {
             UPDATE instances SET observed_state = 'failed', observed_condition = NULL, last_error = :error,
                                  start_failures = :failures, next_attempt_at = :next, updated_at = :now
             WHERE id = :id""")
-    int startFailed(@Bind("id") UUID id, @Bind("failures") int failures, @Bind("next") Instant next,
-                    @Bind("error") String error, @Bind("now") Instant now);
+    int startFailed(
+            @Bind("id") UUID id,
+            @Bind("failures") int failures,
+            @Bind("next") Instant next,
+            @Bind("error") String error,
+            @Bind("now") Instant now);
 
     @SqlUpdate("UPDATE instances SET crashes = 0, updated_at = :now WHERE id = :id AND crashes > 0")
     int resetCrashes(@Bind("id") UUID id, @Bind("now") Instant now);
 
-    @SqlUpdate("INSERT INTO instance_events (instance_id, node_id, at, kind, detail) VALUES (:id, :nodeId, :at, :kind, :detail)")
-    void event(@Bind("id") UUID instanceId, @Bind("nodeId") UUID nodeId, @Bind("at") Instant at, @Bind("kind") String kind,
-               @Bind("detail") String detail);
+    @SqlUpdate(
+            "INSERT INTO instance_events (instance_id, node_id, at, kind, detail) VALUES (:id, :nodeId, :at, :kind, :detail)")
+    void event(
+            @Bind("id") UUID instanceId,
+            @Bind("nodeId") UUID nodeId,
+            @Bind("at") Instant at,
+            @Bind("kind") String kind,
+            @Bind("detail") String detail);
 
     @SqlUpdate("DELETE FROM instance_events WHERE at < :before")
     int deleteEventsBefore(@Bind("before") Instant before);

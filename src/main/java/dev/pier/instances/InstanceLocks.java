@@ -33,7 +33,8 @@ public final class InstanceLocks {
     <T> T exclusive(UUID id, Supplier<T> work) {
         Slot slot = slots.computeIfAbsent(id, k -> new Slot());
         if (!slot.lock.tryLock() && !(slot.reconciling && awaitReconciler(slot))) {
-            throw new PierException.Conflict(Reason.CONFLICT, "another operation on this instance is in progress; try again");
+            throw new PierException.Conflict(
+                    Reason.CONFLICT, "another operation on this instance is in progress; try again");
         }
         try {
             return work.get();

@@ -1,8 +1,8 @@
 package dev.pier.instances;
 
-import dev.pier.http.Json;
 import dev.pier.errors.PierException;
 import dev.pier.http.Fields;
+import dev.pier.http.Json;
 import dev.pier.http.Paging;
 import dev.pier.http.RequestContext;
 import dev.pier.nodes.Node;
@@ -43,8 +43,10 @@ public final class InstanceRoutes {
         if (state != null && !state.isBlank()) {
             String st = state.strip().toLowerCase(Locale.ROOT);
             if (!st.equals("suspended") && ObservedState.byWire(st).isEmpty()) {
-                throw new PierException.Invalid("state must be one of " + Stream.of(ObservedState.values())
-                        .map(ObservedState::wire).toList() + " or suspended");
+                throw new PierException.Invalid("state must be one of "
+                        + Stream.of(ObservedState.values())
+                                .map(ObservedState::wire)
+                                .toList() + " or suspended");
             }
             s = s.filter(i -> i.observedState().wire().equals(st) || (st.equals("suspended") && i.suspended()));
         }
@@ -59,16 +61,26 @@ public final class InstanceRoutes {
     public void create(Context ctx) {
         Fields f = Fields.of(ctx);
         String owner = f.string("owner_id");
-        Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(
-                f.string("name"), f.string("display_name"), f.string("image"), f.string("node"),
-                owner == null ? null : field(owner, "owner_id"),
-                f.whole("memory_mib"), f.decimal("cpu"), f.whole("disk_mib"), f.scalar("ports"),
-                Validation.port(f.whole("primary_port"), "primary_port"), f.stringMap("variables")));
+        Instance i = instances.deploy(
+                RequestContext.principal(ctx),
+                new InstanceService.DeployRequest(
+                        f.string("name"),
+                        f.string("display_name"),
+                        f.string("image"),
+                        f.string("node"),
+                        owner == null ? null : field(owner, "owner_id"),
+                        f.whole("memory_mib"),
+                        f.decimal("cpu"),
+                        f.whole("disk_mib"),
+                        f.scalar("ports"),
+                        Validation.port(f.whole("primary_port"), "primary_port"),
+                        f.stringMap("variables")));
         ctx.status(201).json(json(i, nodeNames()));
     }
 
     public void delete(Context ctx) {
-        instances.delete(RequestContext.principal(ctx), uuid(ctx.pathParam("id"), "id"), "true".equals(ctx.queryParam("force")));
+        instances.delete(
+                RequestContext.principal(ctx), uuid(ctx.pathParam("id"), "id"), "true".equals(ctx.queryParam("force")));
         ctx.status(204);
     }
 
@@ -94,8 +106,8 @@ public final class InstanceRoutes {
         } catch (NumberFormatException e) {
             throw new PierException.Invalid("tail must be a whole number");
         }
-        ctx.contentType("text/plain; charset=utf-8").result(instances.logs(RequestContext.principal(ctx),
-                uuid(ctx.pathParam("id"), "id"), tail));
+        ctx.contentType("text/plain; charset=utf-8")
+                .result(instances.logs(RequestContext.principal(ctx), uuid(ctx.pathParam("id"), "id"), tail));
     }
 
     private Map<UUID, String> nodeNames() {
@@ -137,8 +149,17 @@ public final class InstanceRoutes {
         m.put("memory_mib", i.memoryMib());
         m.put("disk_mib", i.diskMib());
         m.put("cpu", i.cpu());
-        m.put("ports", i.ports().stream().map(p -> Json.object("container_port", p.containerPort(), "host_port", p.hostPort(),
-                "protocol", p.protocol())).toList());
+        m.put(
+                "ports",
+                i.ports().stream()
+                        .map(p -> Json.object(
+                                "container_port",
+                                p.containerPort(),
+                                "host_port",
+                                p.hostPort(),
+                                "protocol",
+                                p.protocol()))
+                        .toList());
         m.put("primary_port", i.primaryPort().orElse(null));
         m.put("variables", i.variables());
         m.put("desired_state", i.desiredState().wire());
@@ -148,10 +169,11 @@ public final class InstanceRoutes {
         m.put("last_error", i.lastError().orElse(null));
         m.put("exit_code", i.restarts().lastExitCode().orElse(null));
         m.put("crashes", i.restarts().crashes());
-        m.put("next_attempt_at", i.restarts().nextAttemptAt().map(Object::toString).orElse(null));
+        m.put(
+                "next_attempt_at",
+                i.restarts().nextAttemptAt().map(Object::toString).orElse(null));
         m.put("created_at", i.createdAt().toString());
         m.put("updated_at", i.updatedAt().toString());
         return m;
     }
-
 }

@@ -54,8 +54,15 @@ public final class InstanceService {
     private final UserService users;
     private final AuditLog audit;
 
-    public InstanceService(InstanceStore store, InstanceLocks locks, Placement placement, Containers containers,
-                           NodeService nodes, ImageService images, UserService users, AuditLog audit) {
+    public InstanceService(
+            InstanceStore store,
+            InstanceLocks locks,
+            Placement placement,
+            Containers containers,
+            NodeService nodes,
+            ImageService images,
+            UserService users,
+            AuditLog audit) {
         this.store = store;
         this.locks = locks;
         this.placement = placement;
@@ -74,18 +81,29 @@ public final class InstanceService {
      * @param name        a DNS label; null for one derived from {@code displayName} or generated
      * @param displayName what a person calls it (1-64 printable characters); null for none
      */
-    public record DeployRequest(String name, String displayName, String image, String node, UUID ownerId,
-                                Long memoryMib, Double cpu, Long diskMib, String ports, Integer primaryPort,
-                                Map<String, String> variables) {
-    }
+    public record DeployRequest(
+            String name,
+            String displayName,
+            String image,
+            String node,
+            UUID ownerId,
+            Long memoryMib,
+            Double cpu,
+            Long diskMib,
+            String ports,
+            Integer primaryPort,
+            Map<String, String> variables) {}
 
     public Instance deploy(Principal actor, DeployRequest req) {
         Policy.require(actor, Role.MANAGER, Scope.WRITE);
         // 1. validate everything before touching Docker
         Image image = req.image() == null || req.image().isBlank()
-                ? images.defaultImage().orElseThrow(() -> new PierException.Invalid("no image given and no default image is registered"))
-                : images.resolve(req.image()).orElseThrow(() -> new PierException.Invalid("image '"
-                        + Validation.printable(req.image()) + "' is not registered"));
+                ? images.defaultImage()
+                        .orElseThrow(
+                                () -> new PierException.Invalid("no image given and no default image is registered"))
+                : images.resolve(req.image())
+                        .orElseThrow(() -> new PierException.Invalid(
+                                "image '" + Validation.printable(req.image()) + "' is not registered"));
         Node node = placement.pickNode(req.node());
         String displayName = req.displayName() == null ? null : Names.displayName(req.displayName());
         String givenName = req.name() == null || req.name().isBlank() ? null : req.name();
@@ -103,20 +121,24 @@ public final class InstanceService {
             vars.putAll(req.variables());
         }
         Validation.variables(vars);
-        List<PortMapping> requested = req.ports() != null ? Validation.ports(req.ports())
+        List<PortMapping> requested = req.ports() != null
+                ? Validation.ports(req.ports())
                 : image.ports().stream().map(p -> new PortMapping(p, 0, "tcp")).toList();
         placement.checkHostPorts(node, requested);
         Integer primary = req.primaryPort();
-        if (primary != null && requested.stream().noneMatch(p -> p.containerPort() == primary || p.hostPort() == primary)) {
+        if (primary != null
+                && requested.stream().noneMatch(p -> p.containerPort() == primary || p.hostPort() == primary)) {
             throw new PierException.Invalid("primary port " + primary + " is not one of the instance's ports");
         }
-        UUID owner = req.ownerId() != null ? req.ownerId() : (actor.kind() == Principal.Kind.SYSTEM ? null : actor.userId());
+        UUID owner =
+                req.ownerId() != null ? req.ownerId() : (actor.kind() == Principal.Kind.SYSTEM ? null : actor.userId());
         if (req.ownerId() != null && users.findById(req.ownerId()).isEmpty()) {
             throw new PierException.Invalid(Reason.USER_NOT_FOUND, "user " + req.ownerId() + " not found");
         }
         ContainerRuntime runtime = nodes.onlineRuntime(node);
         String generated = givenName == null && displayName == null
-                ? Names.generate(n -> list().stream().anyMatch(x -> x.name().equals(n))) : null;
+                ? Names.generate(n -> list().stream().anyMatch(x -> x.name().equals(n)))
+                : null;
 
         // a host port Pier picked may be held by something Pier does not know (another installation, a
         // process on the node): the node refuses it at start, and the deploy tries again without it
@@ -127,14 +149,32 @@ public final class InstanceService {
             // 2. record it (capacity and ports checked with the node's row locked; names and ports unique in the DB)
             UUID id = UUID.randomUUID();
             String name = givenName != null ? givenName : generated != null ? generated : Names.derive(displayName, id);
-            List<PortMapping> ports = placement.record(new Placement.Request(id, name, displayName, owner, node, image,
-                    memory, (int) disk, cpu, requested, primary, vars), avoid);
-            audit.record(actor.actor(), "instance.deploy", name, "recorded", "node=" + node.name() + " image=" + image.reference());
+            List<PortMapping> ports = placement.record(
+                    new Placement.Request(
+                            id,
+                            name,
+                            displayName,
+                            owner,
+                            node,
+                            image,
+                            memory,
+                            (int) disk,
+                            cpu,
+                            requested,
+                            primary,
+                            vars),
+                    avoid);
+            audit.record(
+                    actor.actor(),
+                    "instance.deploy",
+                    name,
+                    "recorded",
+                    "node=" + node.name() + " image=" + image.reference());
 
             // 3. create and start the container
             Instance deployed = locks.exclusive(id, () -> {
                 try {
-                    images.ensureOn(node, runtime, image.reference(), line -> { });
+                    images.ensureOn(node, runtime, image.reference(), line -> {});
                     String cid = containers.create(runtime, store.require(id));
                     runtime.start(cid);
                     store.setObserved(id, ObservedState.RUNNING, null);
@@ -147,22 +187,28 @@ public final class InstanceService {
                     // the node made of it when it answers again
                     store.markDeleting(id);
                     audit.record(actor.actor(), "instance.deploy", name, "failure", "node unreachable");
-                    throw new PierException.Unavailable("node '" + node.name() + "' became unreachable during the deploy: "
-                            + e.getMessage() + "; the instance was not created");
+                    throw new PierException.Unavailable(
+                            "node '" + node.name() + "' became unreachable during the deploy: " + e.getMessage()
+                                    + "; the instance was not created");
                 } catch (ContainerRuntimeException | PierException e) {
                     // the node refused (port taken by something else, bad command…): undo, leave nothing behind
                     rollback(runtime, id);
                     audit.record(actor.actor(), "instance.deploy", name, "failure", e.getMessage());
                     Integer taken = takenAutoPort(e, requested, ports);
                     if (taken != null && !lastAttempt) {
-                        log.info("host port {} picked for {} is taken on node '{}'; picking another", taken, name, node.name());
+                        log.info(
+                                "host port {} picked for {} is taken on node '{}'; picking another",
+                                taken,
+                                name,
+                                node.name());
                         avoid.add(taken);
                         return null;
                     }
                     if (e instanceof PierException pe) {
                         throw pe;
                     }
-                    throw new PierException.Conflict(Reason.CONFLICT, "node '" + node.name() + "' refused the container: " + e.getMessage());
+                    throw new PierException.Conflict(
+                            Reason.CONFLICT, "node '" + node.name() + "' refused the container: " + e.getMessage());
                 }
             });
             if (deployed != null) {
@@ -176,7 +222,8 @@ public final class InstanceService {
      * null when the failure is something else or the caller chose that port.
      */
     private static Integer takenAutoPort(RuntimeException e, List<PortMapping> requested, List<PortMapping> assigned) {
-        if (!(e instanceof RuntimeOperationException refused) || refused.takenHostPort().isEmpty()) {
+        if (!(e instanceof RuntimeOperationException refused)
+                || refused.takenHostPort().isEmpty()) {
             return null;
         }
         int port = refused.takenHostPort().getAsInt();
@@ -201,14 +248,22 @@ public final class InstanceService {
         store.delete(id);
     }
 
-    public enum Action { START, STOP, RESTART, KILL, SUSPEND, UNSUSPEND }
+    public enum Action {
+        START,
+        STOP,
+        RESTART,
+        KILL,
+        SUSPEND,
+        UNSUSPEND
+    }
 
     /**
      * Runs a user's action. Setting the desired state also ends any restart back-off: the reconciler
      * starts counting anew from what the user asked for.
      */
     public Instance act(Principal actor, UUID id, Action action) {
-        Policy.require(actor, action == Action.SUSPEND || action == Action.UNSUSPEND ? Role.ADMIN : Role.MANAGER, Scope.WRITE);
+        Policy.require(
+                actor, action == Action.SUSPEND || action == Action.UNSUSPEND ? Role.ADMIN : Role.MANAGER, Scope.WRITE);
         Instance inst = store.require(id);
         Node node = nodes.require(inst.nodeId());
         if (inst.desiredState() == DesiredState.DELETED) {
@@ -253,9 +308,16 @@ public final class InstanceService {
                 throw new PierException.Unavailable("node '" + node.name() + "' is unreachable: " + e.getMessage());
             } catch (ContainerRuntimeException e) {
                 store.setObserved(id, ObservedState.FAILED, e.getMessage());
-                audit.record(actor.actor(), "instance." + action.name().toLowerCase(), cur.name(), "failure", e.getMessage());
-                throw new PierException.Conflict(Reason.CONFLICT, "node '" + node.name() + "' refused to "
-                        + action.name().toLowerCase() + " '" + cur.name() + "': " + e.getMessage());
+                audit.record(
+                        actor.actor(),
+                        "instance." + action.name().toLowerCase(),
+                        cur.name(),
+                        "failure",
+                        e.getMessage());
+                throw new PierException.Conflict(
+                        Reason.CONFLICT,
+                        "node '" + node.name() + "' refused to " + action.name().toLowerCase() + " '" + cur.name()
+                                + "': " + e.getMessage());
             }
             audit.record(actor.actor(), "instance." + action.name().toLowerCase(), cur.name(), "success", null);
             return store.require(id);
@@ -264,7 +326,8 @@ public final class InstanceService {
 
     private static void requireNotSuspended(Instance cur) {
         if (cur.suspended()) {
-            throw new PierException.Conflict(Reason.CONFLICT, "instance '" + cur.name() + "' is suspended; an admin must unsuspend it");
+            throw new PierException.Conflict(
+                    Reason.CONFLICT, "instance '" + cur.name() + "' is suspended; an admin must unsuspend it");
         }
     }
 
@@ -291,7 +354,8 @@ public final class InstanceService {
         locks.exclusive(id, () -> {
             boolean online = nodes.isOnline(node);
             if (!online && !force) {
-                throw new PierException.Unavailable("node '" + node.name() + "' is offline; delete with force to drop the record now");
+                throw new PierException.Unavailable(
+                        "node '" + node.name() + "' is offline; delete with force to drop the record now");
             }
             store.markDeleting(id);
             if (online) {
@@ -300,12 +364,14 @@ public final class InstanceService {
                 } catch (RuntimeUnavailableException e) {
                     nodes.reportUnreachable(node, e);
                     if (!force) {
-                        throw new PierException.Unavailable("node '" + node.name() + "' is unreachable; the instance is "
-                                + "marked for deletion and will be removed when the node is back");
+                        throw new PierException.Unavailable(
+                                "node '" + node.name() + "' is unreachable; the instance is "
+                                        + "marked for deletion and will be removed when the node is back");
                     }
                 } catch (ContainerRuntimeException e) {
                     if (!force) {
-                        throw new PierException.Conflict(Reason.CONFLICT, "node refused to remove the container: " + e.getMessage());
+                        throw new PierException.Conflict(
+                                Reason.CONFLICT, "node refused to remove the container: " + e.getMessage());
                     }
                 }
             }
@@ -356,12 +422,15 @@ public final class InstanceService {
             return require(UUID.fromString(idOrName.strip()));
         } catch (IllegalArgumentException notUuid) {
             return store.findByName(idOrName.strip())
-                    .orElseThrow(() -> new PierException.NotFound("instance '" + Validation.printable(idOrName) + "' not found"));
+                    .orElseThrow(() ->
+                            new PierException.NotFound("instance '" + Validation.printable(idOrName) + "' not found"));
         }
     }
 
     public List<Instance> listByOwner(UUID ownerId) {
-        return list().stream().filter(i -> i.ownerId().filter(ownerId::equals).isPresent()).toList();
+        return list().stream()
+                .filter(i -> i.ownerId().filter(ownerId::equals).isPresent())
+                .toList();
     }
 
     public Optional<User> owner(Instance i) {

@@ -37,7 +37,9 @@ public final class InstanceStore {
     List<Instance> list() {
         List<Instance> l = cached;
         if (l == null) {
-            l = jdbi.withHandle(h -> h.attach(InstanceDao.class).listAll().stream().map(InstanceRow::toInstance).toList());
+            l = jdbi.withHandle(h -> h.attach(InstanceDao.class).listAll().stream()
+                    .map(InstanceRow::toInstance)
+                    .toList());
             cached = l;
         }
         return l;
@@ -46,7 +48,8 @@ public final class InstanceStore {
     /** The records of one node, read now (not from memory). */
     List<Instance> listByNode(UUID nodeId) {
         return jdbi.withHandle(h -> h.attach(InstanceDao.class).listByNode(nodeId).stream()
-                .map(InstanceRow::toInstance).toList());
+                .map(InstanceRow::toInstance)
+                .toList());
     }
 
     Optional<Instance> find(UUID id) {

@@ -16,15 +16,20 @@ final class Names {
     static final int MAX_DISPLAY_NAME = 64;
     /** Room for "-" and eight hex digits of the id after the derived part, inside a 63-character label. */
     private static final int MAX_DERIVED_PREFIX = 63 - 9;
-    private static final String[] ADJECTIVES = {"brisk", "calm", "deep", "fair", "keen", "mild", "quiet", "swift", "tidal", "warm"};
-    private static final String[] NOUNS = {"anchor", "buoy", "cove", "dock", "harbor", "jetty", "keel", "mast", "quay", "wharf"};
+
+    private static final String[] ADJECTIVES = {
+        "brisk", "calm", "deep", "fair", "keen", "mild", "quiet", "swift", "tidal", "warm"
+    };
+    private static final String[] NOUNS = {
+        "anchor", "buoy", "cove", "dock", "harbor", "jetty", "keel", "mast", "quay", "wharf"
+    };
     private static final SecureRandom RANDOM = new SecureRandom();
     /** Latin letters that decomposition leaves alone, spelled as their languages write them without them. */
-    private static final String[][] LETTERS = {{"ß", "ss"}, {"æ", "ae"}, {"œ", "oe"}, {"ø", "o"}, {"đ", "d"},
-            {"ð", "d"}, {"ł", "l"}, {"þ", "th"}, {"ı", "i"}};
+    private static final String[][] LETTERS = {
+        {"ß", "ss"}, {"æ", "ae"}, {"œ", "oe"}, {"ø", "o"}, {"đ", "d"}, {"ð", "d"}, {"ł", "l"}, {"þ", "th"}, {"ı", "i"}
+    };
 
-    private Names() {
-    }
+    private Names() {}
 
     /** A friendly name ("calm-harbor-4821") that {@code taken} does not know. */
     static String generate(Predicate<String> taken) {
@@ -46,15 +51,21 @@ final class Names {
         String s = raw == null ? "" : raw.strip();
         int count = s.codePointCount(0, s.length());
         if (count < 1 || count > MAX_DISPLAY_NAME || !s.codePoints().allMatch(Names::printable)) {
-            throw new PierException.Invalid("name must be 1-" + MAX_DISPLAY_NAME + " printable characters, e.g. \"Minecraft 1.21\"");
+            throw new PierException.Invalid(
+                    "name must be 1-" + MAX_DISPLAY_NAME + " printable characters, e.g. \"Minecraft 1.21\"");
         }
         return s;
     }
 
     private static boolean printable(int cp) {
         return switch (Character.getType(cp)) {
-            case Character.CONTROL, Character.FORMAT, Character.SURROGATE, Character.PRIVATE_USE, Character.UNASSIGNED,
-                 Character.LINE_SEPARATOR, Character.PARAGRAPH_SEPARATOR -> false;
+            case Character.CONTROL,
+                    Character.FORMAT,
+                    Character.SURROGATE,
+                    Character.PRIVATE_USE,
+                    Character.UNASSIGNED,
+                    Character.LINE_SEPARATOR,
+                    Character.PARAGRAPH_SEPARATOR -> false;
             default -> true;
         };
     }

@@ -25,6 +25,7 @@ import java.util.UUID;
 public final class Placement {
     /** Where automatic host ports are looked for first (when the node's range has them). */
     static final int AUTO_PORT_MIN = 20000;
+
     static final int AUTO_PORT_MAX = 29999;
     /** The Docker API's ports: never published, whatever a node allows. */
     static final Set<Integer> DOCKER_API_PORTS = Set.of(2375, 2376);
@@ -45,9 +46,19 @@ public final class Placement {
     }
 
     /** What a new record holds; host port 0 means "pick one". */
-    record Request(UUID id, String name, String displayName, UUID ownerId, Node node, Image image, int memoryMib,
-                   int diskMib, double cpu, List<PortMapping> ports, Integer primaryPort, Map<String, String> variables) {
-    }
+    record Request(
+            UUID id,
+            String name,
+            String displayName,
+            UUID ownerId,
+            Node node,
+            Image image,
+            int memoryMib,
+            int diskMib,
+            double cpu,
+            List<PortMapping> ports,
+            Integer primaryPort,
+            Map<String, String> variables) {}
 
     /** The node asked for (by id or name), or the first online one. */
     Node pickNode(String requested) {
@@ -74,8 +85,9 @@ public final class Placement {
                         + "' allows (" + range + ")");
             }
             if (reserved.contains(host)) {
-                throw new PierException.Invalid("host port " + host + " is reserved (the Docker API's and Pier's own ports "
-                        + reserved.stream().sorted().toList() + " are never published)");
+                throw new PierException.Invalid(
+                        "host port " + host + " is reserved (the Docker API's and Pier's own ports "
+                                + reserved.stream().sorted().toList() + " are never published)");
             }
         }
     }
@@ -97,17 +109,34 @@ public final class Placement {
                 }
                 long usedRam = dao.memoryOnNode(node.id());
                 if (usedRam + r.memoryMib() > node.ramMib()) {
-                    throw new PierException.Conflict(Reason.CONFLICT, "node '" + node.name() + "' has " + (node.ramMib() - usedRam)
-                            + " MiB of " + node.ramMib() + " MiB RAM left; " + r.memoryMib() + " MiB requested");
+                    throw new PierException.Conflict(
+                            Reason.CONFLICT,
+                            "node '" + node.name() + "' has " + (node.ramMib() - usedRam) + " MiB of " + node.ramMib()
+                                    + " MiB RAM left; " + r.memoryMib() + " MiB requested");
                 }
                 long usedDisk = dao.diskOnNode(node.id());
                 if (usedDisk + r.diskMib() > node.diskMib()) {
-                    throw new PierException.Conflict(Reason.CONFLICT, "node '" + node.name() + "' has " + (node.diskMib() - usedDisk)
-                            + " MiB of disk left; " + r.diskMib() + " MiB requested");
+                    throw new PierException.Conflict(
+                            Reason.CONFLICT,
+                            "node '" + node.name() + "' has " + (node.diskMib() - usedDisk) + " MiB of disk left; "
+                                    + r.diskMib() + " MiB requested");
                 }
                 List<PortMapping> ports = assignPorts(dao, node, r.ports(), avoid);
-                dao.insert(r.id(), r.name(), r.displayName(), r.ownerId(), node.id(), r.image().id(), r.image().reference(),
-                        r.image().command(), r.memoryMib(), r.diskMib(), r.cpu(), ports, r.primaryPort(), r.variables(),
+                dao.insert(
+                        r.id(),
+                        r.name(),
+                        r.displayName(),
+                        r.ownerId(),
+                        node.id(),
+                        r.image().id(),
+                        r.image().reference(),
+                        r.image().command(),
+                        r.memoryMib(),
+                        r.diskMib(),
+                        r.cpu(),
+                        ports,
+                        r.primaryPort(),
+                        r.variables(),
                         store.now());
                 for (PortMapping p : ports) {
                     dao.insertPort(node.id(), p.hostPort(), p.protocol(), r.id());
@@ -116,7 +145,8 @@ public final class Placement {
             });
         } catch (UnableToExecuteStatementException e) {
             // a racing deploy took the name or a host port between our check and our insert
-            throw new PierException.Conflict(Reason.CONFLICT, "the name or a host port was taken by a concurrent deploy; try again");
+            throw new PierException.Conflict(
+                    Reason.CONFLICT, "the name or a host port was taken by a concurrent deploy; try again");
         }
     }
 
@@ -124,13 +154,15 @@ public final class Placement {
         Map<String, Set<Integer>> used = new HashMap<>();
         List<PortMapping> out = new ArrayList<>();
         for (PortMapping p : requested) {
-            Set<Integer> taken = used.computeIfAbsent(p.protocol(), proto -> new HashSet<>(dao.usedPorts(node.id(), proto)));
+            Set<Integer> taken =
+                    used.computeIfAbsent(p.protocol(), proto -> new HashSet<>(dao.usedPorts(node.id(), proto)));
             int host = p.hostPort();
             if (host == 0) {
                 host = freePort(node, taken, avoid);
             } else if (taken.contains(host)) {
-                throw new PierException.Conflict(Reason.CONFLICT, "host port " + host + "/" + p.protocol()
-                        + " is already used on node '" + node.name() + "'");
+                throw new PierException.Conflict(
+                        Reason.CONFLICT,
+                        "host port " + host + "/" + p.protocol() + " is already used on node '" + node.name() + "'");
             }
             taken.add(host);
             out.add(new PortMapping(p.containerPort(), host, p.protocol()));
@@ -151,7 +183,8 @@ public final class Placement {
                 return port;
             }
         }
-        throw new PierException.Conflict(Reason.CONFLICT, "no free host port left in the range node '" + node.name()
-                + "' allows (" + range + ")");
+        throw new PierException.Conflict(
+                Reason.CONFLICT,
+                "no free host port left in the range node '" + node.name() + "' allows (" + range + ")");
     }
 }

@@ -83,6 +83,7 @@ public final class Reconciler implements AutoCloseable {
     private final long createdNanos = System.nanoTime();
     /** Per node: when its last pass completed, and when it last came online (System.nanoTime). */
     private final Map<UUID, Long> completedAt = new ConcurrentHashMap<>();
+
     private final Map<UUID, Long> onlineAt = new ConcurrentHashMap<>();
     private final Map<UUID, Tracked> tracked = new ConcurrentHashMap<>();
     private volatile Duration staleAfter;
@@ -98,14 +99,19 @@ public final class Reconciler implements AutoCloseable {
     }
 
     /** A node's gauges and counter, registered once. */
-    private record Tracked(String name, Gauge age, Gauge online, Counter failedPasses) {
-    }
+    private record Tracked(String name, Gauge age, Gauge online, Counter failedPasses) {}
 
     /**
      * @param clock times restarts: the containers' real runs, so not a clock a test moves by hand
      */
-    public Reconciler(InstanceStore store, InstanceLocks locks, Containers containers, NodeService nodes, Clock clock,
-                      EventRetention retention, MeterRegistry metrics) {
+    public Reconciler(
+            InstanceStore store,
+            InstanceLocks locks,
+            Containers containers,
+            NodeService nodes,
+            Clock clock,
+            EventRetention retention,
+            MeterRegistry metrics) {
         this.store = store;
         this.locks = locks;
         this.containers = containers;
@@ -136,9 +142,13 @@ public final class Reconciler implements AutoCloseable {
         }
         staleAfter = Duration.ofMillis(passMillis).multipliedBy(STALE_INTERVALS).plus(STALE_MARGIN);
         timer.scheduleWithFixedDelay(guarded("node check", nodes::checkAll), 0, nodeCheckMillis, TimeUnit.MILLISECONDS);
-        timer.scheduleWithFixedDelay(guarded("reconcile passes", this::passAll), passMillis, passMillis, TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(
+                guarded("reconcile passes", this::passAll), passMillis, passMillis, TimeUnit.MILLISECONDS);
         long pruneMillis = Math.max(passMillis, 1000);
-        timer.scheduleWithFixedDelay(guarded("instance event retention", this::pruneEvents), pruneMillis, pruneMillis,
+        timer.scheduleWithFixedDelay(
+                guarded("instance event retention", this::pruneEvents),
+                pruneMillis,
+                pruneMillis,
                 TimeUnit.MILLISECONDS);
     }
 
@@ -149,7 +159,8 @@ public final class Reconciler implements AutoCloseable {
         for (Node n : all) {
             track(n);
             if (nodes.isOnline(n)) {
-                guarded("reconcile pass on node '" + n.name() + "'", () -> pass(n)).run();
+                guarded("reconcile pass on node '" + n.name() + "'", () -> pass(n))
+                        .run();
             }
         }
     }
@@ -223,9 +234,11 @@ public final class Reconciler implements AutoCloseable {
                 }
                 // converge on the record as it is now, under the lock: the listing above may be seconds old, and a
                 // user action since (a stop, a delete) must not be undone by it
-                boolean ran = locks.ifFree(inst.id(), () -> store.find(inst.id())
-                        .filter(fresh -> fresh.nodeId().equals(node.id()))
-                        .ifPresent(fresh -> converge(runtime, node, fresh, Optional.ofNullable(c), result)));
+                boolean ran = locks.ifFree(
+                        inst.id(),
+                        () -> store.find(inst.id())
+                                .filter(fresh -> fresh.nodeId().equals(node.id()))
+                                .ifPresent(fresh -> converge(runtime, node, fresh, Optional.ofNullable(c), result)));
                 if (!ran) {
                     result.busy++;
                 }
@@ -276,14 +289,17 @@ public final class Reconciler implements AutoCloseable {
             if (!inst.get().nodeId().equals(node.id())) {
                 return;
             }
-            boolean ran = locks.ifFree(instanceId, () -> store.find(instanceId).ifPresent(fresh -> {
-                if (fresh.containerId().isPresent() && !fresh.containerId().get().equals(containerId)) {
-                    // about another container than the recorded one (a stray copy, or one replaced since):
-                    // never re-point the record at it; the full pass removes duplicates
-                    return;
-                }
-                converge(runtime, node, fresh, c, new Result());
-            }));
+            boolean ran = locks.ifFree(
+                    instanceId,
+                    () -> store.find(instanceId).ifPresent(fresh -> {
+                        if (fresh.containerId().isPresent()
+                                && !fresh.containerId().get().equals(containerId)) {
+                            // about another container than the recorded one (a stray copy, or one replaced since):
+                            // never re-point the record at it; the full pass removes duplicates
+                            return;
+                        }
+                        converge(runtime, node, fresh, c, new Result());
+                    }));
             if (!ran) {
                 // a user action (a deploy whose container died at once, say) holds it: look again shortly
                 // rather than leave the event to the next full pass
@@ -294,8 +310,8 @@ public final class Reconciler implements AutoCloseable {
         }
     }
 
-    private void converge(ContainerRuntime runtime, Node node, Instance inst, Optional<ContainerSummary> container,
-                          Result result) {
+    private void converge(
+            ContainerRuntime runtime, Node node, Instance inst, Optional<ContainerSummary> container, Result result) {
         try {
             if (inst.desiredState() == DesiredState.DELETED) {
                 if (container.isPresent()) {
@@ -310,9 +326,13 @@ public final class Reconciler implements AutoCloseable {
             if (container.isEmpty()) {
                 String cid = containers.create(runtime, inst);
                 boolean hadOne = inst.containerId().isPresent();
-                event(inst, node, hadOne ? "recreated" : "created", hadOne
-                        ? "container " + inst.containerId().get() + " was missing; created " + cid
-                        : "container created by the reconciler after an interrupted deploy: " + cid);
+                event(
+                        inst,
+                        node,
+                        hadOne ? "recreated" : "created",
+                        hadOne
+                                ? "container " + inst.containerId().get() + " was missing; created " + cid
+                                : "container created by the reconciler after an interrupted deploy: " + cid);
                 result.created++;
                 if (wantRunning) {
                     startDue(runtime, node, inst, cid, result);
@@ -331,10 +351,16 @@ public final class Reconciler implements AutoCloseable {
                     case PAUSED -> unpause(runtime, node, inst, c.id(), result);
                     case CREATED -> startDue(runtime, node, inst, c.id(), result);
                     case EXITED, DEAD -> died(runtime, node, inst, c.id(), result);
-                    case REMOVING, UNKNOWN -> show(inst, c.status() == ContainerStatus.REMOVING
-                            ? ObservedState.DELETING : ObservedState.UNKNOWN);
+                    case REMOVING, UNKNOWN ->
+                        show(
+                                inst,
+                                c.status() == ContainerStatus.REMOVING
+                                        ? ObservedState.DELETING
+                                        : ObservedState.UNKNOWN);
                 }
-            } else if (c.running() || c.status() == ContainerStatus.PAUSED || c.status() == ContainerStatus.RESTARTING) {
+            } else if (c.running()
+                    || c.status() == ContainerStatus.PAUSED
+                    || c.status() == ContainerStatus.RESTARTING) {
                 runtime.stop(c.id(), InstanceService.STOP_GRACE);
                 store.setObserved(inst.id(), ObservedState.STOPPED, null);
                 result.stopped++;
@@ -359,7 +385,8 @@ public final class Reconciler implements AutoCloseable {
         } catch (ContainerRuntimeException e) {
             // it is paused, not failed: say so, and try again on the next pass
             if (inst.observedState() != ObservedState.PAUSED) {
-                store.setObserved(inst.id(), ObservedState.PAUSED, "the engine refused to unpause it: " + e.getMessage());
+                store.setObserved(
+                        inst.id(), ObservedState.PAUSED, "the engine refused to unpause it: " + e.getMessage());
                 event(inst, node, "unpause_failed", e.getMessage());
             }
             return;
@@ -371,7 +398,8 @@ public final class Reconciler implements AutoCloseable {
 
     /** Desired running and running: report it, and end a crash loop once the run has lasted. */
     private void running(ContainerRuntime runtime, Instance inst, ContainerSummary c) {
-        if (inst.observedState() != ObservedState.RUNNING || inst.restarts().nextAttemptAt().isPresent()) {
+        if (inst.observedState() != ObservedState.RUNNING
+                || inst.restarts().nextAttemptAt().isPresent()) {
             // started by someone else (a user's docker start) while a restart was scheduled: nothing is due now
             store.started(inst.id());
         }
@@ -413,9 +441,14 @@ public final class Reconciler implements AutoCloseable {
         Duration delay = Backoff.delay(crashes);
         ObservedState shown = crashes >= Backoff.CRASHLOOP_AFTER ? ObservedState.CRASHLOOP : ObservedState.EXITED;
         store.crashed(inst.id(), shown, s.exitCode(), crashes, now.plus(delay));
-        event(inst, node, "crashed", "exited with code " + s.exitCode() + (s.oomKilled() ? " (out of memory)" : "")
-                + " after running " + seconds(ran) + "; " + (crashes > 1 ? "death " + crashes + " in a row; " : "")
-                + "next start in " + seconds(delay));
+        event(
+                inst,
+                node,
+                "crashed",
+                "exited with code " + s.exitCode() + (s.oomKilled() ? " (out of memory)" : "")
+                        + " after running " + seconds(ran) + "; "
+                        + (crashes > 1 ? "death " + crashes + " in a row; " : "")
+                        + "next start in " + seconds(delay));
         result.crashed++;
         if (delay.isZero()) {
             attemptStart(runtime, node, inst, cid, result);
@@ -453,12 +486,21 @@ public final class Reconciler implements AutoCloseable {
      * removes it and creates it again (an engine killed hard can keep a stale task that refuses every start
      * of that container); the others schedule the next try.
      */
-    private void startRefused(ContainerRuntime runtime, Node node, Instance inst, String cid, ContainerRuntimeException e,
-                              Result result) {
+    private void startRefused(
+            ContainerRuntime runtime,
+            Node node,
+            Instance inst,
+            String cid,
+            ContainerRuntimeException e,
+            Result result) {
         int failures = inst.restarts().startFailures() + 1;
         if (failures % Backoff.RECREATE_AFTER == 0) {
-            event(inst, node, "recreating", "the engine refused to start container " + cid + " " + failures
-                    + " times in a row (" + e.getMessage() + "); removing it and creating it again");
+            event(
+                    inst,
+                    node,
+                    "recreating",
+                    "the engine refused to start container " + cid + " " + failures + " times in a row ("
+                            + e.getMessage() + "); removing it and creating it again");
             runtime.remove(cid, true);
             String fresh = containers.create(runtime, inst);
             result.created++;
@@ -482,15 +524,21 @@ public final class Reconciler implements AutoCloseable {
         Duration delay = Backoff.delay(failures);
         Instant next = clock.instant().plus(delay);
         store.startFailed(inst.id(), failures, next, "the engine refused to start the container: " + e.getMessage());
-        event(inst, node, "start_failed", e.getMessage() + "; refusal " + failures + " in a row, next try in "
-                + seconds(delay));
+        event(
+                inst,
+                node,
+                "start_failed",
+                e.getMessage() + "; refusal " + failures + " in a row, next try in " + seconds(delay));
         wakeAt(node, inst.id(), next);
     }
 
     /** Records {@code state} as the observed state if it is not already. */
     private void show(Instance inst, ObservedState state) {
         if (inst.observedState() != state) {
-            store.setObserved(inst.id(), state, inst.lastError().filter(x -> state == ObservedState.FAILED).orElse(null));
+            store.setObserved(
+                    inst.id(),
+                    state,
+                    inst.lastError().filter(x -> state == ObservedState.FAILED).orElse(null));
         }
     }
 
@@ -509,12 +557,16 @@ public final class Reconciler implements AutoCloseable {
         if (inst.wantsRunning()) {
             return switch (s) {
                 // a crash count waits for the run to last long enough to end the loop
-                case RUNNING, RESTARTING -> inst.observedState() == ObservedState.RUNNING && inst.restarts().crashes() == 0;
+                case RUNNING, RESTARTING ->
+                    inst.observedState() == ObservedState.RUNNING
+                            && inst.restarts().crashes() == 0;
                 case EXITED, DEAD, CREATED -> inst.restarts().waiting(now);
                 default -> false;
             };
         }
-        return s != ContainerStatus.RUNNING && s != ContainerStatus.PAUSED && s != ContainerStatus.RESTARTING
+        return s != ContainerStatus.RUNNING
+                && s != ContainerStatus.PAUSED
+                && s != ContainerStatus.RESTARTING
                 && observedWhileStopped(s) == inst.observedState();
     }
 
@@ -537,12 +589,17 @@ public final class Reconciler implements AutoCloseable {
                 prev.cancel(false);
             }
             try {
-                return timer.schedule(() -> {
-                    wakeups.remove(id);
-                    submit("reconcile on node '" + node.name() + "'", () -> store.find(id)
-                            .flatMap(Instance::containerId)
-                            .ifPresent(cid -> reconcile(node, id, cid)));
-                }, delayMs, TimeUnit.MILLISECONDS);
+                return timer.schedule(
+                        () -> {
+                            wakeups.remove(id);
+                            submit(
+                                    "reconcile on node '" + node.name() + "'",
+                                    () -> store.find(id)
+                                            .flatMap(Instance::containerId)
+                                            .ifPresent(cid -> reconcile(node, id, cid)));
+                        },
+                        delayMs,
+                        TimeUnit.MILLISECONDS);
             } catch (RejectedExecutionException closedAlready) {
                 return null;
             }
@@ -579,8 +636,10 @@ public final class Reconciler implements AutoCloseable {
     private void onEvent(Node node, RuntimeEvent e) {
         switch (e.kind()) {
             case RESYNC -> submit("reconcile pass on node '" + node.name() + "'", () -> pass(node));
-            case DIE, STOP, START, DESTROY, OOM -> e.instanceId().ifPresent(id ->
-                    submit("reconcile on node '" + node.name() + "'", () -> reconcile(node, id, e.containerId())));
+            case DIE, STOP, START, DESTROY, OOM ->
+                e.instanceId()
+                        .ifPresent(id -> submit(
+                                "reconcile on node '" + node.name() + "'", () -> reconcile(node, id, e.containerId())));
         }
     }
 
@@ -617,8 +676,7 @@ public final class Reconciler implements AutoCloseable {
     // ---- health: each node's last completed pass
 
     /** One node's reconciliation, for {@code /readyz}. */
-    public record NodeHealth(String node, boolean online, Duration lastPassAge, boolean stale) {
-    }
+    public record NodeHealth(String node, boolean online, Duration lastPassAge, boolean stale) {}
 
     /**
      * Every node: online or not, how long ago its last pass completed (or, before its first, since the
@@ -632,7 +690,8 @@ public final class Reconciler implements AutoCloseable {
             track(n);
             boolean online = nodes.isOnline(n);
             Duration age = age(n.id());
-            out.add(new NodeHealth(n.name(), online, age, online && limit != null && !closed && age.compareTo(limit) > 0));
+            out.add(new NodeHealth(
+                    n.name(), online, age, online && limit != null && !closed && age.compareTo(limit) > 0));
         }
         return out;
     }
@@ -643,26 +702,50 @@ public final class Reconciler implements AutoCloseable {
     }
 
     private Duration age(UUID nodeId) {
-        long since = Math.max(createdNanos, Math.max(completedAt.getOrDefault(nodeId, Long.MIN_VALUE),
-                onlineAt.getOrDefault(nodeId, Long.MIN_VALUE)));
+        long since = Math.max(
+                createdNanos,
+                Math.max(
+                        completedAt.getOrDefault(nodeId, Long.MIN_VALUE),
+                        onlineAt.getOrDefault(nodeId, Long.MIN_VALUE)));
         return Duration.ofNanos(System.nanoTime() - since);
     }
 
     private Tracked track(Node n) {
-        return tracked.computeIfAbsent(n.id(), id -> new Tracked(n.name(),
-                Gauge.builder("pier.reconcile.last.pass.age", this, r -> r.age(id).toMillis() / 1000.0)
-                        .description("seconds since the node's last completed reconcile pass (or since it was first watched)")
-                        .baseUnit("seconds").tag("node", n.name()).register(metrics),
-                Gauge.builder("pier.node.online", nodes, s -> s.list().stream().filter(x -> x.id().equals(id))
-                                .mapToDouble(x -> s.isOnline(x) ? 1.0 : 0.0).findFirst().orElse(0.0))
-                        .description("1 when the node answers, 0 otherwise").tag("node", n.name()).register(metrics),
-                Counter.builder("pier.reconcile.failed.passes").description("reconcile passes that did not complete")
-                        .tag("node", n.name()).register(metrics)));
+        return tracked.computeIfAbsent(
+                n.id(),
+                id -> new Tracked(
+                        n.name(),
+                        Gauge.builder(
+                                        "pier.reconcile.last.pass.age",
+                                        this,
+                                        r -> r.age(id).toMillis() / 1000.0)
+                                .description(
+                                        "seconds since the node's last completed reconcile pass (or since it was first watched)")
+                                .baseUnit("seconds")
+                                .tag("node", n.name())
+                                .register(metrics),
+                        Gauge.builder(
+                                        "pier.node.online",
+                                        nodes,
+                                        s -> s.list().stream()
+                                                .filter(x -> x.id().equals(id))
+                                                .mapToDouble(x -> s.isOnline(x) ? 1.0 : 0.0)
+                                                .findFirst()
+                                                .orElse(0.0))
+                                .description("1 when the node answers, 0 otherwise")
+                                .tag("node", n.name())
+                                .register(metrics),
+                        Counter.builder("pier.reconcile.failed.passes")
+                                .description("reconcile passes that did not complete")
+                                .tag("node", n.name())
+                                .register(metrics)));
     }
 
     private Counter failedPassesOfAll() {
-        return Counter.builder("pier.reconcile.failed.passes").description("reconcile passes that did not complete")
-                .tag("node", "*").register(metrics);
+        return Counter.builder("pier.reconcile.failed.passes")
+                .description("reconcile passes that did not complete")
+                .tag("node", "*")
+                .register(metrics);
     }
 
     /** Drops what is kept about nodes that were removed. */

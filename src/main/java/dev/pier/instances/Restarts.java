@@ -12,7 +12,8 @@ import java.util.Optional;
  * @param lastExitCode  the exit code of the container's last run, once it has ended
  * @param nextAttemptAt when the reconciler tries again; empty when nothing is scheduled
  */
-public record Restarts(int crashes, int startFailures, Optional<Integer> lastExitCode, Optional<Instant> nextAttemptAt) {
+public record Restarts(
+        int crashes, int startFailures, Optional<Integer> lastExitCode, Optional<Instant> nextAttemptAt) {
     public static final Restarts NONE = new Restarts(0, 0, Optional.empty(), Optional.empty());
 
     /** Whether an attempt is scheduled after {@code now}. */

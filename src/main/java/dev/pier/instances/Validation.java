@@ -22,8 +22,7 @@ public final class Validation {
     static final int MAX_PORTS = 32;
     static final int MAX_VARIABLES = 128;
 
-    private Validation() {
-    }
+    private Validation() {}
 
     public static void name(String name) {
         if (name == null || !NAME.matcher(name).matches()) {
@@ -34,7 +33,8 @@ public final class Validation {
 
     public static int memory(long mib) {
         if (mib < MIN_MEMORY_MIB || mib > MAX_MEMORY_MIB) {
-            throw new PierException.Invalid("memory must be between " + MIN_MEMORY_MIB + " and " + MAX_MEMORY_MIB + " MiB");
+            throw new PierException.Invalid(
+                    "memory must be between " + MIN_MEMORY_MIB + " and " + MAX_MEMORY_MIB + " MiB");
         }
         return (int) mib;
     }
@@ -64,12 +64,13 @@ public final class Validation {
         }
         for (Map.Entry<String, String> e : vars.entrySet()) {
             if (e.getKey() == null || !VARIABLE.matcher(e.getKey()).matches()) {
-                throw new PierException.Invalid("variable name '" + printable(e.getKey())
-                        + "' must match [A-Za-z_][A-Za-z0-9_]*");
+                throw new PierException.Invalid(
+                        "variable name '" + printable(e.getKey()) + "' must match [A-Za-z_][A-Za-z0-9_]*");
             }
             String v = e.getValue();
             if (v == null || v.length() > 4096 || v.chars().anyMatch(c -> Character.isISOControl(c) && c != '\t')) {
-                throw new PierException.Invalid("variable " + e.getKey() + " must be at most 4096 characters without control characters");
+                throw new PierException.Invalid(
+                        "variable " + e.getKey() + " must be at most 4096 characters without control characters");
             }
         }
     }
@@ -92,8 +93,9 @@ public final class Validation {
             }
             Matcher m = PORT.matcher(p);
             if (!m.matches() || (m.group(2) != null && m.group(4) != null)) {
-                throw new PierException.Invalid("ports must look like \"container:host,…\" (e.g. \"22:2201,53:5353/udp\"), got '"
-                        + printable(p) + "'");
+                throw new PierException.Invalid(
+                        "ports must look like \"container:host,…\" (e.g. \"22:2201,53:5353/udp\"), got '" + printable(p)
+                                + "'");
             }
             int container = port(m.group(1), true);
             int host = m.group(3) == null ? 0 : port(m.group(3), false);

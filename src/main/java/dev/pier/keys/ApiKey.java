@@ -11,7 +11,15 @@ import java.util.UUID;
  *
  * @param fingerprint a non-secret name its holder can compute from the key (see {@link ApiKeyService#fingerprint})
  */
-public record ApiKey(UUID id, UUID userId, String username, String description, AccessLevel level, boolean enabled,
-                     Optional<Instant> expiresAt, Instant createdAt, Instant updatedAt, Optional<Instant> lastUsedAt,
-                     String fingerprint) {
-}
+public record ApiKey(
+        UUID id,
+        UUID userId,
+        String username,
+        String description,
+        AccessLevel level,
+        boolean enabled,
+        Optional<Instant> expiresAt,
+        Instant createdAt,
+        Instant updatedAt,
+        Optional<Instant> lastUsedAt,
+        String fingerprint) {}

@@ -22,9 +22,15 @@ interface ApiKeyDao {
             INSERT INTO api_keys (id, user_id, key_hash, description, access_level, enabled, expires_at, created_at, updated_at)
             VALUES (:id, :userId, :hash, :description, :level, :enabled, :expires, :now, :now)
             """)
-    void insert(@Bind("id") UUID id, @Bind("userId") UUID userId, @Bind("hash") String hash,
-                @Bind("description") String description, @Bind("level") String level, @Bind("enabled") boolean enabled,
-                @Bind("expires") Instant expires, @Bind("now") Instant now);
+    void insert(
+            @Bind("id") UUID id,
+            @Bind("userId") UUID userId,
+            @Bind("hash") String hash,
+            @Bind("description") String description,
+            @Bind("level") String level,
+            @Bind("enabled") boolean enabled,
+            @Bind("expires") Instant expires,
+            @Bind("now") Instant now);
 
     @SqlQuery(SELECT + " WHERE k.id = :id")
     Optional<ApiKeyRow> findById(@Bind("id") UUID id);
@@ -45,8 +51,12 @@ interface ApiKeyDao {
             UPDATE api_keys SET description = :description, enabled = :enabled, expires_at = :expires, updated_at = :now
             WHERE id = :id
             """)
-    int update(@Bind("id") UUID id, @Bind("description") String description, @Bind("enabled") boolean enabled,
-               @Bind("expires") Instant expires, @Bind("now") Instant now);
+    int update(
+            @Bind("id") UUID id,
+            @Bind("description") String description,
+            @Bind("enabled") boolean enabled,
+            @Bind("expires") Instant expires,
+            @Bind("now") Instant now);
 
     @SqlUpdate("DELETE FROM api_keys WHERE id = :id")
     int delete(@Bind("id") UUID id);

@@ -3,18 +3,18 @@ package dev.pier.keys;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.pier.audit.AuditLog;
-import dev.pier.security.AccessLevel;
-import dev.pier.security.Policy;
-import dev.pier.security.Principal;
-import dev.pier.security.Scope;
+import dev.pier.auth.KeyResolver;
 import dev.pier.crypto.Hashing;
-import dev.pier.db.Columns;
 import dev.pier.db.ChangeFeed;
+import dev.pier.db.Columns;
 import dev.pier.db.Topic;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
-import dev.pier.auth.KeyResolver;
+import dev.pier.security.AccessLevel;
+import dev.pier.security.Policy;
+import dev.pier.security.Principal;
 import dev.pier.security.Role;
+import dev.pier.security.Scope;
 import dev.pier.users.User;
 import dev.pier.users.UserService;
 import org.jdbi.v3.core.Jdbi;
@@ -56,12 +56,24 @@ public final class ApiKeyService implements KeyResolver {
             .build();
     private final Map<UUID, Instant> lastUseWritten = new ConcurrentHashMap<>();
 
-    private record Resolved(UUID keyId, UUID userId, String username, Role role, boolean userDisabled,
-                            AccessLevel level, boolean enabled, Instant expiresAt) {
-    }
+    private record Resolved(
+            UUID keyId,
+            UUID userId,
+            String username,
+            Role role,
+            boolean userDisabled,
+            AccessLevel level,
+            boolean enabled,
+            Instant expiresAt) {}
 
-    public ApiKeyService(Jdbi jdbi, UserService users, AuditLog audit, ChangeFeed changes, Clock clock,
-                         int maxKeysPerUser, Optional<Duration> maxLifetime) {
+    public ApiKeyService(
+            Jdbi jdbi,
+            UserService users,
+            AuditLog audit,
+            ChangeFeed changes,
+            Clock clock,
+            int maxKeysPerUser,
+            Optional<Duration> maxLifetime) {
         this.jdbi = jdbi;
         this.users = users;
         this.audit = audit;
@@ -73,8 +85,7 @@ public final class ApiKeyService implements KeyResolver {
     }
 
     /** What a new key should look like; null fields take their defaults (enabled, never expires, full). */
-    public record NewKey(String description, Boolean enabled, Instant expires, AccessLevel level) {
-    }
+    public record NewKey(String description, Boolean enabled, Instant expires, AccessLevel level) {}
 
     /**
      * Creates a key for {@code owner} (null: for the caller). Managing another user's keys takes admin.
@@ -86,7 +97,8 @@ public final class ApiKeyService implements KeyResolver {
         requireCanManageKeysOf(actor, owner);
         String description = validateDescription(req.description());
         Instant now = now();
-        Instant expires = req.expires() == null ? maxLifetime.map(now::plus).orElse(null)
+        Instant expires = req.expires() == null
+                ? maxLifetime.map(now::plus).orElse(null)
                 : req.expires().truncatedTo(ChronoUnit.MICROS);
         validateExpiry(expires, now);
         AccessLevel level = req.level() == null ? AccessLevel.FULL : req.level();
@@ -98,14 +110,23 @@ public final class ApiKeyService implements KeyResolver {
             // Serializes this user's key creations (the UPDATE holds the user's row until commit, on
             // PostgreSQL and H2 alike; SQLite has one writer anyway), so the count below cannot be passed by
             // a parallel creation: no SELECT ... FOR UPDATE, which SQLite lacks.
-            h.createUpdate("UPDATE users SET updated_at = updated_at WHERE id = :id").bind("id", owner.id()).execute();
+            h.createUpdate("UPDATE users SET updated_at = updated_at WHERE id = :id")
+                    .bind("id", owner.id())
+                    .execute();
             if (dao.countByUser(owner.id()) >= maxKeysPerUser) {
-                throw new PierException.Conflict(Reason.CONFLICT, owner.username() + " already holds " + maxKeysPerUser
-                        + " API keys, the most a user may hold (PIER_MAX_KEYS_PER_USER); delete one first");
+                throw new PierException.Conflict(
+                        Reason.CONFLICT,
+                        owner.username() + " already holds " + maxKeysPerUser
+                                + " API keys, the most a user may hold (PIER_MAX_KEYS_PER_USER); delete one first");
             }
             dao.insert(id, owner.id(), Hashing.sha256Hex(value), description, level.wire(), enabled, expires, now);
             ChangeFeed.bump(h, Topic.AUTH);
-            audit.record(h, actor.actor(), "key.create", id.toString(), "success",
+            audit.record(
+                    h,
+                    actor.actor(),
+                    "key.create",
+                    id.toString(),
+                    "success",
                     "owner=" + owner.username() + " level=" + level.wire());
             return dao.findById(id).orElseThrow().toKey();
         });
@@ -115,13 +136,16 @@ public final class ApiKeyService implements KeyResolver {
     /** The caller's own keys. */
     public List<ApiKey> listOwn(Principal actor) {
         return jdbi.withHandle(h -> h.attach(ApiKeyDao.class).listByUser(actor.userId()).stream()
-                .map(ApiKeyRow::toKey).toList());
+                .map(ApiKeyRow::toKey)
+                .toList());
     }
 
     /** Every key of every user (admin). */
     public List<ApiKey> listAll(Principal actor) {
         Policy.require(actor, Role.ADMIN, Scope.KEYS);
-        return jdbi.withHandle(h -> h.attach(ApiKeyDao.class).listAll().stream().map(ApiKeyRow::toKey).toList());
+        return jdbi.withHandle(h -> h.attach(ApiKeyDao.class).listAll().stream()
+                .map(ApiKeyRow::toKey)
+                .toList());
     }
 
     /** The keys of one user: their own, or anyone's for an admin. */
@@ -131,7 +155,8 @@ public final class ApiKeyService implements KeyResolver {
             Policy.require(actor, Role.ADMIN, Scope.KEYS);
         }
         return jdbi.withHandle(h -> h.attach(ApiKeyDao.class).listByUser(owner.id()).stream()
-                .map(ApiKeyRow::toKey).toList());
+                .map(ApiKeyRow::toKey)
+                .toList());
     }
 
     /** A key the caller may see; someone else's key is "not found" to a non-admin. */
@@ -158,7 +183,12 @@ public final class ApiKeyService implements KeyResolver {
                 throw notFound(id);
             }
             ChangeFeed.bump(h, Topic.AUTH);
-            audit.record(h, actor.actor(), "key.update", id.toString(), "success",
+            audit.record(
+                    h,
+                    actor.actor(),
+                    "key.update",
+                    id.toString(),
+                    "success",
                     "enabled=" + en + " expires=" + (exp == null ? "never" : exp));
             return dao.findById(id).orElseThrow().toKey();
         });
@@ -191,7 +221,8 @@ public final class ApiKeyService implements KeyResolver {
         if (!KeyFormat.isValid(value)) {
             return Optional.empty();
         }
-        return jdbi.withHandle(h -> h.attach(ApiKeyDao.class).findByHash(Hashing.sha256Hex(value)).map(ApiKeyRow::id));
+        return jdbi.withHandle(h ->
+                h.attach(ApiKeyDao.class).findByHash(Hashing.sha256Hex(value)).map(ApiKeyRow::id));
     }
 
     @Override
@@ -212,11 +243,17 @@ public final class ApiKeyService implements KeyResolver {
                             FROM api_keys k JOIN users u ON u.id = k.user_id
                             WHERE k.key_hash = :hash""")
                     .bind("hash", hash)
-                    .map((rs, ctx) -> new Resolved(Columns.uuid(rs, 1, ctx), Columns.uuid(rs, 2, ctx),
-                            rs.getString(3), Role.parse(rs.getString(4)).orElseThrow(), rs.getBoolean(5),
-                            AccessLevel.parse(rs.getString(6)).orElseThrow(), rs.getBoolean(7),
+                    .map((rs, ctx) -> new Resolved(
+                            Columns.uuid(rs, 1, ctx),
+                            Columns.uuid(rs, 2, ctx),
+                            rs.getString(3),
+                            Role.parse(rs.getString(4)).orElseThrow(),
+                            rs.getBoolean(5),
+                            AccessLevel.parse(rs.getString(6)).orElseThrow(),
+                            rs.getBoolean(7),
                             Columns.instant(rs, 8, ctx)))
-                    .findOne().orElse(null));
+                    .findOne()
+                    .orElse(null));
             if (r == null) {
                 throw new PierException.Unauthenticated(Reason.TOKEN_NOT_FOUND, "API key invalid");
             }
@@ -233,8 +270,14 @@ public final class ApiKeyService implements KeyResolver {
             throw new PierException.Unauthenticated(Reason.TOKEN_EXPIRED, "token expired");
         }
         noteUse(r, clientAddr, now);
-        return new Principal(r.userId(), r.username(), r.role(), r.level(), Principal.Kind.API_KEY,
-                r.keyId().toString(), clientAddr);
+        return new Principal(
+                r.userId(),
+                r.username(),
+                r.role(),
+                r.level(),
+                Principal.Kind.API_KEY,
+                r.keyId().toString(),
+                clientAddr);
     }
 
     /** Records last use at minute granularity, and audits the first use once. */
@@ -248,8 +291,14 @@ public final class ApiKeyService implements KeyResolver {
         jdbi.useTransaction(h -> {
             ApiKeyDao dao = h.attach(ApiKeyDao.class);
             if (dao.markFirstUse(r.keyId(), at) == 1) {
-                audit.record(h, new dev.pier.audit.Actor(r.userId(), r.username(), r.keyId().toString(), clientAddr),
-                        "key.first_use", r.keyId().toString(), "success", null);
+                audit.record(
+                        h,
+                        new dev.pier.audit.Actor(
+                                r.userId(), r.username(), r.keyId().toString(), clientAddr),
+                        "key.first_use",
+                        r.keyId().toString(),
+                        "success",
+                        null);
             } else {
                 dao.markUsed(r.keyId(), at);
             }
@@ -261,7 +310,8 @@ public final class ApiKeyService implements KeyResolver {
      * everyone's API keys). Making a key for someone else is stricter, see {@link #create}.
      */
     private ApiKey visible(Principal actor, UUID id) {
-        ApiKey key = jdbi.withHandle(h -> h.attach(ApiKeyDao.class).findById(id)).map(ApiKeyRow::toKey)
+        ApiKey key = jdbi.withHandle(h -> h.attach(ApiKeyDao.class).findById(id))
+                .map(ApiKeyRow::toKey)
                 .orElseThrow(() -> notFound(id));
         if (!actor.isSelf(key.userId())) {
             if (!actor.role().atLeast(Role.ADMIN)) {
@@ -279,7 +329,9 @@ public final class ApiKeyService implements KeyResolver {
     private ApiKey changeable(Principal actor, UUID id) {
         ApiKey key = visible(actor, id);
         if (!actor.isSelf(key.userId())) {
-            boolean ownersKey = users.findById(key.userId()).map(u -> u.role() == Role.OWNER).orElse(false);
+            boolean ownersKey = users.findById(key.userId())
+                    .map(u -> u.role() == Role.OWNER)
+                    .orElse(false);
             if (ownersKey && actor.kind() != Principal.Kind.SYSTEM) {
                 throw notFound(id);
             }
@@ -295,20 +347,22 @@ public final class ApiKeyService implements KeyResolver {
     }
 
     private User self(Principal actor) {
-        return users.findById(actor.userId()).orElseThrow(() ->
-                new PierException.Invalid(Reason.USER_NOT_FOUND, "the CLI must name the user who owns the key"));
+        return users.findById(actor.userId())
+                .orElseThrow(() -> new PierException.Invalid(
+                        Reason.USER_NOT_FOUND, "the CLI must name the user who owns the key"));
     }
 
     private void validateExpiry(Instant expires, Instant now) {
         if (maxLifetime.isPresent()) {
             Instant latest = now.plus(maxLifetime.get());
             if (expires == null) {
-                throw new PierException.Invalid("expires is required: keys live at most " + maxLifetime.get().toDays()
-                        + " days here (PIER_MAX_KEY_LIFETIME_DAYS)");
+                throw new PierException.Invalid("expires is required: keys live at most "
+                        + maxLifetime.get().toDays() + " days here (PIER_MAX_KEY_LIFETIME_DAYS)");
             }
             if (expires.isAfter(latest)) {
-                throw new PierException.Invalid("expires must be at most " + maxLifetime.get().toDays()
-                        + " days from now (PIER_MAX_KEY_LIFETIME_DAYS), i.e. not after " + latest.truncatedTo(ChronoUnit.SECONDS));
+                throw new PierException.Invalid("expires must be at most "
+                        + maxLifetime.get().toDays() + " days from now (PIER_MAX_KEY_LIFETIME_DAYS), i.e. not after "
+                        + latest.truncatedTo(ChronoUnit.SECONDS));
             }
         }
         if (expires != null && !expires.isAfter(now)) {
@@ -322,8 +376,8 @@ public final class ApiKeyService implements KeyResolver {
     private static String validateDescription(String d) {
         String s = d == null ? "" : d;
         if (s.length() > MAX_DESCRIPTION) {
-            throw new PierException.Invalid(Reason.COMMENT_TOO_LONG,
-                    "description must be at most " + MAX_DESCRIPTION + " characters");
+            throw new PierException.Invalid(
+                    Reason.COMMENT_TOO_LONG, "description must be at most " + MAX_DESCRIPTION + " characters");
         }
         if (s.chars().anyMatch(c -> Character.isISOControl(c) && c != '\t')) {
             throw new PierException.Invalid("description must not contain control characters");

@@ -13,11 +13,11 @@ public final class KeyFormat {
     static final int BODY_LENGTH = 40;
     static final int CHECK_LENGTH = 6;
     public static final int LENGTH = PREFIX.length() + BODY_LENGTH + CHECK_LENGTH;
-    private static final char[] ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
+    private static final char[] ALPHABET =
+            "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".toCharArray();
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private KeyFormat() {
-    }
+    private KeyFormat() {}
 
     public static String generate() {
         StringBuilder body = new StringBuilder(BODY_LENGTH);

@@ -1,7 +1,7 @@
 package dev.pier.matrix;
 
-import dev.pier.http.Json;
 import dev.pier.http.Fields;
+import dev.pier.http.Json;
 import dev.pier.http.RequestContext;
 import dev.pier.instances.Instance;
 import dev.pier.instances.InstanceService;
@@ -35,9 +35,20 @@ public final class DropletRoutes {
 
     public void add(Context ctx) {
         Fields f = Fields.of(ctx);
-        instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(
-                f.string("name"), null, f.string("image"), f.string("node"), null, f.whole("memory"),
-                f.decimal("cpu"), null, f.scalar("ports"), null, f.stringMap("variables")));
+        instances.deploy(
+                RequestContext.principal(ctx),
+                new InstanceService.DeployRequest(
+                        f.string("name"),
+                        null,
+                        f.string("image"),
+                        f.string("node"),
+                        null,
+                        f.whole("memory"),
+                        f.decimal("cpu"),
+                        null,
+                        f.scalar("ports"),
+                        null,
+                        f.stringMap("variables")));
         ctx.json(droplets());
     }
 
@@ -72,14 +83,17 @@ public final class DropletRoutes {
     private static List<Map<String, Object>> droplets(List<Instance> all, List<dev.pier.nodes.Node> nodeList) {
         Map<java.util.UUID, String> nodeNames = new java.util.HashMap<>();
         nodeList.forEach(n -> nodeNames.put(n.id(), n.name()));
-        return all.stream().map(i -> json(i, nodeNames.getOrDefault(i.nodeId(), "?"))).toList();
+        return all.stream()
+                .map(i -> json(i, nodeNames.getOrDefault(i.nodeId(), "?")))
+                .toList();
     }
 
     static Map<String, Object> json(Instance i, String nodeName) {
         Map<String, Object> ports = new LinkedHashMap<>();
         for (PortMapping p : i.ports()) {
             String key = p.protocol().equals("tcp") ? Integer.toString(p.containerPort()) : p.containerPort() + "/udp";
-            ports.put(key, Json.object("type", p.protocol(), "from", Json.object("ip", "0.0.0.0", "port", p.hostPort())));
+            ports.put(
+                    key, Json.object("type", p.protocol(), "from", Json.object("ip", "0.0.0.0", "port", p.hostPort())));
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", i.id().toString());
@@ -94,7 +108,9 @@ public final class DropletRoutes {
         m.put("suspended", i.suspended());
         m.put("desired", i.desiredState().wire());
         m.put("exit_code", i.restarts().lastExitCode().orElse(null));
-        m.put("next_attempt_at", i.restarts().nextAttemptAt().map(Object::toString).orElse(null));
+        m.put(
+                "next_attempt_at",
+                i.restarts().nextAttemptAt().map(Object::toString).orElse(null));
         return m;
     }
 }

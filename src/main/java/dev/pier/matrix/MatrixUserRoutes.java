@@ -1,15 +1,15 @@
 package dev.pier.matrix;
 
-import dev.pier.http.Json;
 import dev.pier.auth.AuthService;
-import dev.pier.security.Principal;
 import dev.pier.auth.Tokens;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Fields;
+import dev.pier.http.Json;
 import dev.pier.http.RequestContext;
-import dev.pier.users.Enrollment;
+import dev.pier.security.Principal;
 import dev.pier.security.Role;
+import dev.pier.users.Enrollment;
 import dev.pier.users.User;
 import dev.pier.users.UserService;
 import io.javalin.http.Context;
@@ -57,7 +57,10 @@ public final class MatrixUserRoutes {
 
     public void list(Context ctx) {
         var all = users.list();
-        listJson.send(ctx, java.util.List.of(all), () -> all.stream().map(MatrixUserRoutes::userJson).toList());
+        listJson.send(
+                ctx,
+                java.util.List.of(all),
+                () -> all.stream().map(MatrixUserRoutes::userJson).toList());
     }
 
     public void add(Context ctx) {
@@ -66,10 +69,12 @@ public final class MatrixUserRoutes {
         String username = f.string("username");
         String group = f.string("group");
         if (username == null || username.isBlank() || group == null || group.isBlank()) {
-            throw new PierException.Invalid(Reason.USER_DATA_MISSING, "user data missing: username and group are required");
+            throw new PierException.Invalid(
+                    Reason.USER_DATA_MISSING, "user data missing: username and group are required");
         }
-        Role role = Role.parse(group).orElseThrow(() ->
-                new PierException.Invalid(Reason.UNKNOWN_ROLE, "unknown group '" + group + "'; use viewer, manager, admin or owner"));
+        Role role = Role.parse(group)
+                .orElseThrow(() -> new PierException.Invalid(
+                        Reason.UNKNOWN_ROLE, "unknown group '" + group + "'; use viewer, manager, admin or owner"));
         UserService.validatePlainUsername(username);
         users.create(p, new UserService.NewUser(null, username, role, null, null));
         ctx.json(userList());

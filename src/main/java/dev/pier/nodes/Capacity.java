@@ -18,16 +18,32 @@ import java.util.regex.Pattern;
 public final class Capacity {
     private static final Pattern SPEC = Pattern.compile("(\\d{1,15}(?:\\.\\d{1,6})?)\\s*([a-zA-Z]{0,3})");
     private static final Map<String, Long> KIB_PER_UNIT = Map.of(
-            "", 1024L, "m", 1024L, "mb", 1024L, "mib", 1024L,
-            "k", 1L, "kb", 1L, "kib", 1L,
-            "g", 1024L * 1024, "gb", 1024L * 1024, "gib", 1024L * 1024);
-    private static final Map<String, Long> KIB_PER_BIG_UNIT = Map.of(
-            "t", 1024L * 1024 * 1024, "tb", 1024L * 1024 * 1024, "tib", 1024L * 1024 * 1024);
+            "",
+            1024L,
+            "m",
+            1024L,
+            "mb",
+            1024L,
+            "mib",
+            1024L,
+            "k",
+            1L,
+            "kb",
+            1L,
+            "kib",
+            1L,
+            "g",
+            1024L * 1024,
+            "gb",
+            1024L * 1024,
+            "gib",
+            1024L * 1024);
+    private static final Map<String, Long> KIB_PER_BIG_UNIT =
+            Map.of("t", 1024L * 1024 * 1024, "tb", 1024L * 1024 * 1024, "tib", 1024L * 1024 * 1024);
     /** 1 PiB: more than any node has. */
     static final long MAX_MIB = 1024L * 1024 * 1024;
 
-    private Capacity() {
-    }
+    private Capacity() {}
 
     /**
      * MiB of a specification.
@@ -43,7 +59,8 @@ public final class Capacity {
         if (kib == null) {
             throw new PierException.Invalid(field + " must be a size such as 2048 (MiB), 512M, 2GB, 2 GiB or 1.5G");
         }
-        BigDecimal mib = new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(kib))
+        BigDecimal mib = new BigDecimal(m.group(1))
+                .multiply(BigDecimal.valueOf(kib))
                 .divide(BigDecimal.valueOf(1024), 0, RoundingMode.DOWN);
         if (mib.signum() <= 0 || mib.compareTo(BigDecimal.valueOf(MAX_MIB)) > 0) {
             throw new PierException.Invalid(field + " must be at least 1 MiB and at most 1 PiB, got '"

@@ -12,12 +12,13 @@ import java.util.regex.Pattern;
 public record HostPortRange(int min, int max) {
     /** Every unprivileged port. */
     public static final HostPortRange DEFAULT = new HostPortRange(1024, 65535);
+
     private static final Pattern TEXT = Pattern.compile("\\s*(\\d{1,5})\\s*-\\s*(\\d{1,5})\\s*");
 
     public HostPortRange {
         if (min < 1 || max > 65535 || min > max) {
-            throw new IllegalArgumentException("a host port range is MIN-MAX with 1 <= MIN <= MAX <= 65535, got "
-                    + min + "-" + max);
+            throw new IllegalArgumentException(
+                    "a host port range is MIN-MAX with 1 <= MIN <= MAX <= 65535, got " + min + "-" + max);
         }
     }
 

@@ -9,9 +9,20 @@ import java.util.UUID;
  *
  * @param hostPorts the host ports its instances may publish
  */
-public record Node(UUID id, String name, String tags, long ramMib, long diskMib, String processor, String endpoint,
-                   boolean tls, NodeStatus status, Optional<Instant> lastSeenAt, Instant createdAt, Instant updatedAt,
-                   HostPortRange hostPorts) {
+public record Node(
+        UUID id,
+        String name,
+        String tags,
+        long ramMib,
+        long diskMib,
+        String processor,
+        String endpoint,
+        boolean tls,
+        NodeStatus status,
+        Optional<Instant> lastSeenAt,
+        Instant createdAt,
+        Instant updatedAt,
+        HostPortRange hostPorts) {
 
     /** Host part of a tcp:// endpoint, or the socket path of a unix:// one. */
     public String address() {
@@ -29,7 +40,9 @@ public record Node(UUID id, String name, String tags, long ramMib, long diskMib,
             String hp = endpoint.substring(6);
             int colon = hp.lastIndexOf(':');
             try {
-                return colon < 0 ? null : Integer.parseInt(hp.substring(colon + 1).replace("/", ""));
+                return colon < 0
+                        ? null
+                        : Integer.parseInt(hp.substring(colon + 1).replace("/", ""));
             } catch (NumberFormatException e) {
                 return null;
             }

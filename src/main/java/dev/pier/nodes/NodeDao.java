@@ -34,10 +34,20 @@ interface NodeDao {
             VALUES (:id, :name, :tags, :ram, :disk, :processor, :endpoint, :ca, :cert, :key, 'unknown', :now, :now,
                     :portMin, :portMax)
             """)
-    void insert(@Bind("id") UUID id, @Bind("name") String name, @Bind("tags") String tags, @Bind("ram") long ram,
-                @Bind("disk") long disk, @Bind("processor") String processor, @Bind("endpoint") String endpoint,
-                @Bind("ca") String ca, @Bind("cert") String cert, @Bind("key") String sealedKey, @Bind("now") Instant now,
-                @Bind("portMin") int hostPortMin, @Bind("portMax") int hostPortMax);
+    void insert(
+            @Bind("id") UUID id,
+            @Bind("name") String name,
+            @Bind("tags") String tags,
+            @Bind("ram") long ram,
+            @Bind("disk") long disk,
+            @Bind("processor") String processor,
+            @Bind("endpoint") String endpoint,
+            @Bind("ca") String ca,
+            @Bind("cert") String cert,
+            @Bind("key") String sealedKey,
+            @Bind("now") Instant now,
+            @Bind("portMin") int hostPortMin,
+            @Bind("portMax") int hostPortMax);
 
     @SqlUpdate("UPDATE nodes SET status = :status, last_seen_at = COALESCE(:seen, last_seen_at) WHERE id = :id")
     int setStatus(@Bind("id") UUID id, @Bind("status") String status, @Bind("seen") Instant seen);

@@ -46,15 +46,25 @@ public final class NodeRoutes {
         Long disk = f.whole("disk_mib");
         Long port = f.whole("port");
         String hostPorts = f.string("host_ports");
-        Node n = nodes.create(RequestContext.principal(ctx), new NodeService.NewNode(f.string("name"), f.scalar("tags"),
-                ram == null ? 0 : ram, disk == null ? 0 : disk, f.string("processor"), f.string("address"),
-                port == null ? null : port.intValue(), tls,
-                hostPorts == null ? null : HostPortRange.parse(hostPorts, "host_ports")));
+        Node n = nodes.create(
+                RequestContext.principal(ctx),
+                new NodeService.NewNode(
+                        f.string("name"),
+                        f.scalar("tags"),
+                        ram == null ? 0 : ram,
+                        disk == null ? 0 : disk,
+                        f.string("processor"),
+                        f.string("address"),
+                        port == null ? null : port.intValue(),
+                        tls,
+                        hostPorts == null ? null : HostPortRange.parse(hostPorts, "host_ports")));
         ctx.status(201).json(json(n));
     }
 
     public void delete(Context ctx) {
-        nodes.delete(RequestContext.principal(ctx), nodes.resolve(ctx.pathParam("id")).id());
+        nodes.delete(
+                RequestContext.principal(ctx),
+                nodes.resolve(ctx.pathParam("id")).id());
         ctx.status(204);
     }
 
@@ -76,5 +86,4 @@ public final class NodeRoutes {
         m.put("created_at", n.createdAt().toString());
         return m;
     }
-
 }

@@ -1,9 +1,6 @@
 package dev.pier.nodes;
 
 import dev.pier.audit.AuditLog;
-import dev.pier.security.Policy;
-import dev.pier.security.Principal;
-import dev.pier.security.Scope;
 import dev.pier.crypto.SecretBox;
 import dev.pier.db.ChangeFeed;
 import dev.pier.db.DatabaseHealth;
@@ -16,7 +13,10 @@ import dev.pier.runtime.DockerEndpoint;
 import dev.pier.runtime.EngineAddressPolicy;
 import dev.pier.runtime.RuntimeUnavailableException;
 import dev.pier.runtime.TlsMaterial;
+import dev.pier.security.Policy;
+import dev.pier.security.Principal;
 import dev.pier.security.Role;
+import dev.pier.security.Scope;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 import org.slf4j.Logger;
@@ -38,10 +38,10 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
@@ -78,8 +78,14 @@ public final class NodeService implements AutoCloseable {
     /** Nodes whose current status could not be written (the database was away). */
     private final java.util.Set<UUID> unwritten = ConcurrentHashMap.newKeySet();
 
-    public NodeService(Jdbi jdbi, SecretBox box, AuditLog audit, ChangeFeed changes, Clock clock,
-                       RuntimeFactory factory, EngineAddressPolicy policy) {
+    public NodeService(
+            Jdbi jdbi,
+            SecretBox box,
+            AuditLog audit,
+            ChangeFeed changes,
+            Clock clock,
+            RuntimeFactory factory,
+            EngineAddressPolicy policy) {
         this.jdbi = jdbi;
         changes.onChange(Topic.NODES, () -> cached = null);
         this.box = box;
@@ -94,10 +100,25 @@ public final class NodeService implements AutoCloseable {
      * What a new node needs; {@code address} is a host (TCP) or a {@code unix://} socket; {@code hostPorts}
      * null means {@link HostPortRange#DEFAULT}.
      */
-    public record NewNode(String name, String tags, long ramMib, long diskMib, String processor, String address,
-                          Integer port, TlsMaterial tls, HostPortRange hostPorts) {
-        public NewNode(String name, String tags, long ramMib, long diskMib, String processor, String address,
-                       Integer port, TlsMaterial tls) {
+    public record NewNode(
+            String name,
+            String tags,
+            long ramMib,
+            long diskMib,
+            String processor,
+            String address,
+            Integer port,
+            TlsMaterial tls,
+            HostPortRange hostPorts) {
+        public NewNode(
+                String name,
+                String tags,
+                long ramMib,
+                long diskMib,
+                String processor,
+                String address,
+                Integer port,
+                TlsMaterial tls) {
             this(name, tags, ramMib, diskMib, processor, address, port, tls, null);
         }
     }
@@ -114,8 +135,20 @@ public final class NodeService implements AutoCloseable {
             }
             long ram = totalMemoryMib();
             long disk = dataDir.toFile().getTotalSpace() / (1024 * 1024);
-            dao.insert(UUID.randomUUID(), "local", "local", ram, disk, processor(), endpoint, null, null, null, now(),
-                    HostPortRange.DEFAULT.min(), HostPortRange.DEFAULT.max());
+            dao.insert(
+                    UUID.randomUUID(),
+                    "local",
+                    "local",
+                    ram,
+                    disk,
+                    processor(),
+                    endpoint,
+                    null,
+                    null,
+                    null,
+                    now(),
+                    HostPortRange.DEFAULT.min(),
+                    HostPortRange.DEFAULT.max());
             ChangeFeed.bump(h, Topic.NODES);
             log.info("registered node 'local' on {} ({} MiB RAM, {} MiB disk)", endpoint, ram, disk);
         });
@@ -125,7 +158,8 @@ public final class NodeService implements AutoCloseable {
     public Node create(Principal actor, NewNode req) {
         Policy.require(actor, Role.ADMIN, Scope.WRITE);
         if (req.name() == null || !NAME.matcher(req.name()).matches()) {
-            throw new PierException.Invalid("name must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit");
+            throw new PierException.Invalid(
+                    "name must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit");
         }
         if (req.ramMib() <= 0 || req.diskMib() <= 0) {
             throw new PierException.Invalid("ram and disk must be positive numbers of MiB");
@@ -137,7 +171,11 @@ public final class NodeService implements AutoCloseable {
             throw new PierException.Invalid(e.getMessage());
         }
         if (EngineAddressPolicy.plainTcpLeavesTheMachine(URI.create(endpoint), req.tls() != null)) {
-            log.warn("node '{}' is registered on plain TCP without TLS at {}: {}", req.name(), endpoint, PLAIN_TCP_WARNING);
+            log.warn(
+                    "node '{}' is registered on plain TCP without TLS at {}: {}",
+                    req.name(),
+                    endpoint,
+                    PLAIN_TCP_WARNING);
         }
         String tags = clean(req.tags(), 255, "tags");
         String processor = clean(req.processor(), 255, "processor");
@@ -151,11 +189,29 @@ public final class NodeService implements AutoCloseable {
                     throw new PierException.Conflict(Reason.CONFLICT, "a node named '" + req.name() + "' exists");
                 }
                 TlsMaterial tls = req.tls();
-                dao.insert(id, req.name(), tags, req.ramMib(), req.diskMib(), processor, endpoint,
-                        tls == null ? null : tls.caPem(), tls == null ? null : tls.certPem(),
-                        tls == null ? null : box.seal(tls.keyPem().getBytes(java.nio.charset.StandardCharsets.UTF_8), aad(id)),
-                        now(), hostPorts.min(), hostPorts.max());
-                audit.record(h, actor.actor(), "node.create", req.name(), "success", endpoint + (tls == null ? "" : " (TLS)"));
+                dao.insert(
+                        id,
+                        req.name(),
+                        tags,
+                        req.ramMib(),
+                        req.diskMib(),
+                        processor,
+                        endpoint,
+                        tls == null ? null : tls.caPem(),
+                        tls == null ? null : tls.certPem(),
+                        tls == null
+                                ? null
+                                : box.seal(tls.keyPem().getBytes(java.nio.charset.StandardCharsets.UTF_8), aad(id)),
+                        now(),
+                        hostPorts.min(),
+                        hostPorts.max());
+                audit.record(
+                        h,
+                        actor.actor(),
+                        "node.create",
+                        req.name(),
+                        "success",
+                        endpoint + (tls == null ? "" : " (TLS)"));
             });
         } catch (UnableToExecuteStatementException e) {
             throw new PierException.Conflict(Reason.CONFLICT, "a node named '" + req.name() + "' exists");
@@ -174,8 +230,9 @@ public final class NodeService implements AutoCloseable {
             ChangeFeed.bump(h, Topic.NODES);
             int n = dao.countInstances(id);
             if (n > 0) {
-                throw new PierException.Conflict(Reason.CONFLICT, "node '" + node.name() + "' still has " + n
-                        + " instance(s); delete or move them first");
+                throw new PierException.Conflict(
+                        Reason.CONFLICT,
+                        "node '" + node.name() + "' still has " + n + " instance(s); delete or move them first");
             }
             dao.delete(id);
             audit.record(h, actor.actor(), "node.delete", node.name(), "success", null);
@@ -193,7 +250,9 @@ public final class NodeService implements AutoCloseable {
     public List<Node> list() {
         List<Node> l = cached;
         if (l == null) {
-            l = jdbi.withHandle(h -> h.attach(NodeDao.class).listAll().stream().map(NodeRow::toNode).toList());
+            l = jdbi.withHandle(h -> h.attach(NodeDao.class).listAll().stream()
+                    .map(NodeRow::toNode)
+                    .toList());
             cached = l;
         }
         return l;
@@ -215,7 +274,8 @@ public final class NodeService implements AutoCloseable {
     /** What an admin should know about how Pier reaches the node (plain TCP off the machine). */
     public List<String> warnings(Node node) {
         return EngineAddressPolicy.plainTcpLeavesTheMachine(URI.create(node.endpoint()), node.tls())
-                ? List.of(PLAIN_TCP_WARNING) : List.of();
+                ? List.of(PLAIN_TCP_WARNING)
+                : List.of();
     }
 
     /** By id or by name. */
@@ -223,7 +283,8 @@ public final class NodeService implements AutoCloseable {
         try {
             return require(UUID.fromString(idOrName));
         } catch (IllegalArgumentException notUuid) {
-            return findByName(idOrName).orElseThrow(() -> new PierException.NotFound("node '" + idOrName + "' not found"));
+            return findByName(idOrName)
+                    .orElseThrow(() -> new PierException.NotFound("node '" + idOrName + "' not found"));
         }
     }
 
@@ -244,7 +305,11 @@ public final class NodeService implements AutoCloseable {
         return runtimes.computeIfAbsent(node.id(), id -> {
             DockerEndpoint ep = endpointOf(id);
             if (EngineAddressPolicy.plainTcpLeavesTheMachine(ep.uri(), ep.tls().isPresent()) && warned.add(id)) {
-                log.warn("node '{}' is reached over plain TCP without TLS at {}: {}", node.name(), ep.uri(), PLAIN_TCP_WARNING);
+                log.warn(
+                        "node '{}' is reached over plain TCP without TLS at {}: {}",
+                        node.name(),
+                        ep.uri(),
+                        PLAIN_TCP_WARNING);
             }
             return factory.open(ep);
         });
@@ -306,8 +371,12 @@ public final class NodeService implements AutoCloseable {
      */
     private void failed(Node node, RuntimeException e) {
         if (!interrupted(e)) {
-            setStatus(node, NodeStatus.OFFLINE, e instanceof ContainerRuntimeException ? e.getMessage()
-                    : "the check failed inside Pier (" + e.getClass().getSimpleName() + ")");
+            setStatus(
+                    node,
+                    NodeStatus.OFFLINE,
+                    e instanceof ContainerRuntimeException
+                            ? e.getMessage()
+                            : "the check failed inside Pier (" + e.getClass().getSimpleName() + ")");
         }
     }
 
@@ -334,8 +403,10 @@ public final class NodeService implements AutoCloseable {
         Instant now = now();
         Instant lastWrite = seenWritten.get(node.id());
         // status changes are written at once; "last seen" of an online node at most every 30 s
-        if (before != status || unwritten.contains(node.id()) || (status == NodeStatus.ONLINE
-                && (lastWrite == null || lastWrite.plusSeconds(30).isBefore(now)))) {
+        if (before != status
+                || unwritten.contains(node.id())
+                || (status == NodeStatus.ONLINE
+                        && (lastWrite == null || lastWrite.plusSeconds(30).isBefore(now)))) {
             Instant seen = status == NodeStatus.ONLINE ? now : null;
             try {
                 jdbi.useTransaction(h -> {

@@ -3,7 +3,9 @@ package dev.pier.nodes;
 import java.util.Locale;
 
 public enum NodeStatus {
-    UNKNOWN, ONLINE, OFFLINE;
+    UNKNOWN,
+    ONLINE,
+    OFFLINE;
 
     public String wire() {
         return name().toLowerCase(Locale.ROOT);

@@ -43,23 +43,38 @@ public final class PanelInstanceRoutes {
 
     public void deploy(Context ctx) {
         Fields f = Fields.of(ctx);
-        String image = f.string("imagename") != null && !f.string("imagename").isBlank() ? f.string("imagename") : f.string("image");
+        String image = f.string("imagename") != null && !f.string("imagename").isBlank()
+                ? f.string("imagename")
+                : f.string("image");
         String name = f.string("name");
         String nodeId = f.scalar("nodeId");
         String user = f.scalar("user");
         Long memory = f.whole("memory");
         Double cpu = f.decimal("cpu");
         if (image == null || name == null || nodeId == null || user == null || memory == null || cpu == null) {
-            throw new PierException.Invalid(Reason.USER_DATA_MISSING,
+            throw new PierException.Invalid(
+                    Reason.USER_DATA_MISSING,
                     "Missing parameters: image, memory, cpu, nodeId, name and user are required");
         }
         // the id the client chose at create-user, or the user's UUID
-        UUID owner = users.findByClientId(user.strip()).map(dev.pier.users.User::id)
+        UUID owner = users.findByClientId(user.strip())
+                .map(dev.pier.users.User::id)
                 .orElseThrow(() -> new PierException.Invalid(Reason.USER_NOT_FOUND, "user " + user + " not found"));
         Long primary = f.whole("primary");
-        Instance i = instances.deploy(RequestContext.principal(ctx), new InstanceService.DeployRequest(null, name, image,
-                nodeId, owner, memory, cpu, null, f.scalar("ports"), Validation.port(primary, "primary"),
-                f.stringMap("variables")));
+        Instance i = instances.deploy(
+                RequestContext.principal(ctx),
+                new InstanceService.DeployRequest(
+                        null,
+                        name,
+                        image,
+                        nodeId,
+                        owner,
+                        memory,
+                        cpu,
+                        null,
+                        f.scalar("ports"),
+                        Validation.port(primary, "primary"),
+                        f.stringMap("variables")));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("message", "Container deployed successfully");
         body.put("Id", i.id().toString());
@@ -69,7 +84,10 @@ public final class PanelInstanceRoutes {
 
     public void delete(Context ctx) {
         Instance i = byId(Fields.of(ctx).scalar("id"));
-        instances.delete(RequestContext.principal(ctx), i.id(), Boolean.TRUE.equals(Fields.of(ctx).bool("force")));
+        instances.delete(
+                RequestContext.principal(ctx),
+                i.id(),
+                Boolean.TRUE.equals(Fields.of(ctx).bool("force")));
         ctx.status(201).json(Map.of("message", "The instance has successfully been deleted."));
     }
 
@@ -78,7 +96,8 @@ public final class PanelInstanceRoutes {
         if (userId == null || userId.isBlank()) {
             throw new PierException.Invalid("userId is required");
         }
-        UUID id = users.findByClientId(userId.strip()).map(dev.pier.users.User::id)
+        UUID id = users.findByClientId(userId.strip())
+                .map(dev.pier.users.User::id)
                 .orElseThrow(() -> new PierException.Invalid(Reason.USER_NOT_FOUND, "user " + userId + " not found"));
         Map<UUID, String> ids = panelIds();
         ctx.json(instances.listByOwner(id).stream().map(i -> json(i, ids)).toList());
@@ -114,13 +133,23 @@ public final class PanelInstanceRoutes {
         String address = f.scalar("address");
         Long port = f.whole("port");
         if (name == null || ramSpec == null || diskSpec == null || address == null || port == null) {
-            throw new PierException.Invalid(Reason.USER_DATA_MISSING, "Missing parameters: name, ram, disk, address and port are required");
+            throw new PierException.Invalid(
+                    Reason.USER_DATA_MISSING, "Missing parameters: name, ram, disk, address and port are required");
         }
         // the document's "RAM specification": 2048 (MiB), 2GB, 2 GiB, 512M, 1.5G
         long ram = Capacity.mib(ramSpec, "ram");
         long disk = Capacity.mib(diskSpec, "disk");
-        Node n = nodes.create(RequestContext.principal(ctx), new NodeService.NewNode(name, f.scalar("tags"), ram, disk,
-                f.scalar("processor"), address, Math.toIntExact(Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, port))), null));
+        Node n = nodes.create(
+                RequestContext.principal(ctx),
+                new NodeService.NewNode(
+                        name,
+                        f.scalar("tags"),
+                        ram,
+                        disk,
+                        f.scalar("processor"),
+                        address,
+                        Math.toIntExact(Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, port))),
+                        null));
         ctx.status(201).json(json(n));
     }
 
@@ -129,7 +158,8 @@ public final class PanelInstanceRoutes {
         if (id == null || id.isBlank()) {
             throw new PierException.Invalid("nodeId is required");
         }
-        nodes.delete(RequestContext.principal(ctx), nodes.require(uuid(id, "nodeId")).id());
+        nodes.delete(
+                RequestContext.principal(ctx), nodes.require(uuid(id, "nodeId")).id());
         ctx.status(201).json(Map.of("message", "Node deleted"));
     }
 
@@ -171,11 +201,15 @@ public final class PanelInstanceRoutes {
         m.put("Id", i.id().toString());
         m.put("Name", i.label());
         m.put("Node", i.nodeId().toString());
-        m.put("User", i.ownerId().map(o -> panelIds.getOrDefault(o, o.toString())).orElse(null));
+        m.put(
+                "User",
+                i.ownerId().map(o -> panelIds.getOrDefault(o, o.toString())).orElse(null));
         m.put("InternalState", internalState(i));
         m.put("State", i.observedState().wire());
         m.put("ExitCode", i.restarts().lastExitCode().orElse(null));
-        m.put("NextAttemptAt", i.restarts().nextAttemptAt().map(Object::toString).orElse(null));
+        m.put(
+                "NextAttemptAt",
+                i.restarts().nextAttemptAt().map(Object::toString).orElse(null));
         m.put("ContainerId", i.containerId().orElse(null));
         m.put("Memory", i.memoryMib());
         m.put("Cpu", i.cpu());

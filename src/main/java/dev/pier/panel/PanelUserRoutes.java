@@ -29,7 +29,10 @@ public final class PanelUserRoutes {
 
     public void list(Context ctx) {
         var all = users.list();
-        listJson.send(ctx, java.util.List.of(all), () -> all.stream().map(PanelUserRoutes::json).toList());
+        listJson.send(
+                ctx,
+                java.util.List.of(all),
+                () -> all.stream().map(PanelUserRoutes::json).toList());
     }
 
     public void getUser(Context ctx) {
@@ -59,7 +62,8 @@ public final class PanelUserRoutes {
         String email = f.string("email");
         String password = f.string("password");
         if (username == null || username.isBlank() || email == null || email.isBlank() || password == null) {
-            throw new PierException.Invalid(Reason.USER_DATA_MISSING, "Missing required parameters: username, email and password");
+            throw new PierException.Invalid(
+                    Reason.USER_DATA_MISSING, "Missing required parameters: username, email and password");
         }
         Boolean admin = f.bool("admin");
         // any string the client chooses (the document: "User ID, generated if not provided"): kept as the
@@ -71,8 +75,16 @@ public final class PanelUserRoutes {
             throw new PierException.Conflict(Reason.CONFLICT, "userId '" + externalId + "' is taken");
         }
         String hash = passwords.hash(password, username, email);
-        User u = users.create(RequestContext.principal(ctx), new UserService.NewUser(null, username,
-                Boolean.TRUE.equals(admin) ? Role.ADMIN : Role.VIEWER, email.strip(), hash, externalId)).user();
+        User u = users.create(
+                        RequestContext.principal(ctx),
+                        new UserService.NewUser(
+                                null,
+                                username,
+                                Boolean.TRUE.equals(admin) ? Role.ADMIN : Role.VIEWER,
+                                email.strip(),
+                                hash,
+                                externalId))
+                .user();
         ctx.status(201).json(json(u));
     }
 

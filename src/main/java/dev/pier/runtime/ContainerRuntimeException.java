@@ -5,8 +5,11 @@ package dev.pier.runtime;
  * in the Docker client's, so callers map them to domain errors without knowing docker-java exists.
  */
 public abstract sealed class ContainerRuntimeException extends RuntimeException
-        permits RuntimeUnavailableException, ContainerNotFoundException, ImageNotFoundException,
-        ContainerConflictException, RuntimeOperationException {
+        permits RuntimeUnavailableException,
+                ContainerNotFoundException,
+                ImageNotFoundException,
+                ContainerConflictException,
+                RuntimeOperationException {
 
     ContainerRuntimeException(String message, Throwable cause) {
         super(message, cause);

@@ -29,15 +29,24 @@ import java.util.regex.Pattern;
  * @param ports      published ports, bound on all host addresses
  * @param labels     extra labels; keys under {@link PierLabels#PREFIX} are reserved
  */
-public record ContainerSpec(UUID instanceId, String name, String image, List<String> command,
-                            Map<String, String> env, long memoryMiB, double cpus, int pidsLimit,
-                            List<PortBinding> ports, Map<String, String> labels) {
+public record ContainerSpec(
+        UUID instanceId,
+        String name,
+        String image,
+        List<String> command,
+        Map<String, String> env,
+        long memoryMiB,
+        double cpus,
+        int pidsLimit,
+        List<PortBinding> ports,
+        Map<String, String> labels) {
 
     public static final int DEFAULT_PIDS_LIMIT = 512;
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}");
 
     public enum Protocol {
-        TCP, UDP;
+        TCP,
+        UDP;
 
         public String lowerCase() {
             return name().toLowerCase(Locale.ROOT);
@@ -81,7 +90,10 @@ public record ContainerSpec(UUID instanceId, String name, String image, List<Str
         env = Collections.unmodifiableMap(new TreeMap<>(env));
         for (var e : env.entrySet()) {
             String key = e.getKey();
-            if (key.isEmpty() || key.indexOf('=') >= 0 || key.indexOf('\0') >= 0 || e.getValue().indexOf('\0') >= 0) {
+            if (key.isEmpty()
+                    || key.indexOf('=') >= 0
+                    || key.indexOf('\0') >= 0
+                    || e.getValue().indexOf('\0') >= 0) {
                 throw new IllegalArgumentException("invalid environment variable name: " + key);
             }
         }
@@ -98,7 +110,8 @@ public record ContainerSpec(UUID instanceId, String name, String image, List<Str
         Set<String> hostPorts = new HashSet<>();
         for (PortBinding p : ports) {
             if (!hostPorts.add(p.hostPort() + "/" + p.protocol())) {
-                throw new IllegalArgumentException("host port " + p.hostPort() + "/" + p.protocol().lowerCase() + " is bound twice");
+                throw new IllegalArgumentException(
+                        "host port " + p.hostPort() + "/" + p.protocol().lowerCase() + " is bound twice");
             }
         }
         labels = Collections.unmodifiableMap(new TreeMap<>(labels));

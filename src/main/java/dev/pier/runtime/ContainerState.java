@@ -20,9 +20,17 @@ import java.util.UUID;
  * @param error      the engine's error for the last start attempt, or empty
  * @param labels     all labels
  */
-public record ContainerState(String id, String name, String image, ContainerStatus status, int exitCode,
-                             boolean oomKilled, Optional<Instant> startedAt, Optional<Instant> finishedAt,
-                             String error, Map<String, String> labels) {
+public record ContainerState(
+        String id,
+        String name,
+        String image,
+        ContainerStatus status,
+        int exitCode,
+        boolean oomKilled,
+        Optional<Instant> startedAt,
+        Optional<Instant> finishedAt,
+        String error,
+        Map<String, String> labels) {
     public ContainerState {
         Objects.requireNonNull(id, "id");
         name = Objects.requireNonNullElse(name, "");

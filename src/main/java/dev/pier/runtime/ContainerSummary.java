@@ -9,8 +9,8 @@ import java.util.UUID;
  * One line of a container listing: enough for the reconciler to match containers to instances
  * ({@link #instanceId()}) and spot dead ones; {@link ContainerRuntime#inspect} gives the details.
  */
-public record ContainerSummary(String id, String name, String image, ContainerStatus status,
-                               Map<String, String> labels) {
+public record ContainerSummary(
+        String id, String name, String image, ContainerStatus status, Map<String, String> labels) {
     public ContainerSummary {
         Objects.requireNonNull(id, "id");
         name = Objects.requireNonNullElse(name, "");

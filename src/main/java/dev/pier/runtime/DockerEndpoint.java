@@ -35,10 +35,15 @@ public record DockerEndpoint(URI uri, Optional<TlsMaterial> tls, Deadlines deadl
      * @param stopMargin what a stop or a restart may take beyond the grace period it was given
      * @param pull       an image pull, which downloads: long, but finite
      */
-    public record Deadlines(Duration connect, Duration ping, Duration read, Duration write, Duration stopMargin,
-                            Duration pull) {
-        public static final Deadlines DEFAULT = new Deadlines(Duration.ofSeconds(2), Duration.ofSeconds(3),
-                Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofMinutes(10));
+    public record Deadlines(
+            Duration connect, Duration ping, Duration read, Duration write, Duration stopMargin, Duration pull) {
+        public static final Deadlines DEFAULT = new Deadlines(
+                Duration.ofSeconds(2),
+                Duration.ofSeconds(3),
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(10),
+                Duration.ofMinutes(10));
 
         public Deadlines {
             positive(connect, "connect");
@@ -75,8 +80,9 @@ public record DockerEndpoint(URI uri, Optional<TlsMaterial> tls, Deadlines deadl
                     throw new IllegalArgumentException("a tcp:// Docker address needs a host and a port: " + uri);
                 }
             }
-            default -> throw new IllegalArgumentException(
-                    "a Docker address is unix:///path/to/docker.sock or tcp://host:port, not " + uri);
+            default ->
+                throw new IllegalArgumentException(
+                        "a Docker address is unix:///path/to/docker.sock or tcp://host:port, not " + uri);
         }
     }
 

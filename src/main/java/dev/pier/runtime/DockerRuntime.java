@@ -18,7 +18,6 @@ import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.InternetProtocol;
 import com.github.dockerjava.api.model.LogConfig;
-import com.github.dockerjava.api.model.PortBinding;
 import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.api.model.PullResponseItem;
 import com.github.dockerjava.api.model.RestartPolicy;
@@ -28,6 +27,7 @@ import com.github.dockerjava.transport.DockerHttpClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.SSLException;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -35,9 +35,8 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
-import java.nio.file.NoSuchFileException;
-import javax.net.ssl.SSLException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -93,8 +92,7 @@ public final class DockerRuntime implements ContainerRuntime {
     private volatile boolean closed;
     private volatile Quarantine quarantine;
 
-    private record Quarantine(String reason, long untilNanos) {
-    }
+    private record Quarantine(String reason, long untilNanos) {}
 
     private DockerRuntime(DockerEndpoint endpoint) {
         this.endpoint = endpoint;
@@ -125,11 +123,17 @@ public final class DockerRuntime implements ContainerRuntime {
         }
         try {
             call("ping", "", () -> {
-                var request = DockerHttpClient.Request.builder().method(DockerHttpClient.Request.Method.GET)
-                        .path("/_ping").build();
-                try (DockerHttpClient.Response r = http.execute(request); InputStream body = r.getBody()) {
+                var request = DockerHttpClient.Request.builder()
+                        .method(DockerHttpClient.Request.Method.GET)
+                        .path("/_ping")
+                        .build();
+                try (DockerHttpClient.Response r = http.execute(request);
+                        InputStream body = r.getBody()) {
                     byte[] answer = body.readNBytes(64);
-                    if (r.getStatusCode() != 200 || !new String(answer, StandardCharsets.US_ASCII).strip().equals("OK")) {
+                    if (r.getStatusCode() != 200
+                            || !new String(answer, StandardCharsets.US_ASCII)
+                                    .strip()
+                                    .equals("OK")) {
                         throw new UncheckedIOException(misbehaved(new EngineAnswerException(
                                 EngineAnswerException.Kind.NOT_DOCKER, "its answer to a ping is not Docker's")));
                     }
@@ -192,10 +196,11 @@ public final class DockerRuntime implements ContainerRuntime {
                 String msg = callback.registryError;
                 logAnswer("pull", imageRef, 200, msg);
                 if (msg.contains("not found") || msg.contains("does not exist") || msg.contains("manifest unknown")) {
-                    throw new ImageNotFoundException(imageRef, "not in its registry, or the registry wants a login", null);
+                    throw new ImageNotFoundException(
+                            imageRef, "not in its registry, or the registry wants a login", null);
                 }
-                throw new RuntimeOperationException("pulling " + imageRef + " failed: the registry could not be "
-                        + "reached or refused the pull");
+                throw new RuntimeOperationException(
+                        "pulling " + imageRef + " failed: the registry could not be " + "reached or refused the pull");
             }
             return null;
         });
@@ -207,7 +212,8 @@ public final class DockerRuntime implements ContainerRuntime {
         List<ExposedPort> exposed = new ArrayList<>();
         Ports bindings = new Ports();
         for (ContainerSpec.PortBinding p : spec.ports()) {
-            ExposedPort port = new ExposedPort(p.containerPort(), InternetProtocol.parse(p.protocol().lowerCase()));
+            ExposedPort port = new ExposedPort(
+                    p.containerPort(), InternetProtocol.parse(p.protocol().lowerCase()));
             if (!exposed.contains(port)) {
                 exposed.add(port);
             }
@@ -227,8 +233,11 @@ public final class DockerRuntime implements ContainerRuntime {
                 .withRestartPolicy(RestartPolicy.noRestart())
                 .withPublishAllPorts(false)
                 .withPortBindings(bindings)
-                .withLogConfig(new LogConfig(LogConfig.LoggingType.JSON_FILE, Map.of("max-size", "10m", "max-file", "3")));
-        List<String> env = spec.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+                .withLogConfig(
+                        new LogConfig(LogConfig.LoggingType.JSON_FILE, Map.of("max-size", "10m", "max-file", "3")));
+        List<String> env = spec.env().entrySet().stream()
+                .map(e -> e.getKey() + "=" + e.getValue())
+                .toList();
 
         return call("create", spec.name(), () -> {
             try (CreateContainerCmd cmd = docker.createContainerCmd(spec.image())) {
@@ -334,15 +343,18 @@ public final class DockerRuntime implements ContainerRuntime {
         requireText(containerId, "containerId");
         call("remove", containerId, () -> {
             try {
-                docker.removeContainerCmd(containerId).withForce(force).withRemoveVolumes(true).exec();
+                docker.removeContainerCmd(containerId)
+                        .withForce(force)
+                        .withRemoveVolumes(true)
+                        .exec();
             } catch (NotFoundException e) {
                 // already gone
             } catch (ConflictException e) {
                 String msg = engineMessage(e);
                 if (!msg.contains("already in progress")) {
                     logAnswer("remove", containerId, e.getHttpStatus(), msg);
-                    throw new ContainerConflictException("container " + containerId + " cannot be removed now "
-                            + "(it is running, or busy)", e);
+                    throw new ContainerConflictException(
+                            "container " + containerId + " cannot be removed now " + "(it is running, or busy)", e);
                 }
             }
             return null;
@@ -354,7 +366,8 @@ public final class DockerRuntime implements ContainerRuntime {
         requireText(containerId, "containerId");
         return call("inspect", containerId, () -> {
             try {
-                return Optional.of(toState(docker.inspectContainerCmd(containerId).exec()));
+                return Optional.of(
+                        toState(docker.inspectContainerCmd(containerId).exec()));
             } catch (NotFoundException e) {
                 return Optional.empty();
             }
@@ -447,7 +460,8 @@ public final class DockerRuntime implements ContainerRuntime {
                 throw unavailable(io);
             }
             log.warn("{} on {} failed", describe(operation, target), endpoint.display(), e);
-            throw new RuntimeOperationException(describe(operation, target) + " failed inside Pier; see the server log", e);
+            throw new RuntimeOperationException(
+                    describe(operation, target) + " failed inside Pier; see the server log", e);
         }
     }
 
@@ -460,15 +474,21 @@ public final class DockerRuntime implements ContainerRuntime {
             return RuntimeOperationException.hostPortTaken(Integer.parseInt(port.group(1)), e);
         }
         if (answer.contains("executable file not found") || answer.contains("exec format error")) {
-            return new RuntimeOperationException("the node cannot run the container's command (it is not an "
-                    + "executable in the image)", e);
+            return new RuntimeOperationException(
+                    "the node cannot run the container's command (it is not an " + "executable in the image)", e);
         }
-        return new RuntimeOperationException("the node refused to " + describe(operation, target) + " (HTTP "
-                + e.getHttpStatus() + "); the server log has its answer", e);
+        return new RuntimeOperationException(
+                "the node refused to " + describe(operation, target) + " (HTTP " + e.getHttpStatus()
+                        + "); the server log has its answer",
+                e);
     }
 
     private void logAnswer(String operation, String target, int status, String answer) {
-        log.warn("{} on {}: the engine answered HTTP {}: {}", describe(operation, target), endpoint.display(), status,
+        log.warn(
+                "{} on {}: the engine answered HTTP {}: {}",
+                describe(operation, target),
+                endpoint.display(),
+                status,
                 printable(answer, 512));
     }
 
@@ -476,8 +496,8 @@ public final class DockerRuntime implements ContainerRuntime {
         if (misbehaviour(cause) instanceof EngineAnswerException e && e.misbehaved()) {
             misbehaved(e);
         } else if (misbehaviour(cause) instanceof JsonProcessingException) {
-            misbehaved(new EngineAnswerException(EngineAnswerException.Kind.NOT_DOCKER,
-                    "its answer is not the Docker API's JSON"));
+            misbehaved(new EngineAnswerException(
+                    EngineAnswerException.Kind.NOT_DOCKER, "its answer is not the Docker API's JSON"));
         }
         log.debug("{} is unreachable", endpoint.display(), cause);
         return new RuntimeUnavailableException(prefix() + reason(cause), cause);
@@ -560,8 +580,8 @@ public final class DockerRuntime implements ContainerRuntime {
         if (m instanceof EngineAnswerException e) {
             misbehaved(e);
         } else if (m instanceof JsonProcessingException) {
-            misbehaved(new EngineAnswerException(EngineAnswerException.Kind.NOT_DOCKER,
-                    "its event stream is not the Docker API's JSON"));
+            misbehaved(new EngineAnswerException(
+                    EngineAnswerException.Kind.NOT_DOCKER, "its event stream is not the Docker API's JSON"));
         }
     }
 
@@ -635,7 +655,8 @@ public final class DockerRuntime implements ContainerRuntime {
     private static ContainerState toState(InspectContainerResponse r) {
         var s = r.getState();
         Map<String, String> labels = r.getConfig() == null || r.getConfig().getLabels() == null
-                ? Map.of() : r.getConfig().getLabels();
+                ? Map.of()
+                : r.getConfig().getLabels();
         String image = r.getConfig() == null ? null : r.getConfig().getImage();
         Long exit = s == null ? null : s.getExitCodeLong();
         return new ContainerState(
@@ -739,7 +760,6 @@ public final class DockerRuntime implements ContainerRuntime {
                 throw new RuntimeOperationException("interrupted while waiting for the engine", e);
             }
         }
-
     }
 
     private static final class PullCallback extends Completion<PullResponseItem> {
@@ -756,9 +776,12 @@ public final class DockerRuntime implements ContainerRuntime {
                 registryError = Objects.requireNonNullElse(item.getErrorDetail().getMessage(), "registry error");
             } else if (item.getStatus() != null) {
                 var detail = item.getProgressDetail();
-                boolean sized = detail != null && detail.getTotal() != null && detail.getTotal() > 0
+                boolean sized = detail != null
+                        && detail.getTotal() != null
+                        && detail.getTotal() > 0
                         && detail.getCurrent() != null;
-                String line = (item.getId() == null ? "" : item.getId() + ": ") + item.getStatus()
+                String line = (item.getId() == null ? "" : item.getId() + ": ")
+                        + item.getStatus()
                         + (sized ? " " + detail.getCurrent() + "/" + detail.getTotal() : "");
                 try {
                     progress.accept(line);

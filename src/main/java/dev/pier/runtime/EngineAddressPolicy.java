@@ -40,20 +40,27 @@ public record EngineAddressPolicy(Set<Path> sockets, boolean allowPlainTcp, Reso
     }
 
     /** Host names of cloud metadata services (lower case, no trailing dot). */
-    static final Set<String> METADATA_NAMES = Set.of("metadata.google.internal", "metadata.goog", "metadata",
-            "instance-data", "instance-data.ec2.internal", "metadata.azure.internal", "metadata.tencentyun.com");
+    static final Set<String> METADATA_NAMES = Set.of(
+            "metadata.google.internal",
+            "metadata.goog",
+            "metadata",
+            "instance-data",
+            "instance-data.ec2.internal",
+            "metadata.azure.internal",
+            "metadata.tencentyun.com");
 
     /** Metadata services that are not link-local (the link-local ones are refused as such). */
-    private static final Set<String> METADATA_ADDRESSES = Set.of("fd00:ec2:0:0:0:0:0:254", "fd20:ce:0:0:0:0:0:254",
-            "100.100.100.200");
+    private static final Set<String> METADATA_ADDRESSES =
+            Set.of("fd00:ec2:0:0:0:0:0:254", "fd20:ce:0:0:0:0:0:254", "100.100.100.200");
 
     /** Any socket, any plain TCP: for runtimes opened directly (tests, tools); link-local stays refused. */
     public static final EngineAddressPolicy OPEN = new EngineAddressPolicy(null, true, InetAddress::getAllByName);
 
     public EngineAddressPolicy {
         Objects.requireNonNull(resolver, "resolver");
-        sockets = sockets == null ? null : sockets.stream().map(EngineAddressPolicy::normalize)
-                .collect(Collectors.toUnmodifiableSet());
+        sockets = sockets == null
+                ? null
+                : sockets.stream().map(EngineAddressPolicy::normalize).collect(Collectors.toUnmodifiableSet());
     }
 
     /** The policy of a server: the sockets listed, and whether plain TCP may leave the machine. */
@@ -112,7 +119,8 @@ public record EngineAddressPolicy(Set<Path> sockets, boolean allowPlainTcp, Reso
             h = h.substring(0, h.length() - 1);
         }
         if (METADATA_NAMES.contains(h)) {
-            throw new IllegalArgumentException("address '" + host + "' is a cloud metadata service, not a Docker engine");
+            throw new IllegalArgumentException(
+                    "address '" + host + "' is a cloud metadata service, not a Docker engine");
         }
     }
 
@@ -141,7 +149,8 @@ public record EngineAddressPolicy(Set<Path> sockets, boolean allowPlainTcp, Reso
 
     /** Why an address is never an engine: link-local or a metadata service; null when it may be one. */
     static String forbidden(InetAddress a) {
-        if (METADATA_ADDRESSES.contains(a.getHostAddress().toLowerCase(Locale.ROOT).replaceAll("%.*$", ""))) {
+        if (METADATA_ADDRESSES.contains(
+                a.getHostAddress().toLowerCase(Locale.ROOT).replaceAll("%.*$", ""))) {
             return "a cloud metadata service";
         }
         if (a instanceof Inet4Address v4) {
@@ -155,7 +164,10 @@ public record EngineAddressPolicy(Set<Path> sockets, boolean allowPlainTcp, Reso
             if ((b[0] & 0xff) == 0xfe && (b[1] & 0xc0) == 0x80) {
                 return "link-local";
             }
-            boolean nat64 = (b[0] & 0xff) == 0 && (b[1] & 0xff) == 0x64 && (b[2] & 0xff) == 0xff && (b[3] & 0xff) == 0x9b
+            boolean nat64 = (b[0] & 0xff) == 0
+                    && (b[1] & 0xff) == 0x64
+                    && (b[2] & 0xff) == 0xff
+                    && (b[3] & 0xff) == 0x9b
                     && java.util.Arrays.equals(b, 4, 12, new byte[8], 0, 8);
             if (v6.isIPv4CompatibleAddress() || nat64) {
                 try {

@@ -10,7 +10,13 @@ import java.io.IOException;
  */
 final class EngineAnswerException extends IOException {
     /** Why the answer was refused; everything but {@link #DEADLINE} is the engine misbehaving. */
-    enum Kind { DEADLINE, REDIRECT, TOO_LARGE, NOT_DOCKER, ADDRESS_REFUSED }
+    enum Kind {
+        DEADLINE,
+        REDIRECT,
+        TOO_LARGE,
+        NOT_DOCKER,
+        ADDRESS_REFUSED
+    }
 
     private final Kind kind;
 

@@ -38,6 +38,7 @@ final class EventStream implements Closeable {
     static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
     /** How long a stream must have stayed up for its end to count as a break rather than a failure. */
     static final Duration STABLE = Duration.ofSeconds(30);
+
     private static final String[] ACTIONS = {"start", "die", "stop", "destroy", "oom"};
 
     private final DockerClient client;
@@ -56,14 +57,21 @@ final class EventStream implements Closeable {
     private volatile long lastNano;
     private volatile String lastKey = "";
 
-    EventStream(DockerClient client, DockerEndpoint endpoint, Consumer<RuntimeEvent> consumer,
-                Consumer<EventStream> onClose, Consumer<Throwable> onError) {
+    EventStream(
+            DockerClient client,
+            DockerEndpoint endpoint,
+            Consumer<RuntimeEvent> consumer,
+            Consumer<EventStream> onClose,
+            Consumer<Throwable> onError) {
         this.client = client;
         this.endpoint = endpoint;
         this.consumer = consumer;
         this.onClose = onClose;
         this.onError = onError;
-        this.worker = Thread.ofPlatform().daemon().name("pier-docker-events " + endpoint.uri()).unstarted(this::run);
+        this.worker = Thread.ofPlatform()
+                .daemon()
+                .name("pier-docker-events " + endpoint.uri())
+                .unstarted(this::run);
     }
 
     /** Starts the worker and waits until the first connection attempt succeeded or failed. */
@@ -155,13 +163,17 @@ final class EventStream implements Closeable {
             }
             boolean stable = System.nanoTime() - opened >= STABLE.toNanos();
             next = stable ? 0 : failures + 1;
-            log.info("event stream from {} ended ({}); reconnecting", endpoint.display(),
+            log.info(
+                    "event stream from {} ended ({}); reconnecting",
+                    endpoint.display(),
                     error == null ? "closed" : DockerRuntime.reason(error));
         } else {
             attempt.close();
             error = attempt.error;
             next = failures + 1;
-            log.debug("event stream from {} cannot connect ({})", endpoint.display(),
+            log.debug(
+                    "event stream from {} cannot connect ({})",
+                    endpoint.display(),
                     error == null ? "no answer" : DockerRuntime.reason(error));
         }
         // whatever happened while no stream was open is not replayed for sure
@@ -200,7 +212,8 @@ final class EventStream implements Closeable {
         if (closed || from != current || e.getId() == null) {
             return;
         }
-        long nano = e.getTimeNano() != null ? e.getTimeNano()
+        long nano = e.getTimeNano() != null
+                ? e.getTimeNano()
                 : e.getTime() != null ? TimeUnit.SECONDS.toNanos(e.getTime()) : 0;
         String action = e.getAction() != null ? e.getAction() : e.getStatus();
         String key = e.getId() + " " + action;
@@ -222,7 +235,8 @@ final class EventStream implements Closeable {
             return;
         }
         Map<String, String> attributes = e.getActor() == null || e.getActor().getAttributes() == null
-                ? Map.of() : e.getActor().getAttributes();
+                ? Map.of()
+                : e.getActor().getAttributes();
         OptionalInt exitCode = OptionalInt.empty();
         String exit = attributes.get("exitCode");
         if (exit != null) {
@@ -232,8 +246,13 @@ final class EventStream implements Closeable {
                 // leave it empty
             }
         }
-        deliver(new RuntimeEvent(kind, e.getId(), attributes.get("name"), PierLabels.instanceId(attributes),
-                exitCode, nano > 0 ? Instant.ofEpochSecond(0, nano) : Instant.now()));
+        deliver(new RuntimeEvent(
+                kind,
+                e.getId(),
+                attributes.get("name"),
+                PierLabels.instanceId(attributes),
+                exitCode,
+                nano > 0 ? Instant.ofEpochSecond(0, nano) : Instant.now()));
     }
 
     private void deliver(RuntimeEvent event) {

@@ -35,7 +35,8 @@ public record ImageReference(String name, Optional<String> tag, Optional<String>
     private static final String NAME = "(?:" + DOMAIN + "/)?" + PATH_COMPONENT + "(?:/" + PATH_COMPONENT + ")*";
     private static final String TAG = "[\\w][\\w.-]{0,127}";
     private static final String DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-    private static final Pattern REFERENCE = Pattern.compile("^(" + NAME + ")(?::(" + TAG + "))?(?:@(" + DIGEST + "))?$");
+    private static final Pattern REFERENCE =
+            Pattern.compile("^(" + NAME + ")(?::(" + TAG + "))?(?:@(" + DIGEST + "))?$");
     private static final Pattern ANCHORED_ID = Pattern.compile("^[a-f0-9]{64}$");
     private static final Map<String, Integer> DIGEST_HEX = Map.of("sha256", 64, "sha384", 96, "sha512", 128);
 
@@ -49,8 +50,8 @@ public record ImageReference(String name, Optional<String> tag, Optional<String>
             throw new IllegalArgumentException("an image reference must not be empty");
         }
         if (s.length() > NAME_MAX + 1 + 128 + 1 + 7 + 128) {
-            throw new IllegalArgumentException("an image reference is at most " + NAME_MAX + " characters of name, "
-                    + "a tag and a digest");
+            throw new IllegalArgumentException(
+                    "an image reference is at most " + NAME_MAX + " characters of name, " + "a tag and a digest");
         }
         Matcher m = REFERENCE.matcher(s);
         if (!m.matches()) {
@@ -79,7 +80,8 @@ public record ImageReference(String name, Optional<String> tag, Optional<String>
                         + "(sha256, sha384, sha512)");
             }
             if (hex.length() != length || !hex.equals(hex.toLowerCase(Locale.ROOT))) {
-                throw new IllegalArgumentException("a " + algorithm + " digest is " + length + " lower-case hex digits");
+                throw new IllegalArgumentException(
+                        "a " + algorithm + " digest is " + length + " lower-case hex digits");
             }
         }
         return new ImageReference(name, Optional.ofNullable(m.group(2)), Optional.ofNullable(digest));
@@ -97,6 +99,8 @@ public record ImageReference(String name, Optional<String> tag, Optional<String>
 
     @Override
     public String toString() {
-        return name + tag.map(t -> ":" + t).orElse("") + digest.map(d -> "@" + d).orElse("");
+        return name
+                + tag.map(t -> ":" + t).orElse("")
+                + digest.map(d -> "@" + d).orElse("");
     }
 }

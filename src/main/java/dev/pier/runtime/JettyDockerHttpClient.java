@@ -114,8 +114,7 @@ final class JettyDockerHttpClient implements DockerHttpClient {
     }
 
     /** What kind of call a request is: its deadline and how much of an answer it may have. */
-    record Exchange(Duration deadline, Duration headersDeadline, long maxBytes, int maxLine, boolean stream) {
-    }
+    record Exchange(Duration deadline, Duration headersDeadline, long maxBytes, int maxLine, boolean stream) {}
 
     /** The deadline and limits of a Docker API request, by its method and path. */
     static Exchange exchange(String method, String pathAndQuery, DockerEndpoint.Deadlines d) {
@@ -161,8 +160,8 @@ final class JettyDockerHttpClient implements DockerHttpClient {
             try {
                 endpoint.policy().checkSocket(endpoint.uri().getPath());
             } catch (IllegalArgumentException e) {
-                throw new UncheckedIOException(new EngineAnswerException(EngineAnswerException.Kind.ADDRESS_REFUSED,
-                        e.getMessage()));
+                throw new UncheckedIOException(
+                        new EngineAnswerException(EngineAnswerException.Kind.ADDRESS_REFUSED, e.getMessage()));
             }
         }
         org.eclipse.jetty.client.Request r = client.newRequest(URI.create(base + request.path()))
@@ -175,8 +174,10 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         byte[] body = request.bodyBytes();
         if (body != null) {
             String type = request.headers().entrySet().stream()
-                    .filter(e -> e.getKey().equalsIgnoreCase("content-type")).map(Map.Entry::getValue)
-                    .findFirst().orElse("application/octet-stream");
+                    .filter(e -> e.getKey().equalsIgnoreCase("content-type"))
+                    .map(Map.Entry::getValue)
+                    .findFirst()
+                    .orElse("application/octet-stream");
             r.body(new BytesRequestContent(type, body));
         }
         if (x.deadline() != null) {
@@ -186,8 +187,13 @@ final class JettyDockerHttpClient implements DockerHttpClient {
             r.idleTimeout(0, TimeUnit.MILLISECONDS); // a quiet event stream is not a dead one
         }
         InputStreamResponseListener listener = new InputStreamResponseListener();
-        Scheduler.Task headersDeadline = x.deadline() != null ? null : client.getScheduler().schedule(
-                () -> r.abort(deadline(x.headersDeadline(), null)), x.headersDeadline().toMillis(), TimeUnit.MILLISECONDS);
+        Scheduler.Task headersDeadline = x.deadline() != null
+                ? null
+                : client.getScheduler()
+                        .schedule(
+                                () -> r.abort(deadline(x.headersDeadline(), null)),
+                                x.headersDeadline().toMillis(),
+                                TimeUnit.MILLISECONDS);
         org.eclipse.jetty.client.Response response;
         try {
             r.send(listener);
@@ -212,7 +218,8 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         }
         int status = response.getStatus();
         if (status >= 300 && status < 400 && status != 304) {
-            EngineAnswerException redirect = misbehaved(new EngineAnswerException(EngineAnswerException.Kind.REDIRECT,
+            EngineAnswerException redirect = misbehaved(new EngineAnswerException(
+                    EngineAnswerException.Kind.REDIRECT,
                     "answered with a redirect (HTTP " + status + "); Pier never follows a node's redirects"));
             r.abort(redirect);
             throw new UncheckedIOException(redirect);
@@ -258,14 +265,15 @@ final class JettyDockerHttpClient implements DockerHttpClient {
     }
 
     static EngineAnswerException deadline(Duration limit, Throwable cause) {
-        return new EngineAnswerException(EngineAnswerException.Kind.DEADLINE,
-                "no answer within " + human(limit), cause);
+        return new EngineAnswerException(
+                EngineAnswerException.Kind.DEADLINE, "no answer within " + human(limit), cause);
     }
 
     private static EngineAnswerException tooLarge(long limit) {
-        return new EngineAnswerException(EngineAnswerException.Kind.TOO_LARGE,
-                "its answer is larger than the " + (limit >= 1024 * 1024 ? limit / (1024 * 1024) + " MiB" : limit + " bytes")
-                        + " Pier accepts");
+        return new EngineAnswerException(
+                EngineAnswerException.Kind.TOO_LARGE,
+                "its answer is larger than the "
+                        + (limit >= 1024 * 1024 ? limit / (1024 * 1024) + " MiB" : limit + " bytes") + " Pier accepts");
     }
 
     static String human(Duration d) {
@@ -298,8 +306,11 @@ final class JettyDockerHttpClient implements DockerHttpClient {
     /** Resolves a node's name on every new connection, and refuses what the policy refuses. */
     private final class PolicyResolver implements SocketAddressResolver {
         @Override
-        public void resolve(String host, int port, Map<String, Object> context,
-                            org.eclipse.jetty.util.Promise<List<InetSocketAddress>> promise) {
+        public void resolve(
+                String host,
+                int port,
+                Map<String, Object> context,
+                org.eclipse.jetty.util.Promise<List<InetSocketAddress>> promise) {
             try {
                 client.getExecutor().execute(() -> lookUp(host, port, promise));
             } catch (RuntimeException closing) {
@@ -335,8 +346,10 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         private final org.eclipse.jetty.client.Response response;
         private final BoundedInput body;
 
-        JettyResponse(org.eclipse.jetty.client.Request request, org.eclipse.jetty.client.Response response,
-                      BoundedInput body) {
+        JettyResponse(
+                org.eclipse.jetty.client.Request request,
+                org.eclipse.jetty.client.Response response,
+                BoundedInput body) {
             this.request = request;
             this.response = response;
             this.body = body;
@@ -422,7 +435,8 @@ final class JettyDockerHttpClient implements DockerHttpClient {
                     if (b[i] == '\n') {
                         line = 0;
                     } else if (++line > x.maxLine()) {
-                        throw refuse(new EngineAnswerException(EngineAnswerException.Kind.TOO_LARGE,
+                        throw refuse(new EngineAnswerException(
+                                EngineAnswerException.Kind.TOO_LARGE,
                                 "it sent a line longer than " + x.maxLine() / 1024 + " KiB"));
                     }
                 }

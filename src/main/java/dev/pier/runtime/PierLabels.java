@@ -14,8 +14,7 @@ public final class PierLabels {
     public static final String MANAGED = PREFIX + "managed";
     public static final String INSTANCE = PREFIX + "instance";
 
-    private PierLabels() {
-    }
+    private PierLabels() {}
 
     /** The instance a container belongs to, if its labels name a valid one. */
     public static Optional<UUID> instanceId(Map<String, String> labels) {

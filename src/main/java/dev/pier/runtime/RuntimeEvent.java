@@ -16,8 +16,13 @@ import java.util.UUID;
  * @param exitCode      the exit code, for {@link Kind#DIE}
  * @param time          when the engine recorded it (when Pier noticed, for RESYNC)
  */
-public record RuntimeEvent(Kind kind, String containerId, String containerName, Optional<UUID> instanceId,
-                           OptionalInt exitCode, Instant time) {
+public record RuntimeEvent(
+        Kind kind,
+        String containerId,
+        String containerName,
+        Optional<UUID> instanceId,
+        OptionalInt exitCode,
+        Instant time) {
 
     public enum Kind {
         /** The container started. */

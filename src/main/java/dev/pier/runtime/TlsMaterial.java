@@ -105,7 +105,8 @@ public record TlsMaterial(String caPem, String certPem, String keyPem) {
         // PKCS#8 ("PRIVATE KEY") as well as the PKCS#1/SEC1 forms ("RSA/EC PRIVATE KEY") openssl writes
         try (PEMParser parser = new PEMParser(new StringReader(pem))) {
             for (Object o = parser.readObject(); o != null; o = parser.readObject()) {
-                PrivateKeyInfo info = o instanceof PEMKeyPair pair ? pair.getPrivateKeyInfo()
+                PrivateKeyInfo info = o instanceof PEMKeyPair pair
+                        ? pair.getPrivateKeyInfo()
                         : o instanceof PrivateKeyInfo i ? i : null;
                 if (info != null) {
                     return new JcaPEMKeyConverter().getPrivateKey(info);

@@ -9,7 +9,9 @@ import java.util.Optional;
  * users or keys; {@code FULL} does all the role allows.
  */
 public enum AccessLevel {
-    BASIC, APIKEY, FULL;
+    BASIC,
+    APIKEY,
+    FULL;
 
     public String wire() {
         return name().toLowerCase(Locale.ROOT);

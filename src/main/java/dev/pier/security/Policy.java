@@ -8,17 +8,19 @@ import dev.pier.errors.Reason;
  * rules can be read, and tested, in one place.
  */
 public final class Policy {
-    private Policy() {
-    }
+    private Policy() {}
 
     /** The route-level check: role at least {@code min} and a credential level that allows {@code scope}. */
     public static void require(Principal p, Role min, Scope scope) {
         if (!p.role().atLeast(min)) {
-            throw new PierException.Denied(Reason.ACCESS_DENIED,
-                    "access denied: requires role " + min.wire() + ", you are " + p.role().wire());
+            throw new PierException.Denied(
+                    Reason.ACCESS_DENIED,
+                    "access denied: requires role " + min.wire() + ", you are "
+                            + p.role().wire());
         }
         if (!p.level().allows(scope)) {
-            throw new PierException.Denied(Reason.INSUFFICIENT_LEVEL,
+            throw new PierException.Denied(
+                    Reason.INSUFFICIENT_LEVEL,
                     "access denied: this API key's level '" + p.level().wire() + "' does not allow this");
         }
     }

@@ -10,11 +10,17 @@ import java.util.UUID;
  * @param credentialId the session id or API key id: what the audit log names, never the secret
  * @param kind         which kind of credential was presented
  */
-public record Principal(UUID userId, String username, Role role, AccessLevel level, Kind kind, String credentialId,
-                        String clientAddr) {
+public record Principal(
+        UUID userId, String username, Role role, AccessLevel level, Kind kind, String credentialId, String clientAddr) {
 
     /** {@code PASSWORD}: username, password and TOTP code, for one request (User API keys' create_apikey). */
-    public enum Kind { ACCESS_TOKEN, REFRESH_TOKEN, API_KEY, PASSWORD, SYSTEM }
+    public enum Kind {
+        ACCESS_TOKEN,
+        REFRESH_TOKEN,
+        API_KEY,
+        PASSWORD,
+        SYSTEM
+    }
 
     /** The CLI, run by whoever administers the machine: owner powers, no user behind it. */
     public static Principal system() {

@@ -5,7 +5,10 @@ import java.util.Optional;
 
 /** Ordered roles; each includes every power of the ones before it. */
 public enum Role {
-    VIEWER, MANAGER, ADMIN, OWNER;
+    VIEWER,
+    MANAGER,
+    ADMIN,
+    OWNER;
 
     public boolean atLeast(Role other) {
         return compareTo(other) >= 0;

@@ -1,7 +1,5 @@
 package dev.pier.userkeys;
 
-import dev.pier.security.AccessLevel;
-import dev.pier.security.Principal;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
 import dev.pier.http.Fields;
@@ -9,6 +7,8 @@ import dev.pier.http.RequestContext;
 import dev.pier.keys.ApiKey;
 import dev.pier.keys.ApiKeyService;
 import dev.pier.keys.CreatedKey;
+import dev.pier.security.AccessLevel;
+import dev.pier.security.Principal;
 import io.javalin.http.Context;
 
 import java.util.LinkedHashMap;
@@ -37,7 +37,9 @@ public final class UserKeyRoutes {
     public void checkVersion(Context ctx) {
         String v = ctx.pathParamMap().get("version");
         String endpoint = ctx.pathParamMap().get("endpoint");
-        boolean keysEndpoint = endpoint == null || endpoint.equals("apikeys") || endpoint.equals("create_apikey")
+        boolean keysEndpoint = endpoint == null
+                || endpoint.equals("apikeys")
+                || endpoint.equals("create_apikey")
                 || endpoint.equals("delete_apikey");
         if (v != null && keysEndpoint && !VERSION.matcher(v).matches()) {
             throw new PierException.NotFound(Reason.ROUTE_NOT_FOUND, "invalid API version '" + v + "'");
@@ -68,8 +70,9 @@ public final class UserKeyRoutes {
         checkVersion(ctx);
         Fields f = Fields.of(ctx);
         Principal p = RequestContext.principal(ctx);
-        AccessLevel level = AccessLevel.parse(f.string("access_level")).orElseThrow(() ->
-                new PierException.Invalid(Reason.ACCESS_LEVEL_INVALID, "access_level must be basic, apikey or full"));
+        AccessLevel level = AccessLevel.parse(f.string("access_level"))
+                .orElseThrow(() -> new PierException.Invalid(
+                        Reason.ACCESS_LEVEL_INVALID, "access_level must be basic, apikey or full"));
         String comment = f.string("comment");
         CreatedKey created = keys.create(p, null, new ApiKeyService.NewKey(comment, true, null, level));
         Map<String, Object> data = new LinkedHashMap<>();

@@ -35,8 +35,13 @@ public record Enrollment(User user, String secretBase32) {
 
     private BitMatrix matrix() {
         try {
-            return new QRCodeWriter().encode(uri(), BarcodeFormat.QR_CODE, 0, 0,
-                    Map.of(EncodeHintType.ERROR_CORRECTION, ErrorCorrectionLevel.M, EncodeHintType.MARGIN, 2));
+            return new QRCodeWriter()
+                    .encode(
+                            uri(),
+                            BarcodeFormat.QR_CODE,
+                            0,
+                            0,
+                            Map.of(EncodeHintType.ERROR_CORRECTION, ErrorCorrectionLevel.M, EncodeHintType.MARGIN, 2));
         } catch (WriterException e) {
             throw new IllegalStateException("QR encoding failed", e);
         }

@@ -12,8 +12,16 @@ import java.util.UUID;
  *
  * @param externalId the id a Panel client chose for the user, if it chose one
  */
-public record User(UUID id, String username, Optional<String> email, Role role, boolean disabled, Instant createdAt,
-                   Instant updatedAt, Optional<String> externalId) implements Account {
+public record User(
+        UUID id,
+        String username,
+        Optional<String> email,
+        Role role,
+        boolean disabled,
+        Instant createdAt,
+        Instant updatedAt,
+        Optional<String> externalId)
+        implements Account {
 
     /** The id the Panel API shows: the client's own id when it gave one, else the user's id. */
     public String panelId() {

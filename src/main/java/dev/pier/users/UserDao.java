@@ -12,7 +12,8 @@ import java.util.UUID;
 
 @RegisterConstructorMapper(UserRow.class)
 public interface UserDao {
-    String COLUMNS = "id, username, username_key, email, password_hash, role, totp_secret, totp_last_step, disabled, created_at, updated_at, external_id";
+    String COLUMNS =
+            "id, username, username_key, email, password_hash, role, totp_secret, totp_last_step, disabled, created_at, updated_at, external_id";
 
     @SqlQuery("SELECT " + COLUMNS + " FROM users WHERE username_key = :key")
     Optional<UserRow> findByUsernameKey(@Bind("key") String usernameKey);
@@ -38,9 +39,16 @@ public interface UserDao {
             VALUES (:id, :username, :usernameKey, :email, :passwordHash, :role,
                     CASE WHEN :role = 'owner' THEN 1 ELSE NULL END, :totpSecret, 0, :now, :now, :externalId)
             """)
-    void insert(@Bind("id") UUID id, @Bind("username") String username, @Bind("usernameKey") String usernameKey,
-                @Bind("email") String email, @Bind("passwordHash") String passwordHash, @Bind("role") String role,
-                @Bind("totpSecret") String totpSecret, @Bind("now") Instant now, @Bind("externalId") String externalId);
+    void insert(
+            @Bind("id") UUID id,
+            @Bind("username") String username,
+            @Bind("usernameKey") String usernameKey,
+            @Bind("email") String email,
+            @Bind("passwordHash") String passwordHash,
+            @Bind("role") String role,
+            @Bind("totpSecret") String totpSecret,
+            @Bind("now") Instant now,
+            @Bind("externalId") String externalId);
 
     @SqlUpdate("UPDATE users SET totp_secret = :secret, totp_last_step = 0, updated_at = :now WHERE id = :id")
     int replaceSecret(@Bind("id") UUID id, @Bind("secret") String sealedSecret, @Bind("now") Instant now);

@@ -37,16 +37,22 @@ public final class UserRoutes {
         String username = ctx.pathParam("username");
         Fields f = Fields.of(ctx);
         String roleName = f.string("role");
-        Role role = roleName == null ? null : Role.parse(roleName).orElseThrow(() -> new PierException.Invalid(
-                Reason.UNKNOWN_ROLE, "role must be viewer, manager or admin"));
+        Role role = roleName == null
+                ? null
+                : Role.parse(roleName)
+                        .orElseThrow(() -> new PierException.Invalid(
+                                Reason.UNKNOWN_ROLE, "role must be viewer, manager or admin"));
         Boolean disabled = f.bool("disabled");
         String password = f.string("password");
         if (role == null && disabled == null && password == null) {
-            throw new PierException.Invalid(Reason.USER_DATA_MISSING, "nothing to change: send role, disabled or password");
+            throw new PierException.Invalid(
+                    Reason.USER_DATA_MISSING, "nothing to change: send role, disabled or password");
         }
-        User target = users.find(username).filter(u -> p.isSelf(u.id()) || Policy.canManage(p, u))
+        User target = users.find(username)
+                .filter(u -> p.isSelf(u.id()) || Policy.canManage(p, u))
                 .orElseThrow(() -> UserService.untouchable(username));
-        String hash = password == null ? null
+        String hash = password == null
+                ? null
                 : passwords.hash(password, target.username(), target.email().orElse(null));
         if (role != null) {
             users.setRole(p, username, role);
@@ -63,13 +69,34 @@ public final class UserRoutes {
     /** A new pending secret, shown in this answer (and by the Matrix setup route until its first use). */
     public void resetTotp(Context ctx) {
         Enrollment e = users.resetSecret(RequestContext.principal(ctx), ctx.pathParam("username"));
-        ctx.json(Json.object("username", e.user().username(), "secret", e.secretBase32(), "otpauth_uri", e.uri(),
-                "qr", e.qrDataUri(), "sessions_revoked", true));
+        ctx.json(Json.object(
+                "username",
+                e.user().username(),
+                "secret",
+                e.secretBase32(),
+                "otpauth_uri",
+                e.uri(),
+                "qr",
+                e.qrDataUri(),
+                "sessions_revoked",
+                true));
     }
 
     static Map<String, Object> json(User u) {
-        return Json.object("id", u.id().toString(), "username", u.username(), "email", u.email().orElse(null),
-                "role", u.role().wire(), "disabled", u.disabled(), "created_at", u.createdAt().toString(),
-                "updated_at", u.updatedAt().toString());
+        return Json.object(
+                "id",
+                u.id().toString(),
+                "username",
+                u.username(),
+                "email",
+                u.email().orElse(null),
+                "role",
+                u.role().wire(),
+                "disabled",
+                u.disabled(),
+                "created_at",
+                u.createdAt().toString(),
+                "updated_at",
+                u.updatedAt().toString());
     }
 }

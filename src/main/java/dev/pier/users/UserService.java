@@ -1,14 +1,14 @@
 package dev.pier.users;
 
-import dev.pier.security.Role;
 import dev.pier.audit.AuditLog;
-import dev.pier.security.Policy;
-import dev.pier.security.Principal;
 import dev.pier.crypto.SecretBox;
 import dev.pier.db.ChangeFeed;
 import dev.pier.db.Topic;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
+import dev.pier.security.Policy;
+import dev.pier.security.Principal;
+import dev.pier.security.Role;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
 
@@ -116,16 +116,22 @@ public final class UserService {
         if (name == null || name.isEmpty() || name.length() > MAX_USERNAME) {
             return "must be 1-" + MAX_USERNAME + " characters";
         }
-        if (Character.isWhitespace(name.codePointAt(0)) || Character.isWhitespace(name.codePointBefore(name.length()))
-                || Character.isSpaceChar(name.codePointAt(0)) || Character.isSpaceChar(name.codePointBefore(name.length()))) {
+        if (Character.isWhitespace(name.codePointAt(0))
+                || Character.isWhitespace(name.codePointBefore(name.length()))
+                || Character.isSpaceChar(name.codePointAt(0))
+                || Character.isSpaceChar(name.codePointBefore(name.length()))) {
             return "must not begin or end with a space";
         }
         for (int i = 0; i < name.length(); ) {
             int c = name.codePointAt(i);
             int type = Character.getType(c);
-            if (type == Character.CONTROL || type == Character.FORMAT || type == Character.UNASSIGNED
-                    || type == Character.SURROGATE || type == Character.PRIVATE_USE
-                    || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR) {
+            if (type == Character.CONTROL
+                    || type == Character.FORMAT
+                    || type == Character.UNASSIGNED
+                    || type == Character.SURROGATE
+                    || type == Character.PRIVATE_USE
+                    || type == Character.LINE_SEPARATOR
+                    || type == Character.PARAGRAPH_SEPARATOR) {
                 return "must hold printable characters only (no control or invisible characters)";
             }
             if (c == '/' || c == '\\') {
@@ -139,17 +145,28 @@ public final class UserService {
     /** Creates a user with a fresh TOTP secret. Nobody can create a second owner. */
     public Enrollment create(Principal actor, NewUser given) {
         // addresses are compared without case: Foo@Example.com and foo@example.com are one mailbox here
-        NewUser req = given.email() == null ? given : new NewUser(given.id(), given.username(), given.role(),
-                given.email().strip().toLowerCase(Locale.ROOT), given.passwordHash(), given.externalId());
+        NewUser req = given.email() == null
+                ? given
+                : new NewUser(
+                        given.id(),
+                        given.username(),
+                        given.role(),
+                        given.email().strip().toLowerCase(Locale.ROOT),
+                        given.passwordHash(),
+                        given.externalId());
         validateUsername(req.username());
-        if (req.externalId() != null && (req.externalId().isEmpty() || req.externalId().length() > MAX_EXTERNAL_ID
-                || req.externalId().chars().anyMatch(Character::isISOControl))) {
-            throw new PierException.Invalid("userId must be 1-" + MAX_EXTERNAL_ID + " characters without control characters");
+        if (req.externalId() != null
+                && (req.externalId().isEmpty()
+                        || req.externalId().length() > MAX_EXTERNAL_ID
+                        || req.externalId().chars().anyMatch(Character::isISOControl))) {
+            throw new PierException.Invalid(
+                    "userId must be 1-" + MAX_EXTERNAL_ID + " characters without control characters");
         }
         if (req.email() != null && !EMAIL.matcher(req.email()).matches()) {
             throw new PierException.Invalid("email is not a valid address");
         }
-        if (req.role() == Role.OWNER && jdbi.withHandle(h -> h.attach(UserDao.class).countOwners()) > 0) {
+        if (req.role() == Role.OWNER
+                && jdbi.withHandle(h -> h.attach(UserDao.class).countOwners()) > 0) {
             throw new PierException.Denied(Reason.OWNER_EXISTS, "an owner already exists; there can be only one");
         }
         Policy.requireCanManage(actor, req.role());
@@ -160,10 +177,12 @@ public final class UserService {
             User created = jdbi.inTransaction(h -> {
                 UserDao dao = h.attach(UserDao.class);
                 if (req.role() == Role.OWNER && dao.countOwners() > 0) {
-                    throw new PierException.Denied(Reason.OWNER_EXISTS, "an owner already exists; there can be only one");
+                    throw new PierException.Denied(
+                            Reason.OWNER_EXISTS, "an owner already exists; there can be only one");
                 }
                 if (dao.findByUsernameKey(key(req.username())).isPresent()) {
-                    throw new PierException.Conflict(Reason.USERNAME_TAKEN, "username '" + req.username() + "' is taken");
+                    throw new PierException.Conflict(
+                            Reason.USERNAME_TAKEN, "username '" + req.username() + "' is taken");
                 }
                 if (req.email() != null && dao.findByEmail(req.email()).isPresent()) {
                     throw new PierException.Conflict(Reason.EMAIL_TAKEN, "email is already in use");
@@ -171,21 +190,38 @@ public final class UserService {
                 if (dao.findById(id).isPresent()) {
                     throw new PierException.Conflict(Reason.CONFLICT, "user id " + id + " is taken");
                 }
-                if (req.externalId() != null && (dao.findByExternalId(req.externalId()).isPresent()
-                        || findRowByClientId(dao, req.externalId()).isPresent())) {
+                if (req.externalId() != null
+                        && (dao.findByExternalId(req.externalId()).isPresent()
+                                || findRowByClientId(dao, req.externalId()).isPresent())) {
                     throw new PierException.Conflict(Reason.CONFLICT, "userId '" + req.externalId() + "' is taken");
                 }
-                dao.insert(id, req.username(), key(req.username()), req.email(), req.passwordHash(), req.role().wire(),
-                        box.seal(secret, aad(id)), now, req.externalId());
+                dao.insert(
+                        id,
+                        req.username(),
+                        key(req.username()),
+                        req.email(),
+                        req.passwordHash(),
+                        req.role().wire(),
+                        box.seal(secret, aad(id)),
+                        now,
+                        req.externalId());
                 ChangeFeed.bump(h, Topic.AUTH);
-                audit.record(h, actor.actor(), "user.create", req.username(), "success", "role=" + req.role().wire());
+                audit.record(
+                        h,
+                        actor.actor(),
+                        "user.create",
+                        req.username(),
+                        "success",
+                        "role=" + req.role().wire());
                 return dao.findById(id).orElseThrow().toUser();
             });
             return Enrollment.of(created, secret);
         } catch (UnableToExecuteStatementException e) {
             // A concurrent create won the race for the name, email, id or the owner slot: the unique indexes held.
-            throw new PierException.Conflict(req.role() == Role.OWNER ? Reason.OWNER_EXISTS : Reason.USERNAME_TAKEN,
-                    req.role() == Role.OWNER ? "an owner already exists; there can be only one"
+            throw new PierException.Conflict(
+                    req.role() == Role.OWNER ? Reason.OWNER_EXISTS : Reason.USERNAME_TAKEN,
+                    req.role() == Role.OWNER
+                            ? "an owner already exists; there can be only one"
                             : "username '" + req.username() + "' is taken");
         }
     }
@@ -202,7 +238,12 @@ public final class UserService {
             dao.replaceSecret(target.id(), box.seal(secret, aad(target.id())), now());
             int sessions = dao.deleteSessions(target.id());
             ChangeFeed.bump(h, Topic.AUTH);
-            audit.record(h, actor.actor(), "user.reset_secret", target.username(), "success",
+            audit.record(
+                    h,
+                    actor.actor(),
+                    "user.reset_secret",
+                    target.username(),
+                    "success",
                     "new pending secret; " + sessions + " sessions revoked");
         });
         return Enrollment.of(target, secret);
@@ -219,9 +260,11 @@ public final class UserService {
                 .orElseThrow(() -> untouchable(username));
         if (!row.totpPending()) {
             audit.record(actor.actor(), "user.setup", target.username(), "failure", "secret already active");
-            throw new PierException.Conflict(Reason.CONFLICT, "the authenticator of '" + target.username()
-                    + "' is already set up and its secret is not shown again; an admin can reset it "
-                    + "(POST /api/v1/users/{username}/totp/reset, or pier user create -u NAME -r)");
+            throw new PierException.Conflict(
+                    Reason.CONFLICT,
+                    "the authenticator of '" + target.username()
+                            + "' is already set up and its secret is not shown again; an admin can reset it "
+                            + "(POST /api/v1/users/{username}/totp/reset, or pier user create -u NAME -r)");
         }
         audit.record(actor.actor(), "user.setup", target.username(), "success", "pending secret shown");
         return Enrollment.of(target, box.open(row.totpSecret(), aad(row.id())));
@@ -241,7 +284,8 @@ public final class UserService {
 
     /** The one answer for "no such user" and "not a user you may manage". */
     public static PierException untouchable(String username) {
-        return new PierException.NotFound(Reason.USER_NOT_FOUND, "user '" + shown(username) + "' not found, or not one you may manage");
+        return new PierException.NotFound(
+                Reason.USER_NOT_FOUND, "user '" + shown(username) + "' not found, or not one you may manage");
     }
 
     private static String shown(String name) {
@@ -253,7 +297,9 @@ public final class UserService {
 
     public void delete(Principal actor, String username) {
         Optional<User> found = find(username);
-        if (found.isPresent() && found.get().role() == Role.OWNER && actor.isSelf(found.get().id())) {
+        if (found.isPresent()
+                && found.get().role() == Role.OWNER
+                && actor.isSelf(found.get().id())) {
             throw new PierException.Denied("the owner cannot be deleted");
         }
         User target = requireManageable(actor, username);
@@ -281,7 +327,8 @@ public final class UserService {
             dao.setPassword(target.id(), hash, now());
             int sessions = dao.deleteSessions(target.id());
             ChangeFeed.bump(h, Topic.AUTH);
-            audit.record(h, actor.actor(), "user.password", target.username(), "success", sessions + " sessions revoked");
+            audit.record(
+                    h, actor.actor(), "user.password", target.username(), "success", sessions + " sessions revoked");
         });
     }
 
@@ -305,7 +352,8 @@ public final class UserService {
                 detail = sessions + " sessions revoked, " + keys + " keys disabled";
             }
             ChangeFeed.bump(h, Topic.AUTH);
-            audit.record(h, actor.actor(), disabled ? "user.disable" : "user.enable", target.username(), "success", detail);
+            audit.record(
+                    h, actor.actor(), disabled ? "user.disable" : "user.enable", target.username(), "success", detail);
         });
         return require(username);
     }
@@ -313,11 +361,13 @@ public final class UserService {
     /** Changes the role of a user other than the owner; never to owner (ownership is handed over, not granted). */
     public User setRole(Principal actor, String username, Role role) {
         if (role == Role.OWNER) {
-            throw new PierException.Denied(Reason.OWNER_EXISTS, "the owner's role cannot be changed here, nor a second owner made");
+            throw new PierException.Denied(
+                    Reason.OWNER_EXISTS, "the owner's role cannot be changed here, nor a second owner made");
         }
         Optional<User> found = find(username);
         if (found.isPresent() && found.get().role() == Role.OWNER && Policy.canManage(actor, found.get())) {
-            throw new PierException.Denied(Reason.OWNER_EXISTS, "the owner's role cannot be changed here, nor a second owner made");
+            throw new PierException.Denied(
+                    Reason.OWNER_EXISTS, "the owner's role cannot be changed here, nor a second owner made");
         }
         User target = requireManageable(actor, username);
         Policy.requireCanManage(actor, role);
@@ -328,7 +378,12 @@ public final class UserService {
             // to make the user log in again, like a password change
             int sessions = target.role() == role ? 0 : dao.deleteSessions(target.id());
             ChangeFeed.bump(h, Topic.AUTH);
-            audit.record(h, actor.actor(), "user.role", target.username(), "success",
+            audit.record(
+                    h,
+                    actor.actor(),
+                    "user.role",
+                    target.username(),
+                    "success",
                     target.role().wire() + " -> " + role.wire() + "; " + sessions + " sessions revoked");
         });
         return require(username);
@@ -339,7 +394,9 @@ public final class UserService {
         List<User> l = cachedList;
         if (l == null) {
             long generation = listGeneration.get();
-            l = jdbi.withHandle(h -> h.attach(UserDao.class).listAll().stream().map(UserRow::toUser).toList());
+            l = jdbi.withHandle(h -> h.attach(UserDao.class).listAll().stream()
+                    .map(UserRow::toUser)
+                    .toList());
             // a change that committed while we read has already emptied the cache: don't refill it with old rows
             if (listGeneration.get() == generation) {
                 cachedList = l;
@@ -352,7 +409,8 @@ public final class UserService {
         if (!isPlausibleUsername(username)) {
             return Optional.empty();
         }
-        return jdbi.withHandle(h -> h.attach(UserDao.class).findByUsernameKey(key(username)).map(UserRow::toUser));
+        return jdbi.withHandle(
+                h -> h.attach(UserDao.class).findByUsernameKey(key(username)).map(UserRow::toUser));
     }
 
     /**
@@ -360,11 +418,14 @@ public final class UserService {
      * own UUID.
      */
     public Optional<User> findByClientId(String clientId) {
-        if (clientId == null || clientId.isEmpty() || clientId.length() > MAX_EXTERNAL_ID
+        if (clientId == null
+                || clientId.isEmpty()
+                || clientId.length() > MAX_EXTERNAL_ID
                 || clientId.chars().anyMatch(Character::isISOControl)) {
             return Optional.empty();
         }
-        return jdbi.withHandle(h -> findRowByClientId(h.attach(UserDao.class), clientId).map(UserRow::toUser));
+        return jdbi.withHandle(
+                h -> findRowByClientId(h.attach(UserDao.class), clientId).map(UserRow::toUser));
     }
 
     private static Optional<UserRow> findRowByClientId(UserDao dao, String clientId) {
@@ -389,8 +450,9 @@ public final class UserService {
     }
 
     public User require(String username) {
-        return find(username).orElseThrow(() ->
-                new PierException.NotFound(Reason.USER_NOT_FOUND, "user '" + username + "' not found"));
+        return find(username)
+                .orElseThrow(
+                        () -> new PierException.NotFound(Reason.USER_NOT_FOUND, "user '" + username + "' not found"));
     }
 
     /** A user's row, secret columns included; for the login path only. */
@@ -406,7 +468,8 @@ public final class UserService {
      * name costs the same decryption as a known one. For the login path only.
      */
     public byte[] openSecretOrDummy(Optional<UserRow> row) {
-        return row.map(r -> box.open(r.totpSecret(), aad(r.id()))).orElseGet(() -> box.open(dummySealed, aad(new UUID(0, 0))));
+        return row.map(r -> box.open(r.totpSecret(), aad(r.id())))
+                .orElseGet(() -> box.open(dummySealed, aad(new UUID(0, 0))));
     }
 
     private byte[] newSecret() {
@@ -422,5 +485,4 @@ public final class UserService {
     private Instant now() {
         return clock.instant().truncatedTo(ChronoUnit.MICROS);
     }
-
 }

@@ -1,12 +1,12 @@
 package dev.pier.auth;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -31,6 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class AuditTrailTest {
     @Shared
     static TestServer server;
+
     static Http http;
     static Enrollment owner;
     /** Every credential and secret this class has handled, searched for in the audit table. */
@@ -44,9 +45,15 @@ class AuditTrailTest {
     }
 
     private static List<Map<String, Object>> rows(String action, String target) {
-        return server.core().db.jdbi().withHandle(h -> h.createQuery("""
+        return server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("""
                         SELECT * FROM audit_log WHERE action = :a AND target = :t ORDER BY id""")
-                .bind("a", action).bind("t", target).mapToMap().list());
+                        .bind("a", action)
+                        .bind("t", target)
+                        .mapToMap()
+                        .list());
     }
 
     private static JsonNode login(Enrollment e) {
@@ -64,9 +71,14 @@ class AuditTrailTest {
     }
 
     private static String sessionIdOf(String accessToken) {
-        return server.core().db.jdbi().withHandle(h -> h.createQuery(
-                        "SELECT id FROM sessions WHERE access_hash = :h")
-                .bind("h", dev.pier.crypto.Hashing.sha256Hex(accessToken)).mapTo(UUID.class).one()).toString();
+        return server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT id FROM sessions WHERE access_hash = :h")
+                        .bind("h", dev.pier.crypto.Hashing.sha256Hex(accessToken))
+                        .mapTo(UUID.class)
+                        .one())
+                .toString();
     }
 
     @Test
@@ -97,8 +109,13 @@ class AuditTrailTest {
     @Test
     void failed_login_with_control_characters_in_the_name_is_still_recorded() {
         assertError(Matrix.login(http, "nul\u0000name", "123456"), 400, 902);
-        List<Map<String, Object>> rows = server.core().db.jdbi().withHandle(h -> h.createQuery(
-                "SELECT * FROM audit_log WHERE action = 'auth.login' AND target LIKE 'nul%name'").mapToMap().list());
+        List<Map<String, Object>> rows = server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery(
+                                "SELECT * FROM audit_log WHERE action = 'auth.login' AND target LIKE 'nul%name'")
+                        .mapToMap()
+                        .list());
         assertThat(rows).hasSize(1);
         assertThat((String) rows.getFirst().get("target")).doesNotContain("\u0000");
         assertThat(rows.getFirst().get("outcome")).isEqualTo("failure");
@@ -117,7 +134,8 @@ class AuditTrailTest {
         assertThat(row.get("actor_name")).isEqualTo("achiever");
         assertThat(row.get("client_addr")).isEqualTo("127.0.0.1");
         // the credential is named by its session id, never by its value
-        assertThat(row.get("credential_id")).isEqualTo(sessionIdOf(t.get("access_token").asText()));
+        assertThat(row.get("credential_id"))
+                .isEqualTo(sessionIdOf(t.get("access_token").asText()));
     }
 
     @Test
@@ -125,14 +143,16 @@ class AuditTrailTest {
         Enrollment admin = user("admin-actor", Role.ADMIN);
         JsonNode t = login(admin);
         String access = t.get("access_token").asText();
-        Http.Response r = http.postJson("/api/v1/user/add", json("username", "recruit", "group", "manager"), Matrix.bearer(access));
+        Http.Response r = http.postJson(
+                "/api/v1/user/add", json("username", "recruit", "group", "manager"), Matrix.bearer(access));
         assertThat(r.status()).as(r.body()).isEqualTo(200);
 
         List<Map<String, Object>> rows = rows("user.create", "recruit");
         assertThat(rows).hasSize(1);
         Map<String, Object> row = rows.getFirst();
         assertThat(row.get("outcome")).isEqualTo("success");
-        assertThat(String.valueOf(row.get("actor_id"))).isEqualTo(admin.user().id().toString());
+        assertThat(String.valueOf(row.get("actor_id")))
+                .isEqualTo(admin.user().id().toString());
         assertThat(row.get("actor_name")).isEqualTo("admin-actor");
         assertThat(row.get("client_addr")).isEqualTo("127.0.0.1");
         assertThat(row.get("credential_id")).isEqualTo(sessionIdOf(access));
@@ -143,7 +163,9 @@ class AuditTrailTest {
     void user_deleted_over_http_is_recorded() {
         user("leaver", Role.VIEWER);
         String access = login(owner).get("access_token").asText();
-        assertThat(http.delete("/api/v1/user/delete/leaver", Matrix.bearer(access)).status()).isEqualTo(200);
+        assertThat(http.delete("/api/v1/user/delete/leaver", Matrix.bearer(access))
+                        .status())
+                .isEqualTo(200);
         List<Map<String, Object>> rows = rows("user.delete", "leaver");
         assertThat(rows).hasSize(1);
         assertThat(rows.getFirst().get("actor_name")).isEqualTo("auditor");
@@ -154,21 +176,35 @@ class AuditTrailTest {
     void revoke_refresh_and_setup_are_recorded() {
         Enrollment e = user("rotator", Role.VIEWER);
         JsonNode first = login(e);
-        Http.Response refreshed = http.postJson(Matrix.REFRESH, json("grant_type", "refresh_token",
-                "refresh_token", first.get("refresh_token").asText()));
+        Http.Response refreshed = http.postJson(
+                Matrix.REFRESH,
+                json(
+                        "grant_type",
+                        "refresh_token",
+                        "refresh_token",
+                        first.get("refresh_token").asText()));
         JsonNode second = assertTokens(refreshed);
         SECRETS.add(second.get("access_token").asText());
         SECRETS.add(second.get("refresh_token").asText());
-        assertThat(rows("auth.refresh", e.user().id().toString())).extracting(r -> r.get("outcome")).containsExactly("success");
+        assertThat(rows("auth.refresh", e.user().id().toString()))
+                .extracting(r -> r.get("outcome"))
+                .containsExactly("success");
 
         String ownerAccess = login(owner).get("access_token").asText();
         // rotator's secret is active (it logged in): setup refuses to show it again, and says so in the log
         Http.Response setup = http.get("/api/v1/user/auth/setup/rotator", Matrix.bearer(ownerAccess));
         assertThat(setup.status()).isEqualTo(409);
-        assertThat(rows("user.setup", "rotator")).extracting(r -> r.get("actor_name")).containsExactly("auditor");
-        assertThat(rows("user.setup", "rotator")).extracting(r -> r.get("outcome")).containsExactly("failure");
+        assertThat(rows("user.setup", "rotator"))
+                .extracting(r -> r.get("actor_name"))
+                .containsExactly("auditor");
+        assertThat(rows("user.setup", "rotator"))
+                .extracting(r -> r.get("outcome"))
+                .containsExactly("failure");
 
-        assertThat(http.delete("/api/v1/user/auth/revoke/rotator", Matrix.bearer(second.get("access_token").asText())).status())
+        assertThat(http.delete(
+                                "/api/v1/user/auth/revoke/rotator",
+                                Matrix.bearer(second.get("access_token").asText()))
+                        .status())
                 .isEqualTo(200);
         List<Map<String, Object>> revokes = rows("auth.revoke", "rotator");
         assertThat(revokes).hasSize(1);
@@ -181,7 +217,11 @@ class AuditTrailTest {
         Enrollment e = user("victim-of-theft", Role.VIEWER);
         JsonNode first = login(e);
         String session = sessionIdOf(first.get("access_token").asText());
-        String body = json("grant_type", "refresh_token", "refresh_token", first.get("refresh_token").asText());
+        String body = json(
+                "grant_type",
+                "refresh_token",
+                "refresh_token",
+                first.get("refresh_token").asText());
         JsonNode second = assertTokens(http.postJson(Matrix.REFRESH, body));
         SECRETS.add(second.get("access_token").asText());
         SECRETS.add(second.get("refresh_token").asText());
@@ -197,13 +237,20 @@ class AuditTrailTest {
         Enrollment e = user("scanner", Role.ADMIN);
         JsonNode t = login(e);
         assertError(Matrix.login(http, "scanner", "000000"), 400, 902);
-        http.postJson("/api/v1/user/add", json("username", "scanned", "group", "viewer"), Matrix.bearer(t.get("access_token").asText()));
-        JsonNode r = assertTokens(http.postJson(Matrix.REFRESH, json("refresh_token", t.get("refresh_token").asText())));
+        http.postJson(
+                "/api/v1/user/add",
+                json("username", "scanned", "group", "viewer"),
+                Matrix.bearer(t.get("access_token").asText()));
+        JsonNode r = assertTokens(http.postJson(
+                Matrix.REFRESH, json("refresh_token", t.get("refresh_token").asText())));
         SECRETS.add(r.get("access_token").asText());
         SECRETS.add(r.get("refresh_token").asText());
 
-        List<Map<String, Object>> all = server.core().db.jdbi().withHandle(h ->
-                h.createQuery("SELECT * FROM audit_log").mapToMap().list());
+        List<Map<String, Object>> all = server.core()
+                .db
+                .jdbi()
+                .withHandle(
+                        h -> h.createQuery("SELECT * FROM audit_log").mapToMap().list());
         assertThat(all).hasSizeGreaterThanOrEqualTo(4);
         List<String> secrets = List.copyOf(SECRETS);
         for (Map<String, Object> row : all) {

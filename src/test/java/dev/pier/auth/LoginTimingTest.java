@@ -43,8 +43,8 @@ class LoginTimingTest {
         }
     }
 
-    private static Medians measure(TestServer server, Supplier<Http.Response> known, Supplier<Http.Response> unknown,
-                                   int expectedStatus) {
+    private static Medians measure(
+            TestServer server, Supplier<Http.Response> known, Supplier<Http.Response> unknown, int expectedStatus) {
         List<Long> k = new ArrayList<>();
         List<Long> u = new ArrayList<>();
         List<Long> rawK = new ArrayList<>();
@@ -96,9 +96,17 @@ class LoginTimingTest {
     }
 
     private static void report(String what, Medians m) {
-        System.out.printf("[figures] %s: median known %.3f ms, unknown %.3f ms, ratio %.3f over %d tries each "
+        System.out.printf(
+                "[figures] %s: median known %.3f ms, unknown %.3f ms, ratio %.3f over %d tries each "
                         + "(fastest of %d); single requests: known %.3f ms, unknown %.3f ms, ratio %.3f%n",
-                what, m.knownMs(), m.unknownMs(), m.ratio(), TRIES, REPEATS, m.rawKnownMs(), m.rawUnknownMs(),
+                what,
+                m.knownMs(),
+                m.unknownMs(),
+                m.ratio(),
+                TRIES,
+                REPEATS,
+                m.rawKnownMs(),
+                m.rawUnknownMs(),
                 m.rawRatio());
     }
 
@@ -108,8 +116,11 @@ class LoginTimingTest {
             Enrollment e = server.createUser("timing-known", Role.VIEWER);
             String known = Matrix.json("username", "timing-known", "code", wrongCode(server, e));
             String unknown = Matrix.json("username", "timing-ghost", "code", wrongCode(server, e));
-            Medians m = measure(server, () -> server.http().postJson(Matrix.AUTH, known),
-                    () -> server.http().postJson(Matrix.AUTH, unknown), 400);
+            Medians m = measure(
+                    server,
+                    () -> server.http().postJson(Matrix.AUTH, known),
+                    () -> server.http().postJson(Matrix.AUTH, unknown),
+                    400);
             report("matrix login, code only", m);
             assertThat(m.ratio()).isLessThan(1.10);
         }
@@ -119,12 +130,21 @@ class LoginTimingTest {
     void a_matrix_login_with_passwords_required_costs_the_same_for_an_unknown_name() {
         try (TestServer server = TestServer.start(c -> c.withRequirePassword(true))) {
             Enrollment e = server.createUser("timing-known", Role.VIEWER);
-            server.core().users.setPasswordHash(Principal.system(), "timing-known", server.core().passwords.hash(PASSWORD));
+            server.core()
+                    .users
+                    .setPasswordHash(
+                            Principal.system(),
+                            "timing-known",
+                            server.core().passwords.hash(PASSWORD));
             // the right password with a wrong code: the known user's most expensive failure
             String known = Matrix.json("username", "timing-known", "code", wrongCode(server, e), "password", PASSWORD);
-            String unknown = Matrix.json("username", "timing-ghost", "code", wrongCode(server, e), "password", PASSWORD);
-            Medians m = measure(server, () -> server.http().postJson(Matrix.AUTH, known),
-                    () -> server.http().postJson(Matrix.AUTH, unknown), 400);
+            String unknown =
+                    Matrix.json("username", "timing-ghost", "code", wrongCode(server, e), "password", PASSWORD);
+            Medians m = measure(
+                    server,
+                    () -> server.http().postJson(Matrix.AUTH, known),
+                    () -> server.http().postJson(Matrix.AUTH, unknown),
+                    400);
             report("matrix login, password required", m);
             assertThat(m.ratio()).isLessThan(1.10);
         }
@@ -134,13 +154,21 @@ class LoginTimingTest {
     void a_password_check_costs_the_same_for_an_unknown_name() {
         try (TestServer server = TestServer.start()) {
             Enrollment e = server.createUser("timing-known", Role.VIEWER);
-            server.core().users.setPasswordHash(Principal.system(), "timing-known", server.core().passwords.hash(PASSWORD));
-            String known = KeyFixtures.form("username", "timing-known", "password", PASSWORD + wrongCode(server, e),
-                    "access_level", "full");
-            String unknown = KeyFixtures.form("username", "timing-ghost", "password", PASSWORD + wrongCode(server, e),
-                    "access_level", "full");
-            Medians m = measure(server, () -> server.http().postForm("/api/user/create_apikey", known),
-                    () -> server.http().postForm("/api/user/create_apikey", unknown), 401);
+            server.core()
+                    .users
+                    .setPasswordHash(
+                            Principal.system(),
+                            "timing-known",
+                            server.core().passwords.hash(PASSWORD));
+            String known = KeyFixtures.form(
+                    "username", "timing-known", "password", PASSWORD + wrongCode(server, e), "access_level", "full");
+            String unknown = KeyFixtures.form(
+                    "username", "timing-ghost", "password", PASSWORD + wrongCode(server, e), "access_level", "full");
+            Medians m = measure(
+                    server,
+                    () -> server.http().postForm("/api/user/create_apikey", known),
+                    () -> server.http().postForm("/api/user/create_apikey", unknown),
+                    401);
             report("user keys create_apikey, password + code", m);
             assertThat(m.ratio()).isLessThan(1.10);
         }

@@ -1,11 +1,11 @@
 package dev.pier.auth;
 
-import dev.pier.support.Shared;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.security.Principal;
 import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import org.junit.jupiter.api.BeforeEach;
@@ -34,6 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ParallelLockoutTest {
     private static final AtomicInteger SEQ = new AtomicInteger();
     private static final int PARALLEL = 200;
+
     @Shared
     static TestServer server;
 
@@ -56,7 +57,8 @@ class ParallelLockoutTest {
      * burst of connects overflows the listen backlog of a loaded machine), then all threads write their
      * request on one signal. Returns the statuses.
      */
-    private static List<Integer> burst(TestServer target, String path, String contentType, String body) throws Exception {
+    private static List<Integer> burst(TestServer target, String path, String contentType, String body)
+            throws Exception {
         List<Socket> sockets = new ArrayList<>();
         try {
             for (int i = 0; i < PARALLEL; i++) {
@@ -67,7 +69,7 @@ class ParallelLockoutTest {
             }
             byte[] payload = body.getBytes(StandardCharsets.UTF_8);
             byte[] request = ("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + contentType
-                    + "\r\nContent-Length: " + payload.length + "\r\nConnection: close\r\n\r\n" + body)
+                            + "\r\nContent-Length: " + payload.length + "\r\nConnection: close\r\n\r\n" + body)
                     .getBytes(StandardCharsets.UTF_8);
             CountDownLatch go = new CountDownLatch(1);
             List<Future<Integer>> futures = new ArrayList<>();
@@ -77,8 +79,9 @@ class ParallelLockoutTest {
                         go.await();
                         s.getOutputStream().write(request);
                         s.getOutputStream().flush();
-                        String statusLine = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
-                                StandardCharsets.ISO_8859_1)).readLine();
+                        String statusLine = new java.io.BufferedReader(
+                                        new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1))
+                                .readLine();
                         assertThat(statusLine).as("status line").startsWith("HTTP/1.1 ");
                         return Integer.parseInt(statusLine.substring(9, 12));
                     }));
@@ -98,7 +101,9 @@ class ParallelLockoutTest {
     }
 
     private static long auditFailures(String action, String target) {
-        return KeyFixtures.audit(server, action, target).stream().filter(r -> "failure".equals(r.get("outcome"))).count();
+        return KeyFixtures.audit(server, action, target).stream()
+                .filter(r -> "failure".equals(r.get("outcome")))
+                .count();
     }
 
     @Test
@@ -110,7 +115,8 @@ class ParallelLockoutTest {
         long evaluated = auditFailures("auth.login", e.user().username());
         long judged = statuses.stream().filter(s -> s == 400).count();
         long refused = statuses.stream().filter(s -> s == 429).count();
-        System.out.printf("[figures] parallel wrong codes: %d sent, %d evaluated (audit), %d answered 400, %d answered 429%n",
+        System.out.printf(
+                "[figures] parallel wrong codes: %d sent, %d evaluated (audit), %d answered 400, %d answered 429%n",
                 PARALLEL, evaluated, judged, refused);
         assertThat(statuses).allMatch(s -> s == 400 || s == 429);
         assertThat(evaluated).isBetween(1L, 5L);
@@ -125,14 +131,20 @@ class ParallelLockoutTest {
     void two_hundred_parallel_wrong_passwords_evaluate_at_most_five() throws Exception {
         Enrollment e = server.createUser("burstpw-" + SEQ.incrementAndGet(), Role.VIEWER);
         String name = e.user().username();
-        server.core().users.setPasswordHash(Principal.system(), name, server.core().passwords.hash("a long enough password"));
-        String form = KeyFixtures.form("username", name, "password", "not the password", "code", server.code(e),
-                "access_level", "full");
+        server.core()
+                .users
+                .setPasswordHash(
+                        Principal.system(), name, server.core().passwords.hash("a long enough password"));
+        String form = KeyFixtures.form(
+                "username", name, "password", "not the password", "code", server.code(e), "access_level", "full");
         List<Integer> statuses = burst(server, "/api/user/create_apikey", "application/x-www-form-urlencoded", form);
 
         long evaluated = auditFailures("auth.password", name);
-        System.out.printf("[figures] parallel wrong passwords: %d sent, %d evaluated (audit), %d answered 401, %d answered 429%n",
-                PARALLEL, evaluated, statuses.stream().filter(s -> s == 401).count(),
+        System.out.printf(
+                "[figures] parallel wrong passwords: %d sent, %d evaluated (audit), %d answered 401, %d answered 429%n",
+                PARALLEL,
+                evaluated,
+                statuses.stream().filter(s -> s == 401).count(),
                 statuses.stream().filter(s -> s == 429).count());
         assertThat(statuses).allMatch(s -> s == 401 || s == 429);
         assertThat(evaluated).isBetween(1L, 5L);
@@ -144,11 +156,17 @@ class ParallelLockoutTest {
     void with_passwords_required_two_hundred_parallel_wrong_logins_evaluate_at_most_five() throws Exception {
         try (TestServer slow = TestServer.start(c -> c.withRequirePassword(true))) {
             Enrollment e = slow.createUser("burst-slow", Role.VIEWER);
-            slow.core().users.setPasswordHash(Principal.system(), "burst-slow", slow.core().passwords.hash("a long enough password"));
+            slow.core()
+                    .users
+                    .setPasswordHash(
+                            Principal.system(),
+                            "burst-slow",
+                            slow.core().passwords.hash("a long enough password"));
             String body = Matrix.json("username", "burst-slow", "code", slow.code(e), "password", "not the password");
             assertThat(burst(slow, Matrix.AUTH, "application/json", body)).allMatch(st -> st == 400 || st == 429);
             long evaluated = KeyFixtures.audit(slow, "auth.login", "burst-slow").size();
-            System.out.printf("[figures] parallel wrong logins with passwords required: %d sent, %d evaluated (audit)%n",
+            System.out.printf(
+                    "[figures] parallel wrong logins with passwords required: %d sent, %d evaluated (audit)%n",
                     PARALLEL, evaluated);
             assertThat(evaluated).isBetween(1L, 5L);
         }

@@ -1,14 +1,13 @@
 package dev.pier.auth;
 
-import dev.pier.support.Shared;
-import dev.pier.support.DatabaseFree;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pier.security.Role;
+import dev.pier.support.DatabaseFree;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
-import dev.pier.support.TestDatabases;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +36,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SecretsAtRestTest {
     @Shared
     static TestServer server;
+
     static Http http;
 
     @BeforeAll
@@ -50,7 +50,8 @@ class SecretsAtRestTest {
             Connection c = h.getConnection();
             DatabaseMetaData md = c.getMetaData();
             List<String> tables = new ArrayList<>();
-            try (ResultSet rs = md.getTables(c.getCatalog(), c.getSchema(), "%", new String[]{"TABLE", "BASE TABLE"})) {
+            try (ResultSet rs =
+                    md.getTables(c.getCatalog(), c.getSchema(), "%", new String[] {"TABLE", "BASE TABLE"})) {
                 while (rs.next()) {
                     tables.add(rs.getString("TABLE_NAME"));
                 }
@@ -58,7 +59,8 @@ class SecretsAtRestTest {
             assertThat(tables).extracting(String::toLowerCase).contains("users", "sessions", "audit_log");
             List<String> values = new ArrayList<>();
             for (String t : tables) {
-                for (Map<String, Object> row : h.createQuery("SELECT * FROM \"" + t + "\"").mapToMap().list()) {
+                for (Map<String, Object> row :
+                        h.createQuery("SELECT * FROM \"" + t + "\"").mapToMap().list()) {
                     row.values().forEach(v -> values.add(Objects.toString(v, "")));
                 }
             }
@@ -74,8 +76,13 @@ class SecretsAtRestTest {
         String access = t.get("access_token").asText();
         String refresh = t.get("refresh_token").asText();
 
-        List<Map<String, Object>> rows = server.core().db.jdbi().withHandle(h -> h.createQuery(
-                "SELECT * FROM sessions WHERE user_id = :id").bind("id", e.user().id()).mapToMap().list());
+        List<Map<String, Object>> rows = server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT * FROM sessions WHERE user_id = :id")
+                        .bind("id", e.user().id())
+                        .mapToMap()
+                        .list());
         assertThat(rows).hasSize(1);
         Map<String, Object> row = rows.getFirst();
         assertThat((String) row.get("access_hash")).matches("[0-9a-f]{64}").isNotEqualTo(access);
@@ -91,8 +98,13 @@ class SecretsAtRestTest {
         JsonNode first = assertTokens(server.login(e));
         server.clock.advance(Duration.ofSeconds(30));
         // a rotation too, so that retired refresh tokens are on file
-        JsonNode second = assertTokens(http.postJson(Matrix.REFRESH, json("grant_type", "refresh_token",
-                "refresh_token", first.get("refresh_token").asText())));
+        JsonNode second = assertTokens(http.postJson(
+                Matrix.REFRESH,
+                json(
+                        "grant_type",
+                        "refresh_token",
+                        "refresh_token",
+                        first.get("refresh_token").asText())));
         byte[] raw = Matrix.decode(e.secretBase32());
         List<String> secrets = List.of(
                 first.get("access_token").asText(), first.get("refresh_token").asText(),
@@ -109,8 +121,13 @@ class SecretsAtRestTest {
     @Test
     void totp_secret_is_sealed_with_a_version_prefix() {
         Enrollment e = server.createUser("sealed", Role.VIEWER);
-        String stored = server.core().db.jdbi().withHandle(h -> h.createQuery(
-                "SELECT totp_secret FROM users WHERE id = :id").bind("id", e.user().id()).mapTo(String.class).one());
+        String stored = server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT totp_secret FROM users WHERE id = :id")
+                        .bind("id", e.user().id())
+                        .mapTo(String.class)
+                        .one());
         assertThat(stored).startsWith("v1:");
         assertThat(stored).doesNotContain(e.secretBase32());
         byte[] raw = Matrix.decode(e.secretBase32());
@@ -124,9 +141,14 @@ class SecretsAtRestTest {
     void same_secret_seals_differently_each_time() {
         Enrollment a = server.createUser("twin-a", Role.VIEWER);
         Enrollment b = server.createUser("twin-b", Role.VIEWER);
-        List<String> stored = server.core().db.jdbi().withHandle(h -> h.createQuery(
-                "SELECT totp_secret FROM users WHERE id IN (:a, :b)").bind("a", a.user().id()).bind("b", b.user().id())
-                .mapTo(String.class).list());
+        List<String> stored = server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT totp_secret FROM users WHERE id IN (:a, :b)")
+                        .bind("a", a.user().id())
+                        .bind("b", b.user().id())
+                        .mapTo(String.class)
+                        .list());
         assertThat(stored).hasSize(2).doesNotHaveDuplicates();
     }
 
@@ -134,9 +156,14 @@ class SecretsAtRestTest {
     void sealed_secret_copied_onto_another_user_does_not_log_that_user_in() {
         Enrollment source = server.createUser("copied-from", Role.VIEWER);
         Enrollment target = server.createUser("copied-to", Role.VIEWER);
-        server.core().db.jdbi().useHandle(h -> h.createUpdate(
-                        "UPDATE users SET totp_secret = (SELECT totp_secret FROM users WHERE id = :src) WHERE id = :dst")
-                .bind("src", source.user().id()).bind("dst", target.user().id()).execute());
+        server.core()
+                .db
+                .jdbi()
+                .useHandle(h -> h.createUpdate(
+                                "UPDATE users SET totp_secret = (SELECT totp_secret FROM users WHERE id = :src) WHERE id = :dst")
+                        .bind("src", source.user().id())
+                        .bind("dst", target.user().id())
+                        .execute());
         // the secret is bound to its row: the copy does not decrypt as the target's
         Http.Response r = Matrix.login(http, "copied-to", server.code(source));
         assertThat(r.status()).as(r.body()).isNotEqualTo(200);
@@ -147,7 +174,8 @@ class SecretsAtRestTest {
     void master_key_file_is_readable_by_its_owner_only() throws Exception {
         Path key = server.dataDir().resolve("master.key");
         assertThat(key).exists();
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).isEqualTo("rw-------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key)))
+                .isEqualTo("rw-------");
     }
 
     @Test
@@ -155,10 +183,12 @@ class SecretsAtRestTest {
     void embedded_database_files_are_readable_by_their_owner_only() throws Exception {
         // SQLite has no password: the files' mode keeps the hashes and sealed secrets from other local users
         try (var files = Files.list(server.dataDir())) {
-            List<Path> db = files.filter(p -> p.getFileName().toString().startsWith("pier.db")).toList();
+            List<Path> db = files.filter(p -> p.getFileName().toString().startsWith("pier.db"))
+                    .toList();
             assertThat(db).extracting(p -> p.getFileName().toString()).contains("pier.db", "pier.db-wal");
             for (Path f : db) {
-                assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).as(f.toString())
+                assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f)))
+                        .as(f.toString())
                         .isEqualTo("rw-------");
             }
         }

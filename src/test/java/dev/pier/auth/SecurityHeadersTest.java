@@ -1,11 +1,11 @@
 package dev.pier.auth;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -51,6 +51,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SecurityHeadersTest {
     @Shared
     static TestServer server;
+
     static Http http;
     static KeyFixtures.Holder owner;
 
@@ -63,9 +64,13 @@ class SecurityHeadersTest {
     private static void assertHardened(Http.Response r, String what) {
         assertThat(r.header("X-Content-Type-Options")).as(what).isEqualTo("nosniff");
         assertThat(r.header("Referrer-Policy")).as(what).isEqualTo("no-referrer");
-        assertThat(r.header("Content-Security-Policy")).as(what).isEqualTo("default-src 'none'; frame-ancestors 'none'");
+        assertThat(r.header("Content-Security-Policy"))
+                .as(what)
+                .isEqualTo("default-src 'none'; frame-ancestors 'none'");
         assertThat(r.header("Cache-Control")).as(what).isEqualTo("no-store");
-        assertThat(r.header("Strict-Transport-Security")).as("%s: no HSTS over plain HTTP", what).isNull();
+        assertThat(r.header("Strict-Transport-Security"))
+                .as("%s: no HSTS over plain HTTP", what)
+                .isNull();
     }
 
     @Test
@@ -75,12 +80,18 @@ class SecurityHeadersTest {
         assertThat(login.status()).isEqualTo(200);
         assertHardened(login, "login");
         JsonNode tokens = login.json();
-        Http.Response refresh = http.postJson(Matrix.REFRESH, Matrix.json("grant_type", "refresh_token",
-                "refresh_token", tokens.get("refresh_token").asText()));
+        Http.Response refresh = http.postJson(
+                Matrix.REFRESH,
+                Matrix.json(
+                        "grant_type",
+                        "refresh_token",
+                        "refresh_token",
+                        tokens.get("refresh_token").asText()));
         assertThat(refresh.status()).isEqualTo(200);
         assertHardened(refresh, "refresh");
         Enrollment pending = server.createUser("hdr-pending", Role.VIEWER);
-        Http.Response setup = http.get("/api/v1/user/auth/setup/" + pending.user().username(), owner.xApiKey());
+        Http.Response setup =
+                http.get("/api/v1/user/auth/setup/" + pending.user().username(), owner.xApiKey());
         assertThat(setup.status()).isEqualTo(200);
         assertHardened(setup, "setup");
         Http.Response reset = http.send("POST", "/api/v1/users/hdr-pending/totp/reset", null, null, owner.xApiKey());
@@ -89,8 +100,8 @@ class SecurityHeadersTest {
         Http.Response token = http.postJson("/api/v1/api_tokens", Matrix.json("description", "h"), owner.xApiKey());
         assertThat(token.status()).isEqualTo(200);
         assertHardened(token, "API token creation");
-        Http.Response userKey = http.postForm("/api/user/create_apikey",
-                KeyFixtures.form("apikey", owner.key(), "access_level", "basic"));
+        Http.Response userKey = http.postForm(
+                "/api/user/create_apikey", KeyFixtures.form("apikey", owner.key(), "access_level", "basic"));
         assertThat(userKey.status()).isEqualTo(200);
         assertHardened(userKey, "User API key creation");
 
@@ -98,10 +109,14 @@ class SecurityHeadersTest {
         assertHardened(Matrix.login(http, "hdr-user", "000000"), "failed login");
         assertHardened(http.postJson(Matrix.REFRESH, Matrix.json("refresh_token", "nope")), "failed refresh");
         assertHardened(http.get("/api/v1/user/auth/setup/hdr-user", owner.xApiKey()), "setup of an active secret");
-        assertHardened(http.postJson("/api/v1/api_tokens", Matrix.json("expires", "yesterday"), owner.xApiKey()),
+        assertHardened(
+                http.postJson("/api/v1/api_tokens", Matrix.json("expires", "yesterday"), owner.xApiKey()),
                 "refused token");
-        assertHardened(http.postForm("/api/user/create_apikey", KeyFixtures.form("username", "hdr-user",
-                "password", "wrong password")), "failed password");
+        assertHardened(
+                http.postForm(
+                        "/api/user/create_apikey",
+                        KeyFixtures.form("username", "hdr-user", "password", "wrong password")),
+                "failed password");
     }
 
     @Test
@@ -126,27 +141,39 @@ class SecurityHeadersTest {
         writeSelfSigned(dir);
         try (TestServer tls = TestServer.start(c -> c.withTls(dir))) {
             SSLContext trustAll = SSLContext.getInstance("TLS");
-            trustAll.init(null, new TrustManager[]{new X509TrustManager() {
-                @Override
-                public void checkClientTrusted(X509Certificate[] chain, String authType) {
-                }
+            trustAll.init(
+                    null,
+                    new TrustManager[] {
+                        new X509TrustManager() {
+                            @Override
+                            public void checkClientTrusted(X509Certificate[] chain, String authType) {}
 
-                @Override
-                public void checkServerTrusted(X509Certificate[] chain, String authType) {
-                }
+                            @Override
+                            public void checkServerTrusted(X509Certificate[] chain, String authType) {}
 
-                @Override
-                public X509Certificate[] getAcceptedIssuers() {
-                    return new X509Certificate[0];
-                }
-            }}, new SecureRandom());
-            HttpClient client = HttpClient.newBuilder().sslContext(trustAll).connectTimeout(Duration.ofSeconds(5)).build();
-            for (String path : new String[]{"/healthz", "/api/v1/user/list", "/nowhere"}) {
-                HttpResponse<String> r = client.send(HttpRequest.newBuilder(
-                                URI.create("https://127.0.0.1:" + tls.port() + path)).timeout(Duration.ofSeconds(10)).build(),
+                            @Override
+                            public X509Certificate[] getAcceptedIssuers() {
+                                return new X509Certificate[0];
+                            }
+                        }
+                    },
+                    new SecureRandom());
+            HttpClient client = HttpClient.newBuilder()
+                    .sslContext(trustAll)
+                    .connectTimeout(Duration.ofSeconds(5))
+                    .build();
+            for (String path : new String[] {"/healthz", "/api/v1/user/list", "/nowhere"}) {
+                HttpResponse<String> r = client.send(
+                        HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + tls.port() + path))
+                                .timeout(Duration.ofSeconds(10))
+                                .build(),
                         HttpResponse.BodyHandlers.ofString());
-                assertThat(r.headers().firstValue("Strict-Transport-Security")).as(path).contains("max-age=63072000");
-                assertThat(r.headers().firstValue("X-Content-Type-Options")).as(path).contains("nosniff");
+                assertThat(r.headers().firstValue("Strict-Transport-Security"))
+                        .as(path)
+                        .contains("max-age=63072000");
+                assertThat(r.headers().firstValue("X-Content-Type-Options"))
+                        .as(path)
+                        .contains("nosniff");
             }
         } finally {
             try (var files = Files.list(dir)) {
@@ -162,10 +189,16 @@ class SecurityHeadersTest {
         KeyPair keys = g.generateKeyPair();
         X500Name name = new X500Name("CN=localhost");
         Instant now = Instant.now();
-        var builder = new JcaX509v3CertificateBuilder(name, new BigInteger(64, new SecureRandom()),
-                Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(1))), name, keys.getPublic());
-        builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[]{
-                new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
+        var builder = new JcaX509v3CertificateBuilder(
+                name,
+                new BigInteger(64, new SecureRandom()),
+                Date.from(now.minus(Duration.ofHours(1))),
+                Date.from(now.plus(Duration.ofDays(1))),
+                name,
+                keys.getPublic());
+        builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
+            new GeneralName(GeneralName.iPAddress, "127.0.0.1")
+        }));
         var cert = builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate()));
         StringWriter crt = new StringWriter();
         try (JcaPEMWriter w = new JcaPEMWriter(crt)) {

@@ -1,13 +1,13 @@
 package dev.pier.cli;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestDatabases;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -39,10 +39,13 @@ import static org.awaitility.Awaitility.await;
  * data directory; the URL is also given with {@code --db}.
  */
 class UserCliTest {
-    private static final Pattern URI = Pattern.compile("otpauth://totp/Pier:([^?\\s]+)\\?secret=([A-Z2-7]+)&issuer=Pier\\S*");
+    private static final Pattern URI =
+            Pattern.compile("otpauth://totp/Pier:([^?\\s]+)\\?secret=([A-Z2-7]+)&issuer=Pier\\S*");
     private static final AtomicInteger SEQ = new AtomicInteger();
+
     @Shared
     static TestServer server;
+
     static Http http;
     static Enrollment owner;
 
@@ -52,8 +55,10 @@ class UserCliTest {
         owner = server.createUser("boss", Role.OWNER);
         if (TestDatabases.postgres()) {
             var c = server.config();
-            Files.writeString(server.dataDir().resolve("pier.properties"), "db.url=" + c.dbUrl().orElseThrow() + "\n"
-                    + "db.user=" + c.dbUser() + "\n" + "db.password=" + c.dbPassword() + "\n");
+            Files.writeString(
+                    server.dataDir().resolve("pier.properties"),
+                    "db.url=" + c.dbUrl().orElseThrow() + "\n" + "db.user=" + c.dbUser() + "\n" + "db.password="
+                            + c.dbPassword() + "\n");
         }
     }
 
@@ -94,7 +99,8 @@ class UserCliTest {
 
     /** 400 (unknown user) while the token is good, 401 once it is not; no side effects either way. */
     private static int probe(String accessToken) {
-        return http.delete("/api/v1/user/auth/revoke/nobody-at-all", Matrix.bearer(accessToken)).status();
+        return http.delete("/api/v1/user/auth/revoke/nobody-at-all", Matrix.bearer(accessToken))
+                .status();
     }
 
     private static JsonNode loginWith(String username, String secret) {
@@ -120,11 +126,15 @@ class UserCliTest {
     void user_created_by_the_cli_appears_in_the_http_list() {
         String ownerToken = server.accessToken(owner);
         // the list is served from memory: load it before the CLI changes the table behind the server's back
-        assertThat(http.get("/api/v1/user/list", Matrix.bearer(ownerToken)).status()).isEqualTo(200);
+        assertThat(http.get("/api/v1/user/list", Matrix.bearer(ownerToken)).status())
+                .isEqualTo(200);
         String n = name("cli-listed");
         assertThat(pier("user", "create", "-u", n, "-g", "manager").exit()).isZero();
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).untilAsserted(() ->
-                assertThat(http.get("/api/v1/user/list", Matrix.bearer(ownerToken)).body()).contains("\"" + n + "\""));
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(50))
+                .untilAsserted(() -> assertThat(http.get("/api/v1/user/list", Matrix.bearer(ownerToken))
+                                .body())
+                        .contains("\"" + n + "\""));
     }
 
     @Test
@@ -135,7 +145,9 @@ class UserCliTest {
         assertThat(run.err()).containsIgnoringCase("owner").containsIgnoringCase("exists");
         assertThat(run.out()).doesNotContain("otpauth://");
         assertThat(server.core().users.find(n)).isEmpty();
-        assertThat(server.core().users.list()).filteredOn(u -> u.role() == Role.OWNER).hasSize(1);
+        assertThat(server.core().users.list())
+                .filteredOn(u -> u.role() == Role.OWNER)
+                .hasSize(1);
     }
 
     @Test
@@ -175,10 +187,20 @@ class UserCliTest {
         assertThat(newSecret).isNotEqualTo(oldSecret);
 
         // the server notices the other process's change within a poll or two
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).until(() -> probe(access) == 401);
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> probe(access) == 401);
         assertError(http.delete("/api/v1/user/auth/revoke/nobody-at-all", Matrix.bearer(access)), 401, 908);
-        assertError(http.postJson(Matrix.REFRESH, json("grant_type", "refresh_token",
-                "refresh_token", session.get("refresh_token").asText())), 401, 910);
+        assertError(
+                http.postJson(
+                        Matrix.REFRESH,
+                        json(
+                                "grant_type",
+                                "refresh_token",
+                                "refresh_token",
+                                session.get("refresh_token").asText())),
+                401,
+                910);
         assertError(Matrix.login(http, n, code(oldSecret)), 400, 902);
         JsonNode fresh = loginWith(n, newSecret);
         assertThat(probe(fresh.get("access_token").asText())).isEqualTo(400);
@@ -200,7 +222,9 @@ class UserCliTest {
         Run reset = pier("user", "create", "-u", o.user().username(), "-g", "owner", "-r");
         assertThat(reset.exit()).as(reset.err()).isZero();
         String secret = reset.secretFor(o.user().username());
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).until(() -> probe(access) == 401);
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> probe(access) == 401);
         loginWith(o.user().username(), secret);
         owner = new Enrollment(o.user(), secret);
     }
@@ -220,7 +244,9 @@ class UserCliTest {
         assertThat(probe(access)).isEqualTo(400);
         Run delete = pier("user", "delete", n);
         assertThat(delete.exit()).as(delete.err()).isZero();
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).until(() -> probe(access) == 401);
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> probe(access) == 401);
     }
 
     @Test

@@ -3,9 +3,9 @@ package dev.pier.crypto;
 import dev.pier.Core;
 import dev.pier.config.Config;
 import dev.pier.config.ConfigException;
-import dev.pier.support.TestDatabases;
 import dev.pier.security.Principal;
 import dev.pier.security.Role;
+import dev.pier.support.TestDatabases;
 import dev.pier.users.UserService;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -76,7 +76,8 @@ class MasterKeyStartupTest {
     @Test
     void a_new_data_directory_and_its_key_file_are_private() throws IOException {
         createUser("first");
-        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data))).isEqualTo("rwx------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data)))
+                .isEqualTo("rwx------");
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("master.key"))))
                 .isEqualTo("rw-------");
     }
@@ -140,8 +141,8 @@ class MasterKeyStartupTest {
         String url = pgUrl != null ? pgUrl : TestDatabases.createPostgresDatabase();
         long start = System.nanoTime();
         try {
-            assertThatThrownBy(() -> Core.forCli(Config.defaults(data).withPort(0)
-                    .withDb(url, TestDatabases.pgUser(), "not-the-password")))
+            assertThatThrownBy(() -> Core.forCli(
+                            Config.defaults(data).withPort(0).withDb(url, TestDatabases.pgUser(), "not-the-password")))
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("cannot connect to the database")
                     .hasMessageNotContaining("not-the-password");

@@ -29,17 +29,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 class DatabaseOutageTest {
     private static final Logger log = LoggerFactory.getLogger(DatabaseOutageTest.class);
 
-    private record Answer(long startedNanos, int status, long ms, String retryAfter, String body) {
-    }
+    private record Answer(long startedNanos, int status, long ms, String retryAfter, String body) {}
 
     @Test
     void an_outage_is_answered_503_promptly_logged_once_and_recovered_from() throws Exception {
         try (PostgresCluster pg = PostgresCluster.start();
-             ServerProcess server = ServerProcess.onDatabase(pg.jdbcUrl(), Map.of("PIER_MAX_KEYS_PER_USER", "100000"))) {
+                ServerProcess server =
+                        ServerProcess.onDatabase(pg.jdbcUrl(), Map.of("PIER_MAX_KEYS_PER_USER", "100000"))) {
             String token = KillNineTest.ownerToken(server);
             Http http = server.http();
-            String before = http.postJson("/api/v1/api_tokens", "{\"description\":\"before\"}",
-                    "Authorization", "Bearer " + token).json().get("key").asText();
+            String before = http.postJson(
+                            "/api/v1/api_tokens", "{\"description\":\"before\"}", "Authorization", "Bearer " + token)
+                    .json()
+                    .get("key")
+                    .asText();
             awaitNode(http, token, "online");
 
             ConcurrentLinkedQueue<Answer> answers = new ConcurrentLinkedQueue<>();
@@ -51,10 +54,18 @@ class DatabaseOutageTest {
                     while (!stop.get()) {
                         long t0 = System.nanoTime();
                         Http.Response r = writer
-                                ? http.postJson("/api/v1/api_tokens", "{\"description\":\"load\"}", "Authorization", "Bearer " + token)
+                                ? http.postJson(
+                                        "/api/v1/api_tokens",
+                                        "{\"description\":\"load\"}",
+                                        "Authorization",
+                                        "Bearer " + token)
                                 : http.get("/api/v1/audit?limit=5", "Authorization", "Bearer " + token);
-                        answers.add(new Answer(t0, r.status(), (System.nanoTime() - t0) / 1_000_000,
-                                r.header("Retry-After"), r.body()));
+                        answers.add(new Answer(
+                                t0,
+                                r.status(),
+                                (System.nanoTime() - t0) / 1_000_000,
+                                r.header("Retry-After"),
+                                r.body()));
                     }
                 });
             }
@@ -74,7 +85,9 @@ class DatabaseOutageTest {
                 }
                 Thread.sleep(100);
             }
-            assertThat(recoveredAt).as("a request succeeded within 30 s of the database's return").isPositive();
+            assertThat(recoveredAt)
+                    .as("a request succeeded within 30 s of the database's return")
+                    .isPositive();
             Thread.sleep(2000);
             stop.set(true);
             clients.shutdown();
@@ -91,29 +104,39 @@ class DatabaseOutageTest {
                     after.add(a);
                 }
             }
-            List<Answer> refused = during.stream().filter(a -> a.status() == 503).toList();
-            log.info("outage: {} answers while PostgreSQL was stopped, {} of them 503, slowest {} ms; first success {} ms "
+            List<Answer> refused =
+                    during.stream().filter(a -> a.status() == 503).toList();
+            log.info(
+                    "outage: {} answers while PostgreSQL was stopped, {} of them 503, slowest {} ms; first success {} ms "
                             + "after its restart; {} answers after that",
-                    during.size(), refused.size(), during.stream().mapToLong(Answer::ms).max().orElse(0),
-                    (recovered - outageEnd) / 1_000_000, after.size());
+                    during.size(),
+                    refused.size(),
+                    during.stream().mapToLong(Answer::ms).max().orElse(0),
+                    (recovered - outageEnd) / 1_000_000,
+                    after.size());
             assertThat(refused).as("503 answers during the outage").isNotEmpty();
             for (Answer a : refused) {
                 assertThat(a.ms()).as("ms to answer 503").isLessThan(2000);
                 assertThat(a.retryAfter()).isNotNull();
             }
             assertThat(during).allSatisfy(a -> assertThat(a.status()).isIn(200, 503));
-            assertThat(after).isNotEmpty().allSatisfy(a -> assertThat(a.status()).as(a.body()).isEqualTo(200));
+            assertThat(after)
+                    .isNotEmpty()
+                    .allSatisfy(a -> assertThat(a.status()).as(a.body()).isEqualTo(200));
 
             // the same server, no restart: what it acknowledged before is still there, the node never went offline
             assertThat(http.get("/api/v1/api_tokens", "Token", before).status()).isEqualTo(200);
             awaitNode(http, token, "online");
             String logText = server.log();
-            assertThat(logText.lines().filter(l -> l.contains("database unavailable"))).hasSize(1);
-            assertThat(logText.lines().filter(l -> l.contains("database is back"))).hasSize(1);
+            assertThat(logText.lines().filter(l -> l.contains("database unavailable")))
+                    .hasSize(1);
+            assertThat(logText.lines().filter(l -> l.contains("database is back")))
+                    .hasSize(1);
             List<String> lines = logText.lines().toList();
             List<String> traces = new ArrayList<>();
             for (int i = 1; i < lines.size(); i++) {
-                if (lines.get(i).startsWith("\tat ") && !lines.get(i - 1).startsWith("\tat ")
+                if (lines.get(i).startsWith("\tat ")
+                        && !lines.get(i - 1).startsWith("\tat ")
                         && !lines.get(i - 1).startsWith("Caused by")) {
                     int j = i - 1;
                     while (j > 0 && !lines.get(j).matches("^\\d{4}-.*")) {

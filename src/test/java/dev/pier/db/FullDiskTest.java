@@ -60,11 +60,17 @@ class FullDiskTest {
                     refused++;
                 }
             }
-            log.info("full disk: {} writes refused with 507, {} accepted; slowest answer {} ms", refused, accepted, slowest);
+            log.info(
+                    "full disk: {} writes refused with 507, {} accepted; slowest answer {} ms",
+                    refused,
+                    accepted,
+                    slowest);
             assertThat(refused).as("writes refused while the disk is full").isGreaterThan(30);
             assertThat(slowest).as("ms to answer a write on a full disk").isLessThan(3000);
             // reads work on a full disk
-            assertThat(http.get("/api/v1/api_tokens", "Authorization", "Bearer " + token).status()).isEqualTo(200);
+            assertThat(http.get("/api/v1/api_tokens", "Authorization", "Bearer " + token)
+                            .status())
+                    .isEqualTo(200);
             assertThat(http.get("/readyz").status()).isIn(200, 503);
 
             Files.delete(filler);
@@ -76,14 +82,18 @@ class FullDiskTest {
                 }
                 Thread.sleep(100);
             }
-            assertThat(after.status()).as("a write once space is back: " + after.body()).isEqualTo(200);
+            assertThat(after.status())
+                    .as("a write once space is back: " + after.body())
+                    .isEqualTo(200);
             acknowledged.add(after.body());
 
             server.kill9();
             server.restart();
             for (String body : acknowledged) {
                 String key = Http.parse(body).get("key").asText();
-                assertThat(server.http().get("/api/v1/api_tokens", "Token", key).status()).as(body).isEqualTo(200);
+                assertThat(server.http().get("/api/v1/api_tokens", "Token", key).status())
+                        .as(body)
+                        .isEqualTo(200);
             }
             assertThat(server.log()).contains("database full");
         } finally {
@@ -93,8 +103,8 @@ class FullDiskTest {
     }
 
     private static Http.Response create(Http http, String token, String description) {
-        return http.postJson("/api/v1/api_tokens", "{\"description\":\"" + description + "\"}",
-                "Authorization", "Bearer " + token);
+        return http.postJson(
+                "/api/v1/api_tokens", "{\"description\":\"" + description + "\"}", "Authorization", "Bearer " + token);
     }
 
     /** Writes zeros until the file system says it is full. */

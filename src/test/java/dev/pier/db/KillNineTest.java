@@ -1,11 +1,11 @@
 package dev.pier.db;
 
-import dev.pier.support.DatabaseFree;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.Core;
 import dev.pier.auth.Totp;
 import dev.pier.security.Principal;
 import dev.pier.security.Role;
+import dev.pier.support.DatabaseFree;
 import dev.pier.support.Http;
 import dev.pier.support.ServerProcess;
 import dev.pier.support.TestDatabases;
@@ -37,8 +37,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class KillNineTest {
     private static final Logger log = LoggerFactory.getLogger(KillNineTest.class);
 
-    private record Created(String id, String key) {
-    }
+    private record Created(String id, String key) {}
 
     @Test
     void acknowledged_key_changes_survive_kill_9_under_load() throws Exception {
@@ -71,7 +70,8 @@ class KillNineTest {
             clients.submit(() -> {
                 for (Created k : toDelete) {
                     try {
-                        Http.Response r = http.delete("/api/v1/api_tokens/" + k.id(), "Authorization", "Bearer " + token);
+                        Http.Response r =
+                                http.delete("/api/v1/api_tokens/" + k.id(), "Authorization", "Bearer " + token);
                         if (r.status() == 204 || r.status() == 200) {
                             deleted.put(k.id(), k);
                         }
@@ -83,8 +83,13 @@ class KillNineTest {
             clients.submit(() -> {
                 for (Created k : toDisable) {
                     try {
-                        Http.Response r = http.send("PATCH", "/api/v1/api_tokens/" + k.id(), "application/json",
-                                "{\"enabled\":false}", "Authorization", "Bearer " + token);
+                        Http.Response r = http.send(
+                                "PATCH",
+                                "/api/v1/api_tokens/" + k.id(),
+                                "application/json",
+                                "{\"enabled\":false}",
+                                "Authorization",
+                                "Bearer " + token);
                         if (r.status() == 200) {
                             disabled.put(k.id(), k);
                         }
@@ -107,7 +112,10 @@ class KillNineTest {
             server.restart();
             int lost = 0;
             for (Created k : created) {
-                if (server.http().get("/api/v1/api_tokens/" + k.id(), "Token", k.key()).status() != 200) {
+                if (server.http()
+                                .get("/api/v1/api_tokens/" + k.id(), "Token", k.key())
+                                .status()
+                        != 200) {
                     lost++;
                 }
             }
@@ -123,9 +131,15 @@ class KillNineTest {
                     reenabled++;
                 }
             }
-            log.info("kill -9 under load ({}): {} creates, {} deletes, {} disables acknowledged; lost {}, undone {}, {}",
-                    TestDatabases.postgres() ? "PostgreSQL" : "SQLite", created.size(), deleted.size(), disabled.size(),
-                    lost, undeleted, reenabled);
+            log.info(
+                    "kill -9 under load ({}): {} creates, {} deletes, {} disables acknowledged; lost {}, undone {}, {}",
+                    TestDatabases.postgres() ? "PostgreSQL" : "SQLite",
+                    created.size(),
+                    deleted.size(),
+                    disabled.size(),
+                    lost,
+                    undeleted,
+                    reenabled);
             assertThat(lost).as("acknowledged creates lost").isZero();
             assertThat(undeleted).as("acknowledged deletes undone").isZero();
             assertThat(reenabled).as("acknowledged disables undone").isZero();
@@ -139,15 +153,23 @@ class KillNineTest {
             String viewer;
             Enrollment v;
             try (Core cli = server.cli()) {
-                v = cli.users.create(Principal.system(), new UserService.NewUser(null, "revoked", Role.VIEWER, null, null));
+                v = cli.users.create(
+                        Principal.system(), new UserService.NewUser(null, "revoked", Role.VIEWER, null, null));
             }
             viewer = login(server.http(), v);
-            assertThat(server.http().get("/api/v1/droplet/list", "Authorization", "Bearer " + viewer).status()).isEqualTo(200);
-            Http.Response r = server.http().delete("/api/v1/user/auth/revoke/revoked", "Authorization", "Bearer " + token);
+            assertThat(server.http()
+                            .get("/api/v1/droplet/list", "Authorization", "Bearer " + viewer)
+                            .status())
+                    .isEqualTo(200);
+            Http.Response r =
+                    server.http().delete("/api/v1/user/auth/revoke/revoked", "Authorization", "Bearer " + token);
             assertThat(r.status()).as(r.body()).isEqualTo(200);
             server.kill9();
             server.restart();
-            assertThat(server.http().get("/api/v1/droplet/list", "Authorization", "Bearer " + viewer).status()).isEqualTo(401);
+            assertThat(server.http()
+                            .get("/api/v1/droplet/list", "Authorization", "Bearer " + viewer)
+                            .status())
+                    .isEqualTo(401);
         }
     }
 
@@ -161,8 +183,8 @@ class KillNineTest {
     }
 
     private static Created create(Http http, String token, String description) {
-        Http.Response r = http.postJson("/api/v1/api_tokens", "{\"description\":\"" + description + "\"}",
-                "Authorization", "Bearer " + token);
+        Http.Response r = http.postJson(
+                "/api/v1/api_tokens", "{\"description\":\"" + description + "\"}", "Authorization", "Bearer " + token);
         if (r.status() != 200) {
             throw new IllegalStateException("create answered " + r.status() + ": " + r.body());
         }
@@ -174,7 +196,8 @@ class KillNineTest {
     static String ownerToken(ServerProcess server) {
         Enrollment owner;
         try (Core cli = server.cli()) {
-            owner = cli.users.create(Principal.system(), new UserService.NewUser(null, "owner", Role.OWNER, null, null));
+            owner = cli.users.create(
+                    Principal.system(), new UserService.NewUser(null, "owner", Role.OWNER, null, null));
         }
         return login(server.http(), owner);
     }
@@ -182,8 +205,8 @@ class KillNineTest {
     static String login(Http http, Enrollment e) {
         byte[] secret = Base32.decode(pad(e.secretBase32()));
         String code = Totp.code(secret, Totp.step(Instant.now()));
-        Http.Response r = http.postJson("/api/v1/user/auth",
-                "{\"username\":\"" + e.user().username() + "\",\"code\":\"" + code + "\"}");
+        Http.Response r = http.postJson(
+                "/api/v1/user/auth", "{\"username\":\"" + e.user().username() + "\",\"code\":\"" + code + "\"}");
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         return r.json().get("access_token").asText();
     }

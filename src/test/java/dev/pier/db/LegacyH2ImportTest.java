@@ -1,6 +1,5 @@
 package dev.pier.db;
 
-import dev.pier.support.DatabaseFree;
 import dev.pier.App;
 import dev.pier.Core;
 import dev.pier.auth.Totp;
@@ -9,6 +8,7 @@ import dev.pier.config.ConfigException;
 import dev.pier.crypto.Hashing;
 import dev.pier.crypto.MasterKey;
 import dev.pier.crypto.SecretBox;
+import dev.pier.support.DatabaseFree;
 import dev.pier.support.Http;
 import dev.pier.support.TestFiles;
 import io.javalin.Javalin;
@@ -53,8 +53,7 @@ class LegacyH2ImportTest {
         TestFiles.deleteTree(data.getParent());
     }
 
-    private record Legacy(byte[] totpSecret, String apiKey, UUID userId, UUID installation) {
-    }
+    private record Legacy(byte[] totpSecret, String apiKey, UUID userId, UUID installation) {}
 
     /** What Pier 0.1 left behind: H2 at schema version 5, a key file, an owner with TOTP, a key, a node. */
     private Legacy makeLegacyDirectory() throws IOException {
@@ -64,7 +63,11 @@ class LegacyH2ImportTest {
         h2.setURL("jdbc:h2:file:" + data.toAbsolutePath().resolve("pier"));
         h2.setUser("pier");
         h2.setPassword(key.derive("h2-database-password"));
-        Flyway.configure().dataSource(h2).locations("classpath:db/migration/postgresql").load().migrate();
+        Flyway.configure()
+                .dataSource(h2)
+                .locations("classpath:db/migration/postgresql")
+                .load()
+                .migrate();
         Jdbi jdbi = Jdbi.create(h2);
         byte[] secret = new byte[20];
         new SecureRandom().nextBytes(secret);
@@ -78,22 +81,28 @@ class LegacyH2ImportTest {
                             INSERT INTO users (id, username, username_key, role, owner_slot, totp_secret, totp_last_step,
                                                created_at, updated_at, disabled)
                             VALUES (:id, 'Veteran', 'veteran', 'owner', 1, :secret, 0, :now, :now, FALSE)""")
-                    .bind("id", user).bind("secret", sealed).bind("now", now).execute();
+                    .bind("id", user)
+                    .bind("secret", sealed)
+                    .bind("now", now)
+                    .execute();
             h.createUpdate("""
                             INSERT INTO api_keys (id, user_id, key_hash, description, access_level, enabled, created_at, updated_at)
                             VALUES (:id, :user, :hash, 'old key', 'full', TRUE, :now, :now)""")
-                    .bind("id", UUID.randomUUID()).bind("user", user).bind("hash", Hashing.sha256Hex(apiKey))
-                    .bind("now", now).execute();
+                    .bind("id", UUID.randomUUID())
+                    .bind("user", user)
+                    .bind("hash", Hashing.sha256Hex(apiKey))
+                    .bind("now", now)
+                    .execute();
             h.createUpdate("""
                             INSERT INTO nodes (id, name, tags, ram_mib, disk_mib, processor, endpoint, status, created_at, updated_at)
-                            VALUES (:id, 'local', 'local', 4096, 10000, 'x86', 'unix:///var/run/docker.sock', 'unknown', :now, :now)""")
-                    .bind("id", UUID.randomUUID()).bind("now", now).execute();
+                            VALUES (:id, 'local', 'local', 4096, 10000, 'x86', 'unix:///var/run/docker.sock', 'unknown', :now, :now)""").bind("id", UUID.randomUUID()).bind("now", now).execute();
             h.createUpdate("""
                             INSERT INTO audit_log (at, actor_name, action, target, outcome)
-                            VALUES (:now, 'cli', 'user.create', 'Veteran', 'success')""")
-                    .bind("now", now).execute();
+                            VALUES (:now, 'cli', 'user.create', 'Veteran', 'success')""").bind("now", now).execute();
             h.createUpdate("INSERT INTO installation (id, installation_id, key_check) VALUES (1, :id, :check)")
-                    .bind("id", installation).bind("check", key.derive("installation-key-check")).execute();
+                    .bind("id", installation)
+                    .bind("check", key.derive("installation-key-check"))
+                    .execute();
         });
         return new Legacy(secret, apiKey, user, installation);
     }
@@ -110,10 +119,14 @@ class LegacyH2ImportTest {
         try {
             Http http = new Http("http://127.0.0.1:" + app.port());
             String code = Totp.code(legacy.totpSecret(), Totp.step(Instant.now()));
-            Http.Response login = http.postJson("/api/v1/user/auth", "{\"username\":\"Veteran\",\"code\":\"" + code + "\"}");
+            Http.Response login =
+                    http.postJson("/api/v1/user/auth", "{\"username\":\"Veteran\",\"code\":\"" + code + "\"}");
             assertThat(login.status()).as(login.body()).isEqualTo(200);
-            assertThat(http.get("/api/v1/api_tokens", "x-api-key", legacy.apiKey()).status()).isEqualTo(200);
-            assertThat(http.get("/api/v1/audit", "x-api-key", legacy.apiKey()).body()).contains("\"target\":\"Veteran\"");
+            assertThat(http.get("/api/v1/api_tokens", "x-api-key", legacy.apiKey())
+                            .status())
+                    .isEqualTo(200);
+            assertThat(http.get("/api/v1/audit", "x-api-key", legacy.apiKey()).body())
+                    .contains("\"target\":\"Veteran\"");
             assertThat(core.nodes.list()).extracting(n -> n.name()).containsExactly("local");
             assertThat(Installation.id(core.db.jdbi())).isEqualTo(legacy.installation());
         } finally {
@@ -151,7 +164,11 @@ class LegacyH2ImportTest {
         Core.forServer(config(), Clock.systemUTC()).close();
         Core again = Core.forServer(config(), Clock.systemUTC());
         try {
-            long users = again.db.jdbi().withHandle(h -> h.createQuery("SELECT COUNT(*) FROM users").mapTo(Long.class).one());
+            long users = again.db
+                    .jdbi()
+                    .withHandle(h -> h.createQuery("SELECT COUNT(*) FROM users")
+                            .mapTo(Long.class)
+                            .one());
             assertThat(users).isEqualTo(1);
         } finally {
             again.close();

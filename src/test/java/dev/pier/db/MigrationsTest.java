@@ -1,7 +1,7 @@
 package dev.pier.db;
 
-import dev.pier.support.DatabaseFree;
 import com.zaxxer.hikari.HikariDataSource;
+import dev.pier.support.DatabaseFree;
 import dev.pier.support.TestDatabases;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -60,7 +60,8 @@ class MigrationsTest {
             newest = files.map(p -> FILE.matcher(p.getFileName().toString()))
                     .filter(Matcher::matches)
                     .mapToInt(m -> Integer.parseInt(m.group(1)))
-                    .max().orElseThrow();
+                    .max()
+                    .orElseThrow();
         }
         assertThat(Database.SCHEMA_VERSION).isEqualTo(newest);
     }
@@ -70,7 +71,8 @@ class MigrationsTest {
     void both_stores_end_with_the_same_tables_and_columns() throws Exception {
         // SQLite starts from a baseline of its own at version 5; from there both run the same files
         String pg = TestDatabases.createPostgresDatabase();
-        try (HikariDataSource lite = new HikariDataSource(); HikariDataSource postgres = new HikariDataSource()) {
+        try (HikariDataSource lite = new HikariDataSource();
+                HikariDataSource postgres = new HikariDataSource()) {
             lite.setDataSource(Database.sqlite(dir.resolve("both.db"), java.time.Duration.ofSeconds(5)));
             postgres.setJdbcUrl(pg);
             postgres.setUsername(TestDatabases.pgUser());
@@ -78,8 +80,9 @@ class MigrationsTest {
             Database.migrate(lite, true);
             Database.migrate(postgres, false);
             var fromSqlite = columns(lite);
-            assertThat(fromSqlite).containsKeys("users", "sessions", "api_keys", "instances", "change_counters",
-                    "idempotency_keys").doesNotContainKey("cache_epoch");
+            assertThat(fromSqlite)
+                    .containsKeys("users", "sessions", "api_keys", "instances", "change_counters", "idempotency_keys")
+                    .doesNotContainKey("cache_epoch");
             assertThat(fromSqlite).isEqualTo(columns(postgres));
         } finally {
             TestDatabases.dropPostgresDatabase(pg);
@@ -89,7 +92,8 @@ class MigrationsTest {
     private static java.util.SortedMap<String, java.util.SortedSet<String>> columns(javax.sql.DataSource ds)
             throws SQLException {
         java.util.SortedMap<String, java.util.SortedSet<String>> out = new java.util.TreeMap<>();
-        try (Connection c = ds.getConnection(); var rs = c.getMetaData().getColumns(null, null, "%", "%")) {
+        try (Connection c = ds.getConnection();
+                var rs = c.getMetaData().getColumns(null, null, "%", "%")) {
             while (rs.next()) {
                 String schema = rs.getString("TABLE_SCHEM");
                 if (schema != null && !schema.equals("public")) {
@@ -122,11 +126,13 @@ class MigrationsTest {
     @Test
     void a_database_one_migration_behind_is_brought_up_to_date() throws SQLException {
         Database.migrate(ds, sqlite());
-        try (Connection c = ds.getConnection(); var st = c.createStatement()) {
+        try (Connection c = ds.getConnection();
+                var st = c.createStatement()) {
             // undo V9 as if this database were made by the previous release
             st.execute("DROP INDEX instance_events_at");
-            for (String column : new String[]{"display_name", "observed_condition", "exit_code", "crashes",
-                    "start_failures", "next_attempt_at"}) {
+            for (String column : new String[] {
+                "display_name", "observed_condition", "exit_code", "crashes", "start_failures", "next_attempt_at"
+            }) {
                 st.execute("ALTER TABLE instances DROP COLUMN " + column);
             }
             st.execute("ALTER TABLE nodes DROP COLUMN host_port_min");
@@ -136,8 +142,10 @@ class MigrationsTest {
         assertThat(Database.upToDate(ds)).isFalse();
         Database.migrate(ds, sqlite());
         assertThat(Database.upToDate(ds)).isTrue();
-        try (Connection c = ds.getConnection(); var st = c.createStatement()) {
-            st.executeQuery("SELECT crashes, next_attempt_at, display_name FROM instances").close();
+        try (Connection c = ds.getConnection();
+                var st = c.createStatement()) {
+            st.executeQuery("SELECT crashes, next_attempt_at, display_name FROM instances")
+                    .close();
             st.executeQuery("SELECT host_port_min, host_port_max FROM nodes").close();
         }
     }
@@ -145,7 +153,8 @@ class MigrationsTest {
     @Test
     void a_failed_migration_in_the_history_sends_the_start_to_flyway() throws SQLException {
         Database.migrate(ds, sqlite());
-        try (Connection c = ds.getConnection(); var st = c.createStatement()) {
+        try (Connection c = ds.getConnection();
+                var st = c.createStatement()) {
             st.execute("UPDATE \"flyway_schema_history\" SET \"success\" = FALSE WHERE \"version\" = '6'");
         }
         assertThat(Database.upToDate(ds)).isFalse();

@@ -1,6 +1,5 @@
 package dev.pier.droplets;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.ExposedPort;
@@ -10,6 +9,7 @@ import dev.pier.instances.InstanceFixture;
 import dev.pier.instances.TestEngine;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -86,23 +86,37 @@ class DropletsApiTest {
         String name = InstanceFixture.name("full");
         int tcp = TestEngine.freeTcpPort();
         int udp = TestEngine.freeUdpPort();
-        JsonNode list = listOk(http().postJson("/api/v1/droplet/add", json(
-                "name", name, "image", InstanceFixture.QUIET_IMAGE, "memory", 48, "cpu", 0.5,
-                "ports", "80:" + tcp + ",53:" + udp + "/udp",
-                "variables", Map.of("GREETING", "hello world", "EMPTY", "", "N", "42")), bearer(pier.manager)));
+        JsonNode list = listOk(http().postJson(
+                        "/api/v1/droplet/add",
+                        json(
+                                "name",
+                                name,
+                                "image",
+                                InstanceFixture.QUIET_IMAGE,
+                                "memory",
+                                48,
+                                "cpu",
+                                0.5,
+                                "ports",
+                                "80:" + tcp + ",53:" + udp + "/udp",
+                                "variables",
+                                Map.of("GREETING", "hello world", "EMPTY", "", "N", "42")),
+                        bearer(pier.manager)));
 
         JsonNode d = find(list, name);
         assertThat(d.path("status").asText()).isEqualTo("running");
         assertThat(d.path("memory").asInt()).isEqualTo(48);
         assertThat(d.path("cpu").asDouble()).isEqualTo(0.5);
-        assertThat(d.path("ports").path("80")).isEqualTo(pierTree(
-                "{\"type\":\"tcp\",\"from\":{\"ip\":\"0.0.0.0\",\"port\":" + tcp + "}}"));
+        assertThat(d.path("ports").path("80"))
+                .isEqualTo(pierTree("{\"type\":\"tcp\",\"from\":{\"ip\":\"0.0.0.0\",\"port\":" + tcp + "}}"));
         assertThat(d.path("ports").path("53/udp").path("type").asText()).isEqualTo("udp");
-        assertThat(d.path("ports").path("53/udp").path("from").path("port").asInt()).isEqualTo(udp);
+        assertThat(d.path("ports").path("53/udp").path("from").path("port").asInt())
+                .isEqualTo(udp);
 
         InspectContainerResponse c = pier.inspectInstance(d.path("id").asText());
         Map<String, String> labels = c.getConfig().getLabels();
-        assertThat(labels).containsEntry("dev.pier.managed", "true")
+        assertThat(labels)
+                .containsEntry("dev.pier.managed", "true")
                 .containsEntry("dev.pier.instance", d.path("id").asText())
                 .containsEntry(TestEngine.INSTALLATION_LABEL, pier.installation.toString());
         HostConfig h = c.getHostConfig();
@@ -141,10 +155,14 @@ class DropletsApiTest {
     void stop_start_restart_and_delete_by_name_and_by_id_each_answer_with_the_list() {
         String a = InstanceFixture.name("life-a");
         String b = InstanceFixture.name("life-b");
-        listOk(http().postJson("/api/v1/droplet/add", json("name", a, "image", InstanceFixture.QUIET_IMAGE),
-                bearer(pier.manager)));
-        JsonNode list = listOk(http().postJson("/api/v1/droplet/add", json("name", b, "image", InstanceFixture.QUIET_IMAGE),
-                bearer(pier.manager)));
+        listOk(http().postJson(
+                        "/api/v1/droplet/add",
+                        json("name", a, "image", InstanceFixture.QUIET_IMAGE),
+                        bearer(pier.manager)));
+        JsonNode list = listOk(http().postJson(
+                        "/api/v1/droplet/add",
+                        json("name", b, "image", InstanceFixture.QUIET_IMAGE),
+                        bearer(pier.manager)));
         String idB = find(list, b).path("id").asText();
         String idA = find(list, a).path("id").asText();
         String cidA = pier.containersOf(idA).getFirst().getId();
@@ -161,10 +179,12 @@ class DropletsApiTest {
         assertThat(find(list, a).path("status").asText()).isEqualTo("running");
         assertThat(pier.running(cidA)).isTrue();
 
-        String startedBefore = pier.docker.inspectContainerCmd(cidA).exec().getState().getStartedAt();
+        String startedBefore =
+                pier.docker.inspectContainerCmd(cidA).exec().getState().getStartedAt();
         list = listOk(http().send("PATCH", "/api/v1/droplet/restart/" + a, null, null, bearer(pier.manager)));
         assertThat(find(list, a).path("status").asText()).isEqualTo("running");
-        InspectContainerResponse restarted = pier.docker.inspectContainerCmd(cidA).exec();
+        InspectContainerResponse restarted =
+                pier.docker.inspectContainerCmd(cidA).exec();
         assertThat(restarted.getState().getRunning()).isTrue();
         assertThat(restarted.getState().getStartedAt()).isNotEqualTo(startedBefore);
 
@@ -180,7 +200,9 @@ class DropletsApiTest {
 
         list = listOk(http().delete("/api/v1/droplet/delete/" + a, bearer(pier.manager)));
         assertThat(list.findValuesAsText("name")).containsExactly(b);
-        assertThat(TestEngine.inspect(pier.docker, cidA)).as("container of %s after delete", a).isEmpty();
+        assertThat(TestEngine.inspect(pier.docker, cidA))
+                .as("container of %s after delete", a)
+                .isEmpty();
 
         list = listOk(http().delete("/api/v1/droplet/delete/" + idB, bearer(pier.manager)));
         assertThat(list).isEmpty();
@@ -192,21 +214,27 @@ class DropletsApiTest {
     @Test
     void a_viewer_lists_droplets_but_may_not_add_or_act_on_them() {
         String name = InstanceFixture.name("seen");
-        listOk(http().postJson("/api/v1/droplet/add", json("name", name, "image", InstanceFixture.QUIET_IMAGE),
-                bearer(pier.manager)));
+        listOk(http().postJson(
+                        "/api/v1/droplet/add",
+                        json("name", name, "image", InstanceFixture.QUIET_IMAGE),
+                        bearer(pier.manager)));
 
         JsonNode list = listOk(http().get("/api/v1/droplet/list", bearer(pier.viewer)));
         assertThat(list.findValuesAsText("name")).containsExactly(name);
 
         int before = pier.containers().size();
         Matrix.assertError(http().send("POST", "/api/v1/droplet/add", null, null, bearer(pier.viewer)), 403, 912);
-        Matrix.assertError(http().postJson("/api/v1/droplet/add", json("name", InstanceFixture.name("nope")),
-                bearer(pier.viewer)), 403, 912);
-        Matrix.assertError(http().send("PATCH", "/api/v1/droplet/stop/" + name, null, null, bearer(pier.viewer)), 403, 912);
+        Matrix.assertError(
+                http().postJson("/api/v1/droplet/add", json("name", InstanceFixture.name("nope")), bearer(pier.viewer)),
+                403,
+                912);
+        Matrix.assertError(
+                http().send("PATCH", "/api/v1/droplet/stop/" + name, null, null, bearer(pier.viewer)), 403, 912);
         Matrix.assertError(http().delete("/api/v1/droplet/delete/" + name, bearer(pier.viewer)), 403, 912);
         assertThat(pier.containers()).hasSize(before);
         assertThat(pier.records()).isEqualTo(1);
-        String cid = pier.containersOf(list.get(0).path("id").asText()).getFirst().getId();
+        String cid =
+                pier.containersOf(list.get(0).path("id").asText()).getFirst().getId();
         assertThat(pier.running(cid)).isTrue();
 
         // no credential at all
@@ -216,11 +244,14 @@ class DropletsApiTest {
     @Test
     void an_unknown_droplet_is_a_404_in_the_matrix_shape() {
         for (String path : List.of("/api/v1/droplet/stop/", "/api/v1/droplet/start/", "/api/v1/droplet/restart/")) {
-            Matrix.assertError(http().send("PATCH", path + "no-such-droplet", null, null, bearer(pier.manager)), 404, 404);
-            Matrix.assertError(http().send("PATCH", path + UUID.randomUUID(), null, null, bearer(pier.manager)), 404, 404);
+            Matrix.assertError(
+                    http().send("PATCH", path + "no-such-droplet", null, null, bearer(pier.manager)), 404, 404);
+            Matrix.assertError(
+                    http().send("PATCH", path + UUID.randomUUID(), null, null, bearer(pier.manager)), 404, 404);
         }
         Matrix.assertError(http().delete("/api/v1/droplet/delete/no-such-droplet", bearer(pier.manager)), 404, 404);
-        Matrix.assertError(http().delete("/api/v1/droplet/delete/" + UUID.randomUUID(), bearer(pier.manager)), 404, 404);
+        Matrix.assertError(
+                http().delete("/api/v1/droplet/delete/" + UUID.randomUUID(), bearer(pier.manager)), 404, 404);
     }
 
     @Test
@@ -244,16 +275,30 @@ class DropletsApiTest {
     @Test
     void a_droplet_killed_behind_pier_s_back_shows_running_again_in_the_list() {
         String name = InstanceFixture.name("phoenix");
-        JsonNode list = listOk(http().postJson("/api/v1/droplet/add", json("name", name, "image", InstanceFixture.QUIET_IMAGE),
-                bearer(pier.manager)));
-        String cid = pier.containersOf(find(list, name).path("id").asText()).getFirst().getId();
-        String startedAt = pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt();
+        JsonNode list = listOk(http().postJson(
+                        "/api/v1/droplet/add",
+                        json("name", name, "image", InstanceFixture.QUIET_IMAGE),
+                        bearer(pier.manager)));
+        String cid = pier.containersOf(find(list, name).path("id").asText())
+                .getFirst()
+                .getId();
+        String startedAt =
+                pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt();
 
         pier.docker.killContainerCmd(cid).exec();
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> pier.running(cid)
-                && !pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt().equals(startedAt));
-        await().atMost(Duration.ofSeconds(5)).until(() -> find(listOk(http().get("/api/v1/droplet/list",
-                bearer(pier.viewer))), name).path("status").asText().equals("running"));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> pier.running(cid)
+                        && !pier.docker
+                                .inspectContainerCmd(cid)
+                                .exec()
+                                .getState()
+                                .getStartedAt()
+                                .equals(startedAt));
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> find(listOk(http().get("/api/v1/droplet/list", bearer(pier.viewer))), name)
+                        .path("status")
+                        .asText()
+                        .equals("running"));
     }
 }

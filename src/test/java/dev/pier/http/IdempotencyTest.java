@@ -1,11 +1,10 @@
 package dev.pier.http;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.security.Role;
 import dev.pier.support.Http;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
-import dev.pier.users.Enrollment;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -23,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class IdempotencyTest {
     @Shared
     static TestServer server;
+
     static Http http;
     static String admin;
     static String other;
@@ -35,12 +35,19 @@ class IdempotencyTest {
     }
 
     private static Http.Response createToken(String token, String key, String description) {
-        return http.postJson("/api/v1/api_tokens", "{\"description\":\"" + description + "\"}",
-                "Authorization", "Bearer " + token, Idempotency.HEADER, key);
+        return http.postJson(
+                "/api/v1/api_tokens",
+                "{\"description\":\"" + description + "\"}",
+                "Authorization",
+                "Bearer " + token,
+                Idempotency.HEADER,
+                key);
     }
 
     private static long tokensOf(String token) {
-        return http.get("/api/v1/api_tokens", "Authorization", "Bearer " + token).json().size();
+        return http.get("/api/v1/api_tokens", "Authorization", "Bearer " + token)
+                .json()
+                .size();
     }
 
     @Test
@@ -64,8 +71,12 @@ class IdempotencyTest {
     void the_kept_answer_is_sealed_so_the_secret_it_holds_is_not_in_the_database() {
         Http.Response r = createToken(admin, UUID.randomUUID().toString(), "sealed");
         String value = r.json().get("key").asText();
-        List<String> bodies = server.core().db.jdbi().withHandle(h ->
-                h.createQuery("SELECT body FROM idempotency_keys").mapTo(String.class).list());
+        List<String> bodies = server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT body FROM idempotency_keys")
+                        .mapTo(String.class)
+                        .list());
         assertThat(bodies).isNotEmpty().noneMatch(b -> b != null && b.contains(value.substring(5, 40)));
     }
 
@@ -83,11 +94,21 @@ class IdempotencyTest {
     @Test
     void a_failed_first_attempt_keeps_nothing_and_the_retry_runs() {
         String key = UUID.randomUUID().toString();
-        Http.Response bad = http.postJson("/api/v1/api_tokens", "{\"expires\":\"2000-01-01T00:00:00Z\"}",
-                "Authorization", "Bearer " + admin, Idempotency.HEADER, key);
+        Http.Response bad = http.postJson(
+                "/api/v1/api_tokens",
+                "{\"expires\":\"2000-01-01T00:00:00Z\"}",
+                "Authorization",
+                "Bearer " + admin,
+                Idempotency.HEADER,
+                key);
         assertThat(bad.status()).as(bad.body()).isEqualTo(400);
-        Http.Response good = http.postJson("/api/v1/api_tokens", "{\"expires\":\"2000-01-01T00:00:00Z\"}",
-                "Authorization", "Bearer " + admin, Idempotency.HEADER, key);
+        Http.Response good = http.postJson(
+                "/api/v1/api_tokens",
+                "{\"expires\":\"2000-01-01T00:00:00Z\"}",
+                "Authorization",
+                "Bearer " + admin,
+                Idempotency.HEADER,
+                key);
         assertThat(good.status()).isEqualTo(400);
         assertThat(good.header("Idempotent-Replayed")).isNull();
     }
@@ -99,7 +120,8 @@ class IdempotencyTest {
         Http.Response theirs = createToken(other, key, "mine");
         assertThat(theirs.status()).isEqualTo(200);
         assertThat(theirs.header("Idempotent-Replayed")).isNull();
-        assertThat(theirs.json().get("id").asText()).isNotEqualTo(mine.json().get("id").asText());
+        assertThat(theirs.json().get("id").asText())
+                .isNotEqualTo(mine.json().get("id").asText());
     }
 
     @Test
@@ -133,11 +155,21 @@ class IdempotencyTest {
     @Test
     void every_family_replays_its_own_create() {
         String key = UUID.randomUUID().toString();
-        Http.Response first = http.postJson("/api/v1/user/add", "{\"username\":\"idem-matrix\",\"group\":\"viewer\"}",
-                "Authorization", "Bearer " + admin, Idempotency.HEADER, key);
+        Http.Response first = http.postJson(
+                "/api/v1/user/add",
+                "{\"username\":\"idem-matrix\",\"group\":\"viewer\"}",
+                "Authorization",
+                "Bearer " + admin,
+                Idempotency.HEADER,
+                key);
         assertThat(first.status()).as(first.body()).isEqualTo(200);
-        Http.Response again = http.postJson("/api/v1/user/add", "{\"username\":\"idem-matrix\",\"group\":\"viewer\"}",
-                "Authorization", "Bearer " + admin, Idempotency.HEADER, key);
+        Http.Response again = http.postJson(
+                "/api/v1/user/add",
+                "{\"username\":\"idem-matrix\",\"group\":\"viewer\"}",
+                "Authorization",
+                "Bearer " + admin,
+                Idempotency.HEADER,
+                key);
         // without the key this would be 400/914 "username taken"
         assertThat(again.status()).as(again.body()).isEqualTo(200);
         assertThat(again.body()).isEqualTo(first.body());
@@ -153,12 +185,20 @@ class IdempotencyTest {
 
     @Test
     void without_the_header_nothing_is_kept() {
-        long kept = server.core().db.jdbi().withHandle(h ->
-                h.createQuery("SELECT COUNT(*) FROM idempotency_keys").mapTo(Long.class).one());
+        long kept = server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT COUNT(*) FROM idempotency_keys")
+                        .mapTo(Long.class)
+                        .one());
         Http.Response r = http.postJson("/api/v1/api_tokens", "{}", "Authorization", "Bearer " + admin);
         assertThat(r.status()).isEqualTo(200);
-        long after = server.core().db.jdbi().withHandle(h ->
-                h.createQuery("SELECT COUNT(*) FROM idempotency_keys").mapTo(Long.class).one());
+        long after = server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT COUNT(*) FROM idempotency_keys")
+                        .mapTo(Long.class)
+                        .one());
         assertThat(after).isEqualTo(kept);
     }
 
@@ -167,8 +207,14 @@ class IdempotencyTest {
         try (TestServer own = TestServer.start()) {
             String token = own.accessToken(own.createUser("idem-purge", Role.ADMIN));
             String key = UUID.randomUUID().toString();
-            Http.Response first = own.http().postJson("/api/v1/api_tokens", "{\"description\":\"a\"}",
-                    "Authorization", "Bearer " + token, Idempotency.HEADER, key);
+            Http.Response first = own.http()
+                    .postJson(
+                            "/api/v1/api_tokens",
+                            "{\"description\":\"a\"}",
+                            "Authorization",
+                            "Bearer " + token,
+                            Idempotency.HEADER,
+                            key);
             assertThat(first.status()).isEqualTo(200);
             own.clock.advance(Idempotency.KEEP.plusMinutes(1));
             assertThat(own.core().idempotency.purgeExpired()).isEqualTo(1);

@@ -40,7 +40,8 @@ class BackoffTest {
     @Test
     void a_run_of_ten_minutes_ends_the_loop_and_a_shorter_one_continues_it() {
         assertThat(Backoff.crashesAfter(7, Duration.ofMinutes(10))).isEqualTo(1);
-        assertThat(Backoff.crashesAfter(7, Duration.ofMinutes(10).minusSeconds(1))).isEqualTo(8);
+        assertThat(Backoff.crashesAfter(7, Duration.ofMinutes(10).minusSeconds(1)))
+                .isEqualTo(8);
         assertThat(Backoff.crashesAfter(0, Duration.ZERO)).isEqualTo(1);
     }
 

@@ -1,10 +1,10 @@
 package dev.pier.instances;
 
 import com.github.dockerjava.api.model.Container;
-import dev.pier.security.Principal;
 import dev.pier.runtime.DockerRuntime;
 import dev.pier.runtime.FaultInjectingRuntime;
 import dev.pier.runtime.FaultInjectingRuntime.Operation;
+import dev.pier.security.Principal;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -31,6 +31,7 @@ import static org.awaitility.Awaitility.await;
 class CrashSafetyTest {
     /** The runtime of the current server process; a restart makes a fresh (unarmed) one. */
     static final AtomicReference<FaultInjectingRuntime> runtime = new AtomicReference<>();
+
     static InstanceFixture pier;
 
     @BeforeAll
@@ -70,13 +71,26 @@ class CrashSafetyTest {
     }
 
     private static InstanceService.DeployRequest request(String name) {
-        return new InstanceService.DeployRequest(name, null, InstanceFixture.QUIET_IMAGE, null, null, 32L, 0.25, null,
-                "80:" + TestEngine.freeTcpPort(), null, null);
+        return new InstanceService.DeployRequest(
+                name,
+                null,
+                InstanceFixture.QUIET_IMAGE,
+                null,
+                null,
+                32L,
+                0.25,
+                null,
+                "80:" + TestEngine.freeTcpPort(),
+                null,
+                null);
     }
 
     private static UUID recordedId(String name) {
-        return pier.server.core().instances.list().stream().filter(i -> i.name().equals(name)).findFirst()
-                .orElseThrow(() -> new AssertionError("no record of " + name)).id();
+        return pier.server.core().instances.list().stream()
+                .filter(i -> i.name().equals(name))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no record of " + name))
+                .id();
     }
 
     /** Restarts the server on the same database (its first node check runs a pass at once). */
@@ -94,10 +108,12 @@ class CrashSafetyTest {
             Http.Response r = pier.http().get("/api/v1/instances/" + id, bearer(pier.viewer));
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.json().path("observed_state").asText()).isEqualTo("running");
-            assertThat(r.json().path("container_id").asText()).isEqualTo(pier.containersOf(id).getFirst().getId());
+            assertThat(r.json().path("container_id").asText())
+                    .isEqualTo(pier.containersOf(id).getFirst().getId());
         });
         // and nothing else of this installation lies around
-        assertThat(pier.containers()).extracting(c -> c.getLabels().get("dev.pier.instance"))
+        assertThat(pier.containers())
+                .extracting(c -> c.getLabels().get("dev.pier.instance"))
                 .containsOnlyOnce(id.toString());
     }
 
@@ -106,7 +122,10 @@ class CrashSafetyTest {
             assertThat(pier.containersOf(id)).isEmpty();
             assertThat(pier.server.core().instances.find(id)).isEmpty();
         });
-        assertThat(pier.http().get("/api/v1/instances/" + id, bearer(pier.viewer)).status()).isEqualTo(404);
+        assertThat(pier.http()
+                        .get("/api/v1/instances/" + id, bearer(pier.viewer))
+                        .status())
+                .isEqualTo(404);
     }
 
     @Test
@@ -164,8 +183,11 @@ class CrashSafetyTest {
         // the request thread dies: the client sees the server fail, whatever it sends
         Http.Response r = null;
         try {
-            r = pier.http().postJson("/api/v1/instances", InstanceFixture.json("name", name,
-                    "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32), bearer(pier.manager));
+            r = pier.http()
+                    .postJson(
+                            "/api/v1/instances",
+                            InstanceFixture.json("name", name, "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32),
+                            bearer(pier.manager));
         } catch (AssertionError connectionDropped) {
             // Jetty may close the connection instead of answering: just as good
         }
@@ -189,7 +211,8 @@ class CrashSafetyTest {
         assertThat(pier.containersOf(i.id())).hasSize(1);
         assertThat(pier.server.core().instances.require(i.id()).desiredState()).isEqualTo(DesiredState.DELETED);
         // while it is being deleted, nobody may start it again
-        assertThat(pier.action(pier.manager, i.id().toString(), "start").status()).isEqualTo(409);
+        assertThat(pier.action(pier.manager, i.id().toString(), "start").status())
+                .isEqualTo(409);
 
         restart();
 
@@ -211,8 +234,16 @@ class CrashSafetyTest {
 
         assertGone(i.id());
         // its host port is free again
-        pier.deploy(pier.manager, "name", InstanceFixture.name("reuse"), "image", InstanceFixture.QUIET_IMAGE,
-                "memory_mib", 32, "ports", "80:" + i.ports().getFirst().hostPort());
+        pier.deploy(
+                pier.manager,
+                "name",
+                InstanceFixture.name("reuse"),
+                "image",
+                InstanceFixture.QUIET_IMAGE,
+                "memory_mib",
+                32,
+                "ports",
+                "80:" + i.ports().getFirst().hostPort());
     }
 
     @Test
@@ -239,9 +270,13 @@ class CrashSafetyTest {
         assertThat(pier.running(cid)).isTrue();
 
         // and a start is still allowed: nothing was left suspended
-        await().atMost(Duration.ofSeconds(5)).until(() -> pier.server.core().nodes.isOnline(
-                pier.server.core().nodes.require(pier.localNode)));
-        assertThat(pier.action(pier.manager, i.id().toString(), "start").status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> pier.server
+                        .core()
+                        .nodes
+                        .isOnline(pier.server.core().nodes.require(pier.localNode)));
+        assertThat(pier.action(pier.manager, i.id().toString(), "start").status())
+                .isEqualTo(200);
     }
 
     @Test
@@ -249,8 +284,11 @@ class CrashSafetyTest {
         String name = InstanceFixture.name("refused");
         local().failAfter(Operation.CREATE, () -> new dev.pier.runtime.RuntimeOperationException("injected refusal"));
 
-        Http.Response r = pier.http().postJson("/api/v1/instances", InstanceFixture.json("name", name,
-                "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32), bearer(pier.manager));
+        Http.Response r = pier.http()
+                .postJson(
+                        "/api/v1/instances",
+                        InstanceFixture.json("name", name, "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32),
+                        bearer(pier.manager));
         assertThat(r.status()).as(r.body()).isEqualTo(409);
         assertThat(r.json().path("detail").asText()).contains("injected refusal");
         assertThat(pier.records()).isZero();

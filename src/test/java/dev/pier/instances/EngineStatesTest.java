@@ -70,7 +70,8 @@ class EngineStatesTest {
 
     private static boolean paused(String containerId) {
         return TestEngine.inspect(pier.docker, containerId)
-                .map(c -> Boolean.TRUE.equals(c.getState().getPaused())).orElse(false);
+                .map(c -> Boolean.TRUE.equals(c.getState().getPaused()))
+                .orElse(false);
     }
 
     @Test
@@ -81,19 +82,27 @@ class EngineStatesTest {
         FaultInjectingRuntime engine = engine();
         int startsBefore = engine.calls(Operation.START);
         // what a hard-killed engine answered for the containers it had been running
-        engine.arm(Operation.START, When.BEFORE, Fault.throwing(() -> new RuntimeOperationException(
-                "start " + stuck + " failed: task " + stuck + ": already exists")).times(Backoff.RECREATE_AFTER));
+        engine.arm(
+                Operation.START,
+                When.BEFORE,
+                Fault.throwing(() -> new RuntimeOperationException(
+                                "start " + stuck + " failed: task " + stuck + ": already exists"))
+                        .times(Backoff.RECREATE_AFTER));
 
         pier.docker.killContainerCmd(stuck).exec();
 
         // no pass is run here: the die event and the back-off's own wake-ups do it
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            List<Container> cs = pier.containersOf(id);
-            assertThat(cs).hasSize(1);
-            assertThat(cs.getFirst().getId()).isNotEqualTo(stuck);
-            assertThat(cs.getFirst().getState()).isEqualTo("running");
-        });
-        assertThat(TestEngine.inspect(pier.docker, stuck)).as("the stuck container").isEmpty();
+        await().atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(200))
+                .untilAsserted(() -> {
+                    List<Container> cs = pier.containersOf(id);
+                    assertThat(cs).hasSize(1);
+                    assertThat(cs.getFirst().getId()).isNotEqualTo(stuck);
+                    assertThat(cs.getFirst().getState()).isEqualTo("running");
+                });
+        assertThat(TestEngine.inspect(pier.docker, stuck))
+                .as("the stuck container")
+                .isEmpty();
         String fresh = pier.containersOf(id).getFirst().getId();
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
             JsonNode now = instance(id);
@@ -113,15 +122,20 @@ class EngineStatesTest {
         String id = i.path("id").asText();
         String cid = i.path("container_id").asText();
         FaultInjectingRuntime engine = engine();
-        engine.arm(Operation.UNPAUSE, When.BEFORE, Fault.throwing(() -> new RuntimeOperationException("injected: "
-                + "the engine will not unpause")).times(Integer.MAX_VALUE));
+        engine.arm(
+                Operation.UNPAUSE,
+                When.BEFORE,
+                Fault.throwing(() -> new RuntimeOperationException("injected: " + "the engine will not unpause"))
+                        .times(Integer.MAX_VALUE));
 
         pier.docker.pauseContainerCmd(cid).exec();
         assertThat(paused(cid)).isTrue();
 
         // while the engine will not unpause it, it is shown as what it is
-        pier.awaitConverged(() -> assertThat(instance(id).path("observed_state").asText()).isEqualTo("paused"));
-        JsonNode droplet = pier.http().get("/api/v1/droplet/list", bearer(pier.viewer)).json();
+        pier.awaitConverged(
+                () -> assertThat(instance(id).path("observed_state").asText()).isEqualTo("paused"));
+        JsonNode droplet =
+                pier.http().get("/api/v1/droplet/list", bearer(pier.viewer)).json();
         assertThat(droplet.findValuesAsText("status")).contains("paused");
         assertThat(paused(cid)).isTrue();
 

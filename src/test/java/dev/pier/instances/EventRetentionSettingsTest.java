@@ -46,12 +46,15 @@ class EventRetentionSettingsTest {
 
     @Test
     void bad_values_are_refused_naming_the_setting() {
-        assertThatThrownBy(() -> load(Map.of("PIER_EVENTS_KEEP_DAYS", "0"))).isInstanceOf(ConfigException.class)
+        assertThatThrownBy(() -> load(Map.of("PIER_EVENTS_KEEP_DAYS", "0")))
+                .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("PIER_EVENTS_KEEP_DAYS (events.keep_days)");
-        assertThatThrownBy(() -> load(Map.of("PIER_EVENTS_KEEP_PER_INSTANCE", "lots"))).isInstanceOf(ConfigException.class)
+        assertThatThrownBy(() -> load(Map.of("PIER_EVENTS_KEEP_PER_INSTANCE", "lots")))
+                .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("PIER_EVENTS_KEEP_PER_INSTANCE (events.keep_per_instance)")
                 .hasMessageContaining("whole number");
         assertThatThrownBy(() -> Config.defaults(data).with(b -> b.eventsPerInstance = 0))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("PIER_EVENTS_KEEP_PER_INSTANCE");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("PIER_EVENTS_KEEP_PER_INSTANCE");
     }
 }

@@ -19,7 +19,7 @@ import java.util.function.Consumer;
  */
 final class HookedRuntime implements ContainerRuntime {
     private final ContainerRuntime delegate;
-    private volatile Consumer<String> afterStart = id -> { };
+    private volatile Consumer<String> afterStart = id -> {};
 
     HookedRuntime(ContainerRuntime delegate) {
         this.delegate = delegate;

@@ -1,6 +1,5 @@
 package dev.pier.instances;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.model.ExposedPort;
 import dev.pier.cli.PierCommand;
@@ -8,6 +7,7 @@ import dev.pier.nodes.HostPortRange;
 import dev.pier.nodes.Node;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestDatabases;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -33,21 +33,38 @@ import static org.assertj.core.api.Assertions.assertThat;
 class HostPortsTest {
     @Shared
     static InstanceFixture pier;
+
     static String adminKey;
     static JsonNode narrow;
 
     @BeforeAll
     static void start() throws IOException {
-        Http.Response key = pier.http().postJson("/api/v1/api_tokens", json("description", "ports"), bearer(pier.admin));
+        Http.Response key =
+                pier.http().postJson("/api/v1/api_tokens", json("description", "ports"), bearer(pier.admin));
         adminKey = key.json().path("key").asText();
-        Http.Response node = pier.http().postJson("/api/v1/nodes", json("name", "narrow", "address", "unix:///var/run/docker.sock",
-                "ram_mib", 4096, "disk_mib", 4096, "host_ports", "20100-20199"), bearer(pier.admin));
+        Http.Response node = pier.http()
+                .postJson(
+                        "/api/v1/nodes",
+                        json(
+                                "name",
+                                "narrow",
+                                "address",
+                                "unix:///var/run/docker.sock",
+                                "ram_mib",
+                                4096,
+                                "disk_mib",
+                                4096,
+                                "host_ports",
+                                "20100-20199"),
+                        bearer(pier.admin));
         assertThat(node.status()).as(node.body()).isEqualTo(201);
         narrow = node.json();
         if (TestDatabases.postgres()) {
             var c = pier.server.config();
-            Files.writeString(pier.server.dataDir().resolve("pier.properties"), "db.url=" + c.dbUrl().orElseThrow() + "\n"
-                    + "db.user=" + c.dbUser() + "\n" + "db.password=" + c.dbPassword() + "\n");
+            Files.writeString(
+                    pier.server.dataDir().resolve("pier.properties"),
+                    "db.url=" + c.dbUrl().orElseThrow() + "\n" + "db.user=" + c.dbUser() + "\n" + "db.password="
+                            + c.dbPassword() + "\n");
         }
     }
 
@@ -56,19 +73,63 @@ class HostPortsTest {
     }
 
     private static Http.Response nativeDeploy(String node, String ports) {
-        return http().postJson("/api/v1/instances", json("name", InstanceFixture.name("np"), "image",
-                InstanceFixture.QUIET_IMAGE, "memory_mib", 32, "cpu", 0.25, "node", node, "ports", ports), bearer(pier.manager));
+        return http().postJson(
+                        "/api/v1/instances",
+                        json(
+                                "name",
+                                InstanceFixture.name("np"),
+                                "image",
+                                InstanceFixture.QUIET_IMAGE,
+                                "memory_mib",
+                                32,
+                                "cpu",
+                                0.25,
+                                "node",
+                                node,
+                                "ports",
+                                ports),
+                        bearer(pier.manager));
     }
 
     private static Http.Response matrixDeploy(String node, String ports) {
-        return http().postJson("/api/v1/droplet/add", json("name", InstanceFixture.name("mp"), "image",
-                InstanceFixture.QUIET_IMAGE, "memory", 32, "cpu", 0.25, "node", node, "ports", ports), bearer(pier.manager));
+        return http().postJson(
+                        "/api/v1/droplet/add",
+                        json(
+                                "name",
+                                InstanceFixture.name("mp"),
+                                "image",
+                                InstanceFixture.QUIET_IMAGE,
+                                "memory",
+                                32,
+                                "cpu",
+                                0.25,
+                                "node",
+                                node,
+                                "ports",
+                                ports),
+                        bearer(pier.manager));
     }
 
     private static Http.Response panelDeploy(String nodeId, String ports) {
-        return http().postJson("/api/instances/deploy", json("name", "Panel ports", "image", InstanceFixture.QUIET_IMAGE,
-                "memory", "32", "cpu", "0.25", "nodeId", nodeId, "user", pier.managerUser.user().id().toString(),
-                "ports", ports), "x-api-key", adminKey);
+        return http().postJson(
+                        "/api/instances/deploy",
+                        json(
+                                "name",
+                                "Panel ports",
+                                "image",
+                                InstanceFixture.QUIET_IMAGE,
+                                "memory",
+                                "32",
+                                "cpu",
+                                "0.25",
+                                "nodeId",
+                                nodeId,
+                                "user",
+                                pier.managerUser.user().id().toString(),
+                                "ports",
+                                ports),
+                        "x-api-key",
+                        adminKey);
     }
 
     /** Refused with 400 in all three families that deploy, each in its own error shape, and nothing recorded. */
@@ -117,7 +178,11 @@ class HostPortsTest {
         Http.Response inside = nativeDeploy("narrow", "80:" + chosen);
         assertThat(inside.status()).as(inside.body()).isEqualTo(201);
         var c = pier.inspectInstance(inside.json().path("id").asText());
-        assertThat(c.getHostConfig().getPortBindings().getBindings().get(ExposedPort.tcp(80))[0].getHostPortSpec())
+        assertThat(c.getHostConfig()
+                        .getPortBindings()
+                        .getBindings()
+                        .get(ExposedPort.tcp(80))[0]
+                        .getHostPortSpec())
                 .isEqualTo(Integer.toString(chosen));
         assertThat(c.getState().getRunning()).isTrue();
     }
@@ -125,30 +190,63 @@ class HostPortsTest {
     @Test
     void a_node_s_range_is_validated_when_it_is_registered() {
         for (Object bad : List.of("1-70000", "3000-2000", "0-10", "ports", "20000", 20000, Map.of("min", 1))) {
-            Http.Response r = http().postJson("/api/v1/nodes", json("name", "bad-range", "address",
-                    "unix:///var/run/docker.sock", "ram_mib", 1, "disk_mib", 1, "host_ports", bad), bearer(pier.admin));
-            assertThat(InstancesApiTest.assertProblem(r, 400)).as("host_ports %s", bad).contains("host_ports");
+            Http.Response r = http().postJson(
+                            "/api/v1/nodes",
+                            json(
+                                    "name",
+                                    "bad-range",
+                                    "address",
+                                    "unix:///var/run/docker.sock",
+                                    "ram_mib",
+                                    1,
+                                    "disk_mib",
+                                    1,
+                                    "host_ports",
+                                    bad),
+                            bearer(pier.admin));
+            assertThat(InstancesApiTest.assertProblem(r, 400))
+                    .as("host_ports %s", bad)
+                    .contains("host_ports");
         }
         assertThat(pier.server.core().nodes.findByName("bad-range")).isEmpty();
     }
 
     @Test
     void the_cli_registers_a_node_with_its_range() {
-        Run ok = cli("node", "add", "cli-narrow", "--address", "unix:///var/run/docker.sock", "--ram", "64", "--disk", "64",
-                "--host-ports", "30000-30010");
+        Run ok = cli(
+                "node",
+                "add",
+                "cli-narrow",
+                "--address",
+                "unix:///var/run/docker.sock",
+                "--ram",
+                "64",
+                "--disk",
+                "64",
+                "--host-ports",
+                "30000-30010");
         assertThat(ok.exit()).as(ok.err()).isZero();
         Node n = pier.server.core().nodes.findByName("cli-narrow").orElseThrow();
         assertThat(n.hostPorts()).isEqualTo(new HostPortRange(30000, 30010));
 
-        Run bad = cli("node", "add", "cli-bad", "--address", "unix:///var/run/docker.sock", "--ram", "64", "--disk", "64",
-                "--host-ports", "10-5");
+        Run bad = cli(
+                "node",
+                "add",
+                "cli-bad",
+                "--address",
+                "unix:///var/run/docker.sock",
+                "--ram",
+                "64",
+                "--disk",
+                "64",
+                "--host-ports",
+                "10-5");
         assertThat(bad.exit()).isNotZero();
         assertThat(bad.err()).contains("--host-ports");
         assertThat(pier.server.core().nodes.findByName("cli-bad")).isEmpty();
     }
 
-    record Run(int exit, String out, String err) {
-    }
+    record Run(int exit, String out, String err) {}
 
     private static Run cli(String... args) {
         CommandLine cl = PierCommand.commandLine();

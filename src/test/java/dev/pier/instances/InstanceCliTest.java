@@ -1,8 +1,8 @@
 package dev.pier.instances;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.cli.PierCommand;
+import dev.pier.support.Shared;
 import dev.pier.support.TestDatabases;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -33,8 +33,10 @@ class InstanceCliTest {
     static void start() throws IOException {
         if (TestDatabases.postgres()) {
             var c = pier.server.config();
-            Files.writeString(pier.server.dataDir().resolve("pier.properties"), "db.url=" + c.dbUrl().orElseThrow() + "\n"
-                    + "db.user=" + c.dbUser() + "\n" + "db.password=" + c.dbPassword() + "\n");
+            Files.writeString(
+                    pier.server.dataDir().resolve("pier.properties"),
+                    "db.url=" + c.dbUrl().orElseThrow() + "\n" + "db.user=" + c.dbUser() + "\n" + "db.password="
+                            + c.dbPassword() + "\n");
         }
     }
 
@@ -57,7 +59,8 @@ class InstanceCliTest {
     }
 
     private static List<String> listed() {
-        JsonNode items = pier.http().get("/api/v1/instances", bearer(pier.viewer)).json().path("items");
+        JsonNode items =
+                pier.http().get("/api/v1/instances", bearer(pier.viewer)).json().path("items");
         List<String> names = new ArrayList<>();
         items.forEach(i -> names.add(i.path("name").asText()));
         return names;
@@ -67,10 +70,21 @@ class InstanceCliTest {
     void an_instance_deployed_and_deleted_by_the_cli_shows_in_the_server_s_lists() {
         assertThat(listed()).isEmpty(); // the server's list is now cached
         String name = InstanceFixture.name("by-cli");
-        cli("instance", "deploy", "--name", name, "--image", InstanceFixture.QUIET_IMAGE, "--memory", "32", "--cpu", "0.25");
+        cli(
+                "instance",
+                "deploy",
+                "--name",
+                name,
+                "--image",
+                InstanceFixture.QUIET_IMAGE,
+                "--memory",
+                "32",
+                "--cpu",
+                "0.25");
 
         await().atMost(Duration.ofSeconds(5)).until(() -> listed().contains(name));
-        JsonNode droplets = pier.http().get("/api/v1/droplet/list", bearer(pier.viewer)).json();
+        JsonNode droplets =
+                pier.http().get("/api/v1/droplet/list", bearer(pier.viewer)).json();
         assertThat(droplets.findValuesAsText("name")).contains(name);
         String id = pier.server.core().instances.list().getFirst().id().toString();
         String cid = pier.containersOf(id).getFirst().getId();

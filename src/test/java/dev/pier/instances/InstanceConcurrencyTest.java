@@ -1,9 +1,9 @@
 package dev.pier.instances;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.model.Container;
 import dev.pier.support.Http;
+import dev.pier.support.Shared;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -67,7 +67,9 @@ class InstanceConcurrencyTest {
             }
             // whatever won last, Docker ends where Pier says it should
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-                JsonNode now = pier.http().get("/api/v1/instances/" + id, bearer(pier.viewer)).json();
+                JsonNode now = pier.http()
+                        .get("/api/v1/instances/" + id, bearer(pier.viewer))
+                        .json();
                 boolean wantRunning = now.path("desired_state").asText().equals("running");
                 assertThat(pier.running(cid)).isEqualTo(wantRunning);
             });
@@ -83,7 +85,10 @@ class InstanceConcurrencyTest {
         assertThat(rs.get(0).status()).as(rs.get(0).body()).isIn(200, 404, 409);
         assertThat(rs.get(1).status()).as(rs.get(1).body()).isIn(204, 409);
         if (rs.get(1).status() == 409) {
-            assertThat(pier.http().delete("/api/v1/instances/" + id, bearer(pier.manager)).status()).isEqualTo(204);
+            assertThat(pier.http()
+                            .delete("/api/v1/instances/" + id, bearer(pier.manager))
+                            .status())
+                    .isEqualTo(204);
         }
         assertThat(pier.containersOf(id)).isEmpty();
         assertThat(pier.records()).isZero();
@@ -97,8 +102,11 @@ class InstanceConcurrencyTest {
             String name = InstanceFixture.name("par" + n);
             names.add(name);
             // the default image publishes port 80: Pier picks every host port
-            calls.add(() -> pier.http().postJson("/api/v1/instances", json("name", name, "memory_mib", 24, "cpu", 0.1),
-                    bearer(pier.manager)));
+            calls.add(() -> pier.http()
+                    .postJson(
+                            "/api/v1/instances",
+                            json("name", name, "memory_mib", 24, "cpu", 0.1),
+                            bearer(pier.manager)));
         }
         List<Http.Response> rs = together(calls);
 
@@ -126,7 +134,8 @@ class InstanceConcurrencyTest {
             }
         }
         assertThat(published).isEqualTo(hostPorts);
-        JsonNode list = pier.http().get("/api/v1/instances", bearer(pier.viewer)).json();
+        JsonNode list =
+                pier.http().get("/api/v1/instances", bearer(pier.viewer)).json();
         assertThat(list.path("items").findValuesAsText("name")).containsExactlyInAnyOrderElementsOf(names);
     }
 
@@ -134,11 +143,18 @@ class InstanceConcurrencyTest {
     void two_parallel_deploys_of_one_name_leave_one_instance() throws Exception {
         String name = InstanceFixture.name("twin");
         List<Http.Response> rs = together(List.of(
-                () -> pier.http().postJson("/api/v1/instances", json("name", name, "image", InstanceFixture.QUIET_IMAGE,
-                        "memory_mib", 32), bearer(pier.manager)),
-                () -> pier.http().postJson("/api/v1/droplet/add", json("name", name, "image", InstanceFixture.QUIET_IMAGE,
-                        "memory", 32), bearer(pier.manager))));
-        long ok = rs.stream().filter(r -> r.status() == 201 || r.status() == 200).count();
+                () -> pier.http()
+                        .postJson(
+                                "/api/v1/instances",
+                                json("name", name, "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32),
+                                bearer(pier.manager)),
+                () -> pier.http()
+                        .postJson(
+                                "/api/v1/droplet/add",
+                                json("name", name, "image", InstanceFixture.QUIET_IMAGE, "memory", 32),
+                                bearer(pier.manager))));
+        long ok =
+                rs.stream().filter(r -> r.status() == 201 || r.status() == 200).count();
         assertThat(ok).as("%s / %s", rs.get(0).body(), rs.get(1).body()).isEqualTo(1);
         assertThat(rs).extracting(Http.Response::status).contains(409);
         assertThat(pier.records()).isEqualTo(1);

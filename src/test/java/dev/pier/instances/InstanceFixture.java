@@ -5,13 +5,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.Container;
-import dev.pier.security.Principal;
 import dev.pier.db.Installation;
 import dev.pier.http.Json;
+import dev.pier.security.Principal;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -56,8 +56,9 @@ public final class InstanceFixture implements AutoCloseable {
         this.localNode = server.core().nodes.findByName("local").orElseThrow().id();
         // the server's first node check runs in the background: until it has answered, the node's status is
         // "unknown", and image registration and deploys without a node refuse with "no node is online"
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() ->
-                server.core().nodes.isOnline(server.core().nodes.require(localNode)));
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> server.core().nodes.isOnline(server.core().nodes.require(localNode)));
         this.ownerUser = server.createUser("owner", Role.OWNER);
         this.adminUser = server.createUser("admin", Role.ADMIN);
         this.managerUser = server.createUser("manager", Role.MANAGER);
@@ -68,8 +69,13 @@ public final class InstanceFixture implements AutoCloseable {
         this.viewer = server.accessToken(viewerUser);
         registerImage(admin, DEFAULT_IMAGE, TestEngine.SLEEPER, List.of(), List.of(80), true);
         registerImage(admin, QUIET_IMAGE, TestEngine.SLEEPER, List.of(), List.of(), false);
-        registerImage(admin, ECHO_IMAGE, TestEngine.BUSYBOX, List.of("/bin/sh", "-c", "echo hello-pier; sleep 3600"),
-                List.of(), false);
+        registerImage(
+                admin,
+                ECHO_IMAGE,
+                TestEngine.BUSYBOX,
+                List.of("/bin/sh", "-c", "echo hello-pier; sleep 3600"),
+                List.of(),
+                false);
     }
 
     /** A fresh server on the local engine (skips without Docker). */
@@ -88,7 +94,7 @@ public final class InstanceFixture implements AutoCloseable {
     }
 
     public static String[] bearer(String token) {
-        return new String[]{"Authorization", "Bearer " + token};
+        return new String[] {"Authorization", "Bearer " + token};
     }
 
     /**
@@ -111,10 +117,22 @@ public final class InstanceFixture implements AutoCloseable {
         }
     }
 
-    public JsonNode registerImage(String token, String name, String reference, List<String> command, List<Integer> ports,
-                                  boolean isDefault) {
-        Http.Response r = http().postJson("/api/v1/images", json("name", name, "reference", reference,
-                "command", command, "ports", ports, "default", isDefault), bearer(token));
+    public JsonNode registerImage(
+            String token, String name, String reference, List<String> command, List<Integer> ports, boolean isDefault) {
+        Http.Response r = http().postJson(
+                        "/api/v1/images",
+                        json(
+                                "name",
+                                name,
+                                "reference",
+                                reference,
+                                "command",
+                                command,
+                                "ports",
+                                ports,
+                                "default",
+                                isDefault),
+                        bearer(token));
         assertThat(r.status()).as("register image %s: %s", name, r.body()).isEqualTo(201);
         return r.json();
     }
@@ -161,15 +179,23 @@ public final class InstanceFixture implements AutoCloseable {
 
     /** How many instance records the database holds. */
     public int records() {
-        return server.core().db.jdbi().withHandle(h -> h.createQuery("SELECT COUNT(*) FROM instances")
-                .mapTo(Integer.class).one());
+        return server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT COUNT(*) FROM instances")
+                        .mapTo(Integer.class)
+                        .one());
     }
 
     /** The reconciler's events about one instance, oldest first: kinds only. */
     public List<String> events(UUID instance) {
-        return server.core().db.jdbi().withHandle(h -> h.createQuery(
-                        "SELECT kind FROM instance_events WHERE instance_id = :id ORDER BY id")
-                .bind("id", instance).mapTo(String.class).list());
+        return server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT kind FROM instance_events WHERE instance_id = :id ORDER BY id")
+                        .bind("id", instance)
+                        .mapTo(String.class)
+                        .list());
     }
 
     /**
@@ -178,7 +204,8 @@ public final class InstanceFixture implements AutoCloseable {
      * being handled, say), so one pass alone proves nothing; the periodic pass is what guarantees convergence.
      */
     public void awaitConverged(org.awaitility.core.ThrowingRunnable assertion) {
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(20))
                 .pollInterval(java.time.Duration.ofMillis(500))
                 .untilAsserted(() -> {
                     server.core().reconciler.passAll();
@@ -194,7 +221,8 @@ public final class InstanceFixture implements AutoCloseable {
     public void cleanup() {
         for (Instance i : server.core().instances.list()) {
             try {
-                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+                org.awaitility.Awaitility.await()
+                        .atMost(java.time.Duration.ofSeconds(20))
                         .pollInterval(java.time.Duration.ofMillis(200))
                         .ignoreException(dev.pier.errors.PierException.Conflict.class)
                         .until(() -> {

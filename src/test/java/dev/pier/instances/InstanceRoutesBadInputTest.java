@@ -1,8 +1,8 @@
 package dev.pier.instances;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.support.Http;
+import dev.pier.support.Shared;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -24,15 +24,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 class InstanceRoutesBadInputTest {
     @Shared
     static InstanceFixture pier;
+
     static String adminKey;
     static String managerKey;
     static String id;
     static String name;
 
-    enum Shape { NATIVE, MATRIX, PANEL }
-
-    record Case(Shape shape, String method, String path, String body, String[] credential, int status) {
+    enum Shape {
+        NATIVE,
+        MATRIX,
+        PANEL
     }
+
+    record Case(Shape shape, String method, String path, String body, String[] credential, int status) {}
 
     @BeforeAll
     static void start() {
@@ -44,8 +48,8 @@ class InstanceRoutesBadInputTest {
     }
 
     private static String key(String session) {
-        Http.Response r = pier.http().postJson("/api/v1/api_tokens", json("description", "bad input"),
-                InstanceFixture.bearer(session));
+        Http.Response r = pier.http()
+                .postJson("/api/v1/api_tokens", json("description", "bad input"), InstanceFixture.bearer(session));
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         return r.json().path("key").asText();
     }
@@ -55,7 +59,9 @@ class InstanceRoutesBadInputTest {
         for (int i = 0; i + 1 < pairs.length; i += 2) {
             m.put((String) pairs[i], pairs[i + 1]);
         }
-        return json(m.entrySet().stream().flatMap(e -> java.util.stream.Stream.of(e.getKey(), e.getValue())).toArray());
+        return json(m.entrySet().stream()
+                .flatMap(e -> java.util.stream.Stream.of(e.getKey(), e.getValue()))
+                .toArray());
     }
 
     private static String[] bearer(String token) {
@@ -63,23 +69,41 @@ class InstanceRoutesBadInputTest {
     }
 
     private static String[] apiKey(String key) {
-        return new String[]{"x-api-key", key};
+        return new String[] {"x-api-key", key};
     }
 
     /** What a deploy of each family needs, so that each case breaks one thing only. */
     private static String nativeDeploy(Object... override) {
-        return merged(new Object[]{"name", "bad-input", "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32, "cpu", 0.25},
+        return merged(
+                new Object[] {"name", "bad-input", "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32, "cpu", 0.25},
                 override);
     }
 
     private static String matrixDeploy(Object... override) {
-        return merged(new Object[]{"name", "bad-input", "image", InstanceFixture.QUIET_IMAGE, "memory", 32, "cpu", 0.25},
+        return merged(
+                new Object[] {"name", "bad-input", "image", InstanceFixture.QUIET_IMAGE, "memory", 32, "cpu", 0.25},
                 override);
     }
 
     private static String panelDeploy(Object... override) {
-        return merged(new Object[]{"name", "Bad input", "image", InstanceFixture.QUIET_IMAGE, "memory", "32", "cpu", "0.25",
-                "nodeId", pier.localNode.toString(), "user", pier.managerUser.user().id().toString(), "ports", ""}, override);
+        return merged(
+                new Object[] {
+                    "name",
+                    "Bad input",
+                    "image",
+                    InstanceFixture.QUIET_IMAGE,
+                    "memory",
+                    "32",
+                    "cpu",
+                    "0.25",
+                    "nodeId",
+                    pier.localNode.toString(),
+                    "user",
+                    pier.managerUser.user().id().toString(),
+                    "ports",
+                    ""
+                },
+                override);
     }
 
     private static String merged(Object[] base, Object[] override) {
@@ -119,19 +143,45 @@ class InstanceRoutesBadInputTest {
         c.add(new Case(n, "POST", "/api/v1/instances", "[1,2]", manager, 400));
         c.add(new Case(n, "POST", "/api/v1/instances", "{oops", manager, 400));
         c.add(new Case(n, "POST", "/api/v1/instances", "\"text\"", manager, 400));
-        for (Object[] bad : new Object[][]{
-                {"name", 5}, {"name", "Bad Name"}, {"name", "a".repeat(64)}, {"name", List.of("x")},
-                {"image", 5}, {"image", "no-such-image"},
-                {"node", 5}, {"owner_id", 5}, {"owner_id", "nobody"}, {"owner_id", random},
-                {"memory_mib", "lots"}, {"memory_mib", 1.5}, {"memory_mib", 1e30}, {"memory_mib", 8}, {"memory_mib", Map.of()},
-                {"cpu", "x"}, {"cpu", -1}, {"cpu", "NaN"}, {"cpu", List.of()},
-                {"disk_mib", -5}, {"disk_mib", "x"},
-                {"ports", List.of(80)}, {"ports", Map.of()}, {"ports", "abc"}, {"ports", "0:20001"}, {"ports", "80:99999"},
-                {"ports", "80:20001,81:20001"},
-                {"primary_port", 70000}, {"primary_port", "x"}, {"primary_port", 81},
-                {"variables", List.of()}, {"variables", Map.of("1BAD", "x")}, {"variables", Map.of("A", Map.of())},
-                {"variables", "not json"},
-                {"display_name", 5}, {"display_name", ""}, {"display_name", "x".repeat(65)}}) {
+        for (Object[] bad : new Object[][] {
+            {"name", 5},
+            {"name", "Bad Name"},
+            {"name", "a".repeat(64)},
+            {"name", List.of("x")},
+            {"image", 5},
+            {"image", "no-such-image"},
+            {"node", 5},
+            {"owner_id", 5},
+            {"owner_id", "nobody"},
+            {"owner_id", random},
+            {"memory_mib", "lots"},
+            {"memory_mib", 1.5},
+            {"memory_mib", 1e30},
+            {"memory_mib", 8},
+            {"memory_mib", Map.of()},
+            {"cpu", "x"},
+            {"cpu", -1},
+            {"cpu", "NaN"},
+            {"cpu", List.of()},
+            {"disk_mib", -5},
+            {"disk_mib", "x"},
+            {"ports", List.of(80)},
+            {"ports", Map.of()},
+            {"ports", "abc"},
+            {"ports", "0:20001"},
+            {"ports", "80:99999"},
+            {"ports", "80:20001,81:20001"},
+            {"primary_port", 70000},
+            {"primary_port", "x"},
+            {"primary_port", 81},
+            {"variables", List.of()},
+            {"variables", Map.of("1BAD", "x")},
+            {"variables", Map.of("A", Map.of())},
+            {"variables", "not json"},
+            {"display_name", 5},
+            {"display_name", ""},
+            {"display_name", "x".repeat(65)}
+        }) {
             c.add(new Case(n, "POST", "/api/v1/instances", nativeDeploy(bad), manager, 400));
         }
         c.add(new Case(n, "POST", "/api/v1/instances", nativeDeploy("node", "nowhere"), manager, 404));
@@ -161,14 +211,23 @@ class InstanceRoutesBadInputTest {
         c.add(new Case(m, "GET", "/api/v1/droplet/list", null, none, 401));
         c.add(new Case(m, "POST", "/api/v1/droplet/add", "{oops", manager, 400));
         c.add(new Case(m, "POST", "/api/v1/droplet/add", "[1]", manager, 400));
-        for (Object[] bad : new Object[][]{{"name", 5}, {"name", "Bad Name"}, {"memory", "lots"}, {"memory", 8},
-                {"cpu", "x"}, {"ports", List.of(1)}, {"ports", "80:1"}, {"variables", List.of()}, {"image", "no-such-image"},
-                {"image", 7}}) {
+        for (Object[] bad : new Object[][] {
+            {"name", 5},
+            {"name", "Bad Name"},
+            {"memory", "lots"},
+            {"memory", 8},
+            {"cpu", "x"},
+            {"ports", List.of(1)},
+            {"ports", "80:1"},
+            {"variables", List.of()},
+            {"image", "no-such-image"},
+            {"image", 7}
+        }) {
             c.add(new Case(m, "POST", "/api/v1/droplet/add", matrixDeploy(bad), manager, 400));
         }
         c.add(new Case(m, "POST", "/api/v1/droplet/add", matrixDeploy("node", "nowhere"), manager, 404));
         c.add(new Case(m, "POST", "/api/v1/droplet/add", matrixDeploy(), viewer, 403));
-        for (String action : new String[]{"stop", "start", "restart"}) {
+        for (String action : new String[] {"stop", "start", "restart"}) {
             c.add(new Case(m, "PATCH", "/api/v1/droplet/" + action + "/no-such-droplet", null, manager, 404));
             c.add(new Case(m, "PATCH", "/api/v1/droplet/" + action + "/" + random, null, manager, 404));
             c.add(new Case(m, "PATCH", "/api/v1/droplet/" + action + "/" + name, null, viewer, 403));
@@ -183,10 +242,23 @@ class InstanceRoutesBadInputTest {
         String[] managerK = apiKey(managerKey);
         c.add(new Case(p, "GET", "/api/instances", null, managerK, 403));
         c.add(new Case(p, "GET", "/api/instances", null, none, 401));
-        for (Object[] bad : new Object[][]{{"nodeId", 5}, {"nodeId", "nowhere"}, {"user", Map.of()}, {"user", "nobody"},
-                {"user", UUID.randomUUID().toString()}, {"primary", "x"}, {"primary", 70000}, {"ports", List.of(1)},
-                {"ports", "80:80"}, {"cpu", true}, {"memory", "lots"}, {"variables", List.of()}, {"image", "no-such-image"},
-                {"name", ""}, {"name", 5}}) {
+        for (Object[] bad : new Object[][] {
+            {"nodeId", 5},
+            {"nodeId", "nowhere"},
+            {"user", Map.of()},
+            {"user", "nobody"},
+            {"user", UUID.randomUUID().toString()},
+            {"primary", "x"},
+            {"primary", 70000},
+            {"ports", List.of(1)},
+            {"ports", "80:80"},
+            {"cpu", true},
+            {"memory", "lots"},
+            {"variables", List.of()},
+            {"image", "no-such-image"},
+            {"name", ""},
+            {"name", 5}
+        }) {
             c.add(new Case(p, "POST", "/api/instances/deploy", panelDeploy(bad), admin, 400));
         }
         c.add(new Case(p, "POST", "/api/instances/deploy", panelDeploy(), managerK, 403));
@@ -196,11 +268,17 @@ class InstanceRoutesBadInputTest {
         c.add(new Case(p, "DELETE", "/api/instance/delete", body("id", id), managerK, 403));
         c.add(new Case(p, "POST", "/api/getUserInstance", body("userId", Map.of()), admin, 400));
         c.add(new Case(p, "POST", "/api/getUserInstance", "[1]", admin, 400));
-        c.add(new Case(p, "POST", "/api/getUserInstance", body("userId", pier.managerUser.user().id().toString()), managerK, 403));
+        c.add(new Case(
+                p,
+                "POST",
+                "/api/getUserInstance",
+                body("userId", pier.managerUser.user().id().toString()),
+                managerK,
+                403));
         c.add(new Case(p, "POST", "/api/getInstance", body("id", List.of()), admin, 400));
         c.add(new Case(p, "POST", "/api/getInstance", body("id", random), admin, 400));
         c.add(new Case(p, "POST", "/api/getInstance", body("id", id), managerK, 403));
-        for (String s : new String[]{"suspend", "unsuspend"}) {
+        for (String s : new String[] {"suspend", "unsuspend"}) {
             c.add(new Case(p, "POST", "/api/instances/" + s + "/" + random, "{}", admin, 400));
             c.add(new Case(p, "POST", "/api/instances/" + s + "/not-an-id", "{}", admin, 400));
             c.add(new Case(p, "POST", "/api/instances/" + s + "/" + id, "{}", managerK, 403));
@@ -222,11 +300,19 @@ class InstanceRoutesBadInputTest {
             return "not JSON: " + what;
         }
         return switch (c.shape()) {
-            case NATIVE -> r.header("Content-Type") != null && r.header("Content-Type").startsWith("application/problem+json")
-                    && b.path("status").asInt() == c.status() && !b.path("detail").asText().isBlank()
-                    ? null : "not problem+json: " + what;
-            case MATRIX -> b.size() == 2 && b.path("error").isTextual() && b.path("errorId").isInt() ? null
-                    : "not the Matrix shape: " + what;
+            case NATIVE ->
+                r.header("Content-Type") != null
+                                && r.header("Content-Type").startsWith("application/problem+json")
+                                && b.path("status").asInt() == c.status()
+                                && !b.path("detail").asText().isBlank()
+                        ? null
+                        : "not problem+json: " + what;
+            case MATRIX ->
+                b.size() == 2
+                                && b.path("error").isTextual()
+                                && b.path("errorId").isInt()
+                        ? null
+                        : "not the Matrix shape: " + what;
             case PANEL -> b.size() == 1 && b.path("error").isTextual() ? null : "not the Panel shape: " + what;
         };
     }

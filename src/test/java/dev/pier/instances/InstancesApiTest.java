@@ -1,9 +1,9 @@
 package dev.pier.instances;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import dev.pier.support.Http;
+import dev.pier.support.Shared;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -46,17 +46,34 @@ class InstancesApiTest {
     void create_answers_201_with_the_instance_and_get_reads_it_back() {
         String name = InstanceFixture.name("native");
         int port = TestEngine.freeTcpPort();
-        Http.Response r = http().postJson("/api/v1/instances", json("name", name, "image", InstanceFixture.QUIET_IMAGE,
-                "memory_mib", 40, "cpu", 0.25, "ports", "80:" + port, "primary_port", 80,
-                "variables", Map.of("COLOR", "blue"), "owner_id", pier.viewerUser.user().id().toString()),
-                bearer(pier.manager));
+        Http.Response r = http().postJson(
+                        "/api/v1/instances",
+                        json(
+                                "name",
+                                name,
+                                "image",
+                                InstanceFixture.QUIET_IMAGE,
+                                "memory_mib",
+                                40,
+                                "cpu",
+                                0.25,
+                                "ports",
+                                "80:" + port,
+                                "primary_port",
+                                80,
+                                "variables",
+                                Map.of("COLOR", "blue"),
+                                "owner_id",
+                                pier.viewerUser.user().id().toString()),
+                        bearer(pier.manager));
         assertThat(r.status()).as(r.body()).isEqualTo(201);
         JsonNode i = r.json();
         String id = i.path("id").asText();
         assertThat(i.path("name").asText()).isEqualTo(name);
         assertThat(i.path("node").asText()).isEqualTo("local");
         assertThat(i.path("node_id").asText()).isEqualTo(pier.localNode.toString());
-        assertThat(i.path("owner_id").asText()).isEqualTo(pier.viewerUser.user().id().toString());
+        assertThat(i.path("owner_id").asText())
+                .isEqualTo(pier.viewerUser.user().id().toString());
         assertThat(i.path("image").asText()).isEqualTo(TestEngine.SLEEPER);
         assertThat(i.path("memory_mib").asInt()).isEqualTo(40);
         assertThat(i.path("cpu").asDouble()).isEqualTo(0.25);
@@ -86,27 +103,56 @@ class InstancesApiTest {
 
         assertProblem(http().get("/api/v1/instances/" + UUID.randomUUID(), bearer(pier.viewer)), 404);
         assertProblem(http().get("/api/v1/instances/not-a-uuid", bearer(pier.viewer)), 404);
-        assertProblem(http().postJson("/api/v1/instances", json("name", InstanceFixture.name("v")), bearer(pier.viewer)), 403);
+        assertProblem(
+                http().postJson("/api/v1/instances", json("name", InstanceFixture.name("v")), bearer(pier.viewer)),
+                403);
         assertThat(http().get("/api/v1/instances").status()).isEqualTo(401);
     }
 
     @Test
     void the_list_pages_with_limit_and_offset_and_filters_by_node_owner_and_state() {
         String viewerId = pier.viewerUser.user().id().toString();
-        JsonNode a = pier.deploy(pier.manager, "name", InstanceFixture.name("la"), "image", InstanceFixture.QUIET_IMAGE,
-                "memory_mib", 32, "owner_id", viewerId);
-        JsonNode b = pier.deploy(pier.manager, "name", InstanceFixture.name("lb"), "image", InstanceFixture.QUIET_IMAGE,
-                "memory_mib", 32);
-        JsonNode c = pier.deploy(pier.manager, "name", InstanceFixture.name("lc"), "image", InstanceFixture.QUIET_IMAGE,
-                "memory_mib", 32, "owner_id", viewerId);
-        assertThat(pier.action(pier.manager, c.path("id").asText(), "stop").status()).isEqualTo(200);
+        JsonNode a = pier.deploy(
+                pier.manager,
+                "name",
+                InstanceFixture.name("la"),
+                "image",
+                InstanceFixture.QUIET_IMAGE,
+                "memory_mib",
+                32,
+                "owner_id",
+                viewerId);
+        JsonNode b = pier.deploy(
+                pier.manager,
+                "name",
+                InstanceFixture.name("lb"),
+                "image",
+                InstanceFixture.QUIET_IMAGE,
+                "memory_mib",
+                32);
+        JsonNode c = pier.deploy(
+                pier.manager,
+                "name",
+                InstanceFixture.name("lc"),
+                "image",
+                InstanceFixture.QUIET_IMAGE,
+                "memory_mib",
+                32,
+                "owner_id",
+                viewerId);
+        assertThat(pier.action(pier.manager, c.path("id").asText(), "stop").status())
+                .isEqualTo(200);
 
         JsonNode all = list("");
         assertThat(all.path("total").asInt()).isEqualTo(3);
         assertThat(all.path("limit").asInt()).isEqualTo(50);
         assertThat(all.path("offset").asInt()).isEqualTo(0);
         List<String> ids = all.path("items").findValuesAsText("id");
-        assertThat(ids).containsExactly(a.path("id").asText(), b.path("id").asText(), c.path("id").asText());
+        assertThat(ids)
+                .containsExactly(
+                        a.path("id").asText(),
+                        b.path("id").asText(),
+                        c.path("id").asText());
 
         JsonNode first = list("?limit=2&offset=0");
         assertThat(first.path("items")).hasSize(2);
@@ -120,11 +166,14 @@ class InstancesApiTest {
                 .containsExactly(a.path("id").asText(), c.path("id").asText());
         assertThat(list("?owner=" + pier.managerUser.user().id()).path("items").findValuesAsText("id"))
                 .containsExactly(b.path("id").asText());
-        assertThat(list("?state=stopped").path("items").findValuesAsText("id")).containsExactly(c.path("id").asText());
+        assertThat(list("?state=stopped").path("items").findValuesAsText("id"))
+                .containsExactly(c.path("id").asText());
         assertThat(list("?state=running&limit=1").path("total").asInt()).isEqualTo(2);
         assertThat(list("?node=local").path("total").asInt()).isEqualTo(3);
         assertThat(list("?node=" + pier.localNode).path("total").asInt()).isEqualTo(3);
-        assertThat(list("?node=local&owner=" + viewerId + "&state=running").path("items").findValuesAsText("id"))
+        assertThat(list("?node=local&owner=" + viewerId + "&state=running")
+                        .path("items")
+                        .findValuesAsText("id"))
                 .containsExactly(a.path("id").asText());
 
         assertProblem(http().get("/api/v1/instances?limit=0", bearer(pier.viewer)), 400);
@@ -147,25 +196,29 @@ class InstancesApiTest {
         assertThat(stop.json().path("observed_state").asText()).isEqualTo("stopped");
         assertThat(pier.running(cid)).isFalse();
         // SIGTERM reached the process through the container's init: no 10 s wait for the kill
-        assertThat(pier.docker.inspectContainerCmd(cid).exec().getState().getExitCodeLong()).isEqualTo(143L);
+        assertThat(pier.docker.inspectContainerCmd(cid).exec().getState().getExitCodeLong())
+                .isEqualTo(143L);
 
         Http.Response start = pier.action(pier.manager, id, "START");
         assertThat(start.status()).as(start.body()).isEqualTo(200);
         assertThat(start.json().path("observed_state").asText()).isEqualTo("running");
         assertThat(pier.running(cid)).isTrue();
 
-        String startedAt = pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt();
+        String startedAt =
+                pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt();
         Http.Response restart = pier.action(pier.manager, id, "restart");
         assertThat(restart.status()).as(restart.body()).isEqualTo(200);
         assertThat(pier.running(cid)).isTrue();
-        assertThat(pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt()).isNotEqualTo(startedAt);
+        assertThat(pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt())
+                .isNotEqualTo(startedAt);
 
         Http.Response kill = pier.action(pier.manager, id, "kill");
         assertThat(kill.status()).as(kill.body()).isEqualTo(200);
         assertThat(kill.json().path("desired_state").asText()).isEqualTo("stopped");
         // the engine answers a kill once the signal is sent; the process dies just after
         await().atMost(Duration.ofSeconds(5)).until(() -> !pier.running(cid));
-        assertThat(pier.docker.inspectContainerCmd(cid).exec().getState().getExitCodeLong()).isEqualTo(137L);
+        assertThat(pier.docker.inspectContainerCmd(cid).exec().getState().getExitCodeLong())
+                .isEqualTo(137L);
         // desired stopped: neither a pass nor the die event brings a killed container back
         pier.server.core().reconciler.passAll();
         await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> !pier.running(cid));
@@ -176,7 +229,8 @@ class InstancesApiTest {
 
         assertProblem(pier.action(pier.manager, id, "explode"), 400);
         assertProblem(http().postJson("/api/v1/instances/" + id + "/actions", "{}", bearer(pier.manager)), 400);
-        assertProblem(http().postJson("/api/v1/instances/" + id + "/actions", json("type", 3), bearer(pier.manager)), 400);
+        assertProblem(
+                http().postJson("/api/v1/instances/" + id + "/actions", json("type", 3), bearer(pier.manager)), 400);
         assertProblem(pier.action(pier.manager, UUID.randomUUID().toString(), "start"), 404);
         assertProblem(pier.action(pier.viewer, id, "start"), 403);
         assertThat(pier.running(cid)).isFalse();
@@ -203,7 +257,8 @@ class InstancesApiTest {
         // the reconciler does not bring a suspended instance back either
         pier.server.core().reconciler.passAll();
         assertThat(pier.running(cid)).isFalse();
-        assertThat(list("?state=suspended").path("items").findValuesAsText("id")).containsExactly(id);
+        assertThat(list("?state=suspended").path("items").findValuesAsText("id"))
+                .containsExactly(id);
 
         assertProblem(pier.action(pier.manager, id, "unsuspend"), 403);
         Http.Response u = pier.action(pier.admin, id, "unsuspend");
@@ -215,8 +270,14 @@ class InstancesApiTest {
 
     @Test
     void logs_return_the_container_output_tail() {
-        JsonNode i = pier.deploy(pier.manager, "name", InstanceFixture.name("talk"), "image", InstanceFixture.ECHO_IMAGE,
-                "memory_mib", 32);
+        JsonNode i = pier.deploy(
+                pier.manager,
+                "name",
+                InstanceFixture.name("talk"),
+                "image",
+                InstanceFixture.ECHO_IMAGE,
+                "memory_mib",
+                32);
         String id = i.path("id").asText();
 
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
@@ -225,7 +286,9 @@ class InstancesApiTest {
             assertThat(r.header("Content-Type")).startsWith("text/plain");
             assertThat(r.body()).contains("hello-pier");
         });
-        assertThat(http().get("/api/v1/instances/" + id + "/logs", bearer(pier.viewer)).body()).contains("hello-pier");
+        assertThat(http().get("/api/v1/instances/" + id + "/logs", bearer(pier.viewer))
+                        .body())
+                .contains("hello-pier");
 
         assertProblem(http().get("/api/v1/instances/" + id + "/logs?tail=0", bearer(pier.viewer)), 400);
         assertProblem(http().get("/api/v1/instances/" + id + "/logs?tail=10001", bearer(pier.viewer)), 400);
@@ -251,8 +314,8 @@ class InstancesApiTest {
         assertThat(pier.records()).isZero();
 
         // the name and the host ports are free again
-        JsonNode again = pier.deploy(pier.manager, "name", i.path("name").asText(), "image", InstanceFixture.QUIET_IMAGE,
-                "memory_mib", 32);
+        JsonNode again = pier.deploy(
+                pier.manager, "name", i.path("name").asText(), "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32);
         assertThat(again.path("id").asText()).isNotEqualTo(id);
     }
 
@@ -267,14 +330,23 @@ class InstancesApiTest {
             } catch (IOException alreadyTaken) {
                 // something else holds it: just as good
             }
-            JsonNode i = pier.deploy(pier.manager, "name", InstanceFixture.name("auto"), "image",
-                    InstanceFixture.DEFAULT_IMAGE, "memory_mib", 32);
+            JsonNode i = pier.deploy(
+                    pier.manager,
+                    "name",
+                    InstanceFixture.name("auto"),
+                    "image",
+                    InstanceFixture.DEFAULT_IMAGE,
+                    "memory_mib",
+                    32);
             int host = i.path("ports").get(0).path("host_port").asInt();
             assertThat(host).isNotEqualTo(first).isBetween(Placement.AUTO_PORT_MIN, Placement.AUTO_PORT_MAX);
             assertThat(i.path("observed_state").asText()).isEqualTo("running");
             InspectContainerResponse c = pier.inspectInstance(i.path("id").asText());
-            assertThat(c.getHostConfig().getPortBindings().getBindings()
-                    .get(com.github.dockerjava.api.model.ExposedPort.tcp(80))[0].getHostPortSpec())
+            assertThat(c.getHostConfig()
+                            .getPortBindings()
+                            .getBindings()
+                            .get(com.github.dockerjava.api.model.ExposedPort.tcp(80))[0]
+                            .getHostPortSpec())
                     .isEqualTo(Integer.toString(host));
             assertThat(pier.containers()).hasSize(1);
             assertThat(pier.records()).isEqualTo(1);
@@ -287,8 +359,18 @@ class InstancesApiTest {
     void a_port_the_caller_chose_that_something_outside_pier_holds_is_a_409_leaving_nothing() throws IOException {
         try (ServerSocket held = new ServerSocket(0)) {
             int port = held.getLocalPort();
-            Http.Response r = http().postJson("/api/v1/instances", json("name", InstanceFixture.name("mine"),
-                    "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32, "ports", "80:" + port), bearer(pier.manager));
+            Http.Response r = http().postJson(
+                            "/api/v1/instances",
+                            json(
+                                    "name",
+                                    InstanceFixture.name("mine"),
+                                    "image",
+                                    InstanceFixture.QUIET_IMAGE,
+                                    "memory_mib",
+                                    32,
+                                    "ports",
+                                    "80:" + port),
+                            bearer(pier.manager));
             assertThat(r.status()).as(r.body()).isEqualTo(409);
             assertThat(r.json().path("detail").asText()).contains(Integer.toString(port));
             assertThat(pier.records()).isZero();

@@ -20,8 +20,20 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @DatabaseFree
 class PlacementTest {
     private static Node node(HostPortRange range) {
-        return new Node(UUID.randomUUID(), "n1", "", 1024, 1024, "", "unix:///var/run/docker.sock", false,
-                NodeStatus.ONLINE, Optional.empty(), Instant.now(), Instant.now(), range);
+        return new Node(
+                UUID.randomUUID(),
+                "n1",
+                "",
+                1024,
+                1024,
+                "",
+                "unix:///var/run/docker.sock",
+                false,
+                NodeStatus.ONLINE,
+                Optional.empty(),
+                Instant.now(),
+                Instant.now(),
+                range);
     }
 
     private static void check(Placement p, Node n, int hostPort) {
@@ -32,8 +44,9 @@ class PlacementTest {
     void pier_s_own_port_and_the_docker_api_s_are_reserved_whatever_the_range() {
         Placement p = new Placement(null, null, 1337);
         Node wide = node(new HostPortRange(1, 65535));
-        for (int reserved : new int[]{1337, 2375, 2376}) {
-            assertThatThrownBy(() -> check(p, wide, reserved)).isInstanceOf(PierException.Invalid.class)
+        for (int reserved : new int[] {1337, 2375, 2376}) {
+            assertThatThrownBy(() -> check(p, wide, reserved))
+                    .isInstanceOf(PierException.Invalid.class)
                     .hasMessageContaining("reserved");
         }
         assertThatCode(() -> check(p, wide, 80)).doesNotThrowAnyException();
@@ -50,9 +63,11 @@ class PlacementTest {
         assertThatCode(() -> check(p, n, 20010)).doesNotThrowAnyException();
         assertThatThrownBy(() -> check(p, n, 20011)).hasMessageContaining("(20000-20010)");
         assertThatThrownBy(() -> check(p, n, 19999)).hasMessageContaining("(20000-20010)");
-        for (String bad : new String[]{"", "5", "5-", "-5", "a-b", "10-5", "0-5", "1-65536", "99999-100000"}) {
-            assertThatThrownBy(() -> HostPortRange.parse(bad, "host_ports")).as(bad)
-                    .isInstanceOf(PierException.Invalid.class).hasMessageContaining("host_ports");
+        for (String bad : new String[] {"", "5", "5-", "-5", "a-b", "10-5", "0-5", "1-65536", "99999-100000"}) {
+            assertThatThrownBy(() -> HostPortRange.parse(bad, "host_ports"))
+                    .as(bad)
+                    .isInstanceOf(PierException.Invalid.class)
+                    .hasMessageContaining("host_ports");
         }
         assertThat(HostPortRange.DEFAULT).hasToString("1024-65535");
     }

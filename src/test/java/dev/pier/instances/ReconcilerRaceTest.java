@@ -1,8 +1,8 @@
 package dev.pier.instances;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.pier.security.Principal;
 import dev.pier.runtime.DockerRuntime;
+import dev.pier.security.Principal;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -41,7 +41,7 @@ class ReconcilerRaceTest {
 
     @AfterEach
     void cleanup() {
-        runtime.get().onceAfterStart(id -> { });
+        runtime.get().onceAfterStart(id -> {});
         pier.cleanup();
     }
 
@@ -88,7 +88,8 @@ class ReconcilerRaceTest {
             release.countDown();
         }
         assertThat(pier.running(cid)).isFalse();
-        assertThat(pier.server.core().instances.require(UUID.fromString(id)).desiredState()).isEqualTo(DesiredState.STOPPED);
+        assertThat(pier.server.core().instances.require(UUID.fromString(id)).desiredState())
+                .isEqualTo(DesiredState.STOPPED);
     }
 
     @Test
@@ -101,8 +102,9 @@ class ReconcilerRaceTest {
         pier.docker.killContainerCmd(a.path("container_id").asText()).exec();
         pier.docker.killContainerCmd(b.path("container_id").asText()).exec();
         // a kill returns once the signal is sent: wait until the engine reports both dead, as the pass will see them
-        await().atMost(Duration.ofSeconds(10)).until(() -> !pier.running(a.path("container_id").asText())
-                && !pier.running(b.path("container_id").asText()));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> !pier.running(a.path("container_id").asText())
+                        && !pier.running(b.path("container_id").asText()));
 
         // when the pass has restarted the first of them, the user stops the other
         AtomicReference<UUID> stoppedByUser = new AtomicReference<>();
@@ -118,7 +120,8 @@ class ReconcilerRaceTest {
         Instance stopped = pier.server.core().instances.require(stoppedByUser.get());
         assertThat(stopped.desiredState()).isEqualTo(DesiredState.STOPPED);
         assertThat(pier.running(stopped.containerId().orElseThrow()))
-                .as("the container the user stopped during the pass").isFalse();
+                .as("the container the user stopped during the pass")
+                .isFalse();
         assertThat(stopped.observedState()).isEqualTo(ObservedState.STOPPED);
     }
 }

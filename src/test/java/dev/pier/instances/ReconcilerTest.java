@@ -1,10 +1,10 @@
 package dev.pier.instances;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.command.CreateContainerResponse;
 import com.github.dockerjava.api.model.Container;
 import dev.pier.support.Http;
+import dev.pier.support.Shared;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -24,6 +24,7 @@ import static org.awaitility.Awaitility.await;
 class ReconcilerTest {
     @Shared
     static InstanceFixture pier;
+
     private String foreign;
 
     @AfterEach
@@ -43,15 +44,24 @@ class ReconcilerTest {
     }
 
     private static String observed(String id) {
-        return http().get("/api/v1/instances/" + id, bearer(pier.viewer)).json().path("observed_state").asText();
+        return http().get("/api/v1/instances/" + id, bearer(pier.viewer))
+                .json()
+                .path("observed_state")
+                .asText();
     }
 
     /** A container with Pier's labels for {@code installation} and a random instance id, never started. */
     private static String labelledContainer(UUID installation, UUID instance) {
-        CreateContainerResponse c = pier.docker.createContainerCmd(TestEngine.SLEEPER)
+        CreateContainerResponse c = pier.docker
+                .createContainerCmd(TestEngine.SLEEPER)
                 .withName(InstanceFixture.name("stray"))
-                .withLabels(Map.of("dev.pier.managed", "true", "dev.pier.instance", instance.toString(),
-                        TestEngine.INSTALLATION_LABEL, installation.toString()))
+                .withLabels(Map.of(
+                        "dev.pier.managed",
+                        "true",
+                        "dev.pier.instance",
+                        instance.toString(),
+                        TestEngine.INSTALLATION_LABEL,
+                        installation.toString()))
                 .exec();
         return c.getId();
     }
@@ -61,15 +71,23 @@ class ReconcilerTest {
         JsonNode i = pier.deployQuiet("killed");
         String id = i.path("id").asText();
         String cid = i.path("container_id").asText();
-        String startedAt = pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt();
+        String startedAt =
+                pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt();
 
         pier.docker.killContainerCmd(cid).exec();
 
         // no pass is run here: the die event alone brings it back
-        await().atMost(Duration.ofSeconds(10)).until(() -> pier.running(cid)
-                && !pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt().equals(startedAt));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> pier.running(cid)
+                        && !pier.docker
+                                .inspectContainerCmd(cid)
+                                .exec()
+                                .getState()
+                                .getStartedAt()
+                                .equals(startedAt));
         assertThat(pier.containersOf(id)).hasSize(1);
-        await().atMost(Duration.ofSeconds(5)).until(() -> pier.events(UUID.fromString(id)).contains("restarted"));
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> pier.events(UUID.fromString(id)).contains("restarted"));
         await().atMost(Duration.ofSeconds(5)).until(() -> observed(id).equals("running"));
     }
 
@@ -90,8 +108,20 @@ class ReconcilerTest {
 
     @Test
     void a_container_removed_behind_pier_s_back_is_recreated() {
-        JsonNode i = pier.deploy(pier.manager, "name", InstanceFixture.name("removed"), "image", InstanceFixture.QUIET_IMAGE,
-                "memory_mib", 48, "cpu", 0.5, "variables", Map.of("KEEP", "me"), "ports", "80:" + TestEngine.freeTcpPort());
+        JsonNode i = pier.deploy(
+                pier.manager,
+                "name",
+                InstanceFixture.name("removed"),
+                "image",
+                InstanceFixture.QUIET_IMAGE,
+                "memory_mib",
+                48,
+                "cpu",
+                0.5,
+                "variables",
+                Map.of("KEEP", "me"),
+                "ports",
+                "80:" + TestEngine.freeTcpPort());
         String id = i.path("id").asText();
         String cid = i.path("container_id").asText();
 
@@ -108,12 +138,19 @@ class ReconcilerTest {
         assertThat(c.getHostConfig().getMemory()).isEqualTo(48L * 1024 * 1024);
         assertThat(c.getHostConfig().getNanoCPUs()).isEqualTo(500_000_000L);
         assertThat(c.getConfig().getEnv()).contains("KEEP=me");
-        assertThat(c.getHostConfig().getPortBindings().getBindings()
-                .get(com.github.dockerjava.api.model.ExposedPort.tcp(80))[0].getHostPortSpec())
+        assertThat(c.getHostConfig()
+                        .getPortBindings()
+                        .getBindings()
+                        .get(com.github.dockerjava.api.model.ExposedPort.tcp(80))[0]
+                        .getHostPortSpec())
                 .isEqualTo(i.path("ports").get(0).path("host_port").asText());
         assertThat(pier.events(UUID.fromString(id))).contains("recreated");
-        await().atMost(Duration.ofSeconds(5)).until(() -> http().get("/api/v1/instances/" + id, bearer(pier.viewer))
-                .json().path("container_id").asText().equals(c.getId()));
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> http().get("/api/v1/instances/" + id, bearer(pier.viewer))
+                        .json()
+                        .path("container_id")
+                        .asText()
+                        .equals(c.getId()));
     }
 
     @Test
@@ -121,7 +158,10 @@ class ReconcilerTest {
         JsonNode i = pier.deployQuiet("asleep");
         String id = i.path("id").asText();
         assertThat(pier.action(pier.manager, id, "stop").status()).isEqualTo(200);
-        pier.docker.removeContainerCmd(i.path("container_id").asText()).withForce(true).exec();
+        pier.docker
+                .removeContainerCmd(i.path("container_id").asText())
+                .withForce(true)
+                .exec();
 
         pier.awaitConverged(() -> {
             assertThat(pier.containersOf(id)).hasSize(1);
@@ -157,12 +197,20 @@ class ReconcilerTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> !pier.running(foreign));
         pier.server.core().reconciler.passAll();
 
-        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() ->
-                TestEngine.inspect(pier.docker, foreign).map(c -> !c.getState().getRunning()).orElse(false));
+        await().during(Duration.ofSeconds(2))
+                .atMost(Duration.ofSeconds(3))
+                .until(() -> TestEngine.inspect(pier.docker, foreign)
+                        .map(c -> !c.getState().getRunning())
+                        .orElse(false));
         assertThat(pier.containersOf(mine.path("id").asText())).hasSize(1);
-        int events = pier.server.core().db.jdbi().withHandle(h -> h.createQuery(
-                "SELECT COUNT(*) FROM instance_events WHERE detail LIKE :d").bind("d", "%" + foreign + "%")
-                .mapTo(Integer.class).one());
+        int events = pier.server
+                .core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT COUNT(*) FROM instance_events WHERE detail LIKE :d")
+                        .bind("d", "%" + foreign + "%")
+                        .mapTo(Integer.class)
+                        .one());
         assertThat(events).isZero();
     }
 
@@ -177,7 +225,8 @@ class ReconcilerTest {
         // the start event of the stray copy (handled here as the event path would) must not win it the record
         var node = pier.server.core().nodes.require(pier.localNode);
         pier.server.core().reconciler.reconcile(node, UUID.fromString(id), dup);
-        assertThat(pier.server.core().instances.require(UUID.fromString(id)).containerId()).contains(cid);
+        assertThat(pier.server.core().instances.require(UUID.fromString(id)).containerId())
+                .contains(cid);
 
         pier.server.core().reconciler.passAll();
 

@@ -1,8 +1,8 @@
 package dev.pier.instances;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.support.Http;
+import dev.pier.support.Shared;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,6 +18,7 @@ import static org.awaitility.Awaitility.await;
 class SharedEngineTest {
     @Shared
     static InstanceFixture one;
+
     static InstanceFixture two;
 
     @BeforeAll
@@ -40,8 +41,11 @@ class SharedEngineTest {
         assertThat(one.installation).isNotEqualTo(two.installation);
         String name = InstanceFixture.name("same");
         JsonNode a = one.deploy(one.manager, "name", name, "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32);
-        Http.Response r = two.http().postJson("/api/v1/instances", json("name", name, "image", InstanceFixture.QUIET_IMAGE,
-                "memory_mib", 32), bearer(two.manager));
+        Http.Response r = two.http()
+                .postJson(
+                        "/api/v1/instances",
+                        json("name", name, "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32),
+                        bearer(two.manager));
         assertThat(r.status()).as(r.body()).isEqualTo(201);
         JsonNode b = r.json();
         String cidA = a.path("container_id").asText();
@@ -57,14 +61,23 @@ class SharedEngineTest {
         assertThat(two.running(cidB)).isTrue();
 
         // a kill of one installation's container is repaired by that installation only
-        String startedAt = one.docker.inspectContainerCmd(cidA).exec().getState().getStartedAt();
+        String startedAt =
+                one.docker.inspectContainerCmd(cidA).exec().getState().getStartedAt();
         one.docker.killContainerCmd(cidA).exec();
-        await().atMost(Duration.ofSeconds(10)).until(() -> one.running(cidA)
-                && !one.docker.inspectContainerCmd(cidA).exec().getState().getStartedAt().equals(startedAt));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> one.running(cidA)
+                        && !one.docker
+                                .inspectContainerCmd(cidA)
+                                .exec()
+                                .getState()
+                                .getStartedAt()
+                                .equals(startedAt));
         assertThat(two.containers()).hasSize(1);
 
         // deleting in one leaves the other's namesake running
-        assertThat(one.http().delete("/api/v1/instances/" + a.path("id").asText(), bearer(one.manager)).status())
+        assertThat(one.http()
+                        .delete("/api/v1/instances/" + a.path("id").asText(), bearer(one.manager))
+                        .status())
                 .isEqualTo(204);
         assertThat(TestEngine.inspect(one.docker, cidA)).isEmpty();
         assertThat(two.running(cidB)).isTrue();

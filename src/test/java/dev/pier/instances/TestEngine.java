@@ -34,8 +34,7 @@ public final class TestEngine {
     public static final String SLEEPER = "pier-test/sleeper:latest";
     public static final String INSTALLATION_LABEL = InstanceService.INSTALLATION_LABEL;
 
-    private TestEngine() {
-    }
+    private TestEngine() {}
 
     /** The engine's address: {@code DOCKER_HOST} or the local socket. TLS engines are not supported here. */
     public static String host() {
@@ -70,22 +69,32 @@ public final class TestEngine {
                 .connectionTimeout(Duration.ofSeconds(2))
                 .responseTimeout(Duration.ofSeconds(60))
                 .build();
-        var config = new DefaultDockerClientConfig.Builder().withDockerHost(dockerHost).withDockerTlsVerify(false).build();
+        var config = new DefaultDockerClientConfig.Builder()
+                .withDockerHost(dockerHost)
+                .withDockerTlsVerify(false)
+                .build();
         return DockerClientImpl.getInstance(config, http);
     }
 
     /** Every container of one installation, running or not. */
     public static List<Container> containers(DockerClient docker, UUID installation) {
-        return docker.listContainersCmd().withShowAll(true)
+        return docker.listContainersCmd()
+                .withShowAll(true)
                 .withLabelFilter(Map.of(PierLabels.MANAGED, "true", INSTALLATION_LABEL, installation.toString()))
                 .exec();
     }
 
     /** The containers of one instance (there should be at most one). */
     public static List<Container> containersOf(DockerClient docker, UUID installation, UUID instance) {
-        return docker.listContainersCmd().withShowAll(true)
-                .withLabelFilter(Map.of(PierLabels.MANAGED, "true", INSTALLATION_LABEL, installation.toString(),
-                        PierLabels.INSTANCE, instance.toString()))
+        return docker.listContainersCmd()
+                .withShowAll(true)
+                .withLabelFilter(Map.of(
+                        PierLabels.MANAGED,
+                        "true",
+                        INSTALLATION_LABEL,
+                        installation.toString(),
+                        PierLabels.INSTANCE,
+                        instance.toString()))
                 .exec();
     }
 
@@ -99,14 +108,19 @@ public final class TestEngine {
     }
 
     public static boolean running(DockerClient docker, String containerId) {
-        return inspect(docker, containerId).map(c -> Boolean.TRUE.equals(c.getState().getRunning())).orElse(false);
+        return inspect(docker, containerId)
+                .map(c -> Boolean.TRUE.equals(c.getState().getRunning()))
+                .orElse(false);
     }
 
     /** Removes every container of one installation (forced): what a test made, and nothing else. */
     public static void removeContainers(DockerClient docker, UUID installation) {
         for (Container c : containers(docker, installation)) {
             try {
-                docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
+                docker.removeContainerCmd(c.getId())
+                        .withForce(true)
+                        .withRemoveVolumes(true)
+                        .exec();
             } catch (RuntimeException ignored) {
                 // already gone
             }

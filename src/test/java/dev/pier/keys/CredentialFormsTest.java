@@ -1,12 +1,12 @@
 package dev.pier.keys;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.security.AccessLevel;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -30,9 +30,11 @@ class CredentialFormsTest {
     /** One way of presenting a credential, sent to the User API keys listing (it takes GET-less POST bodies). */
     enum Form {
         BEARER((http, c) -> http.send("POST", "/api/user/apikeys", null, null, "Authorization", "Bearer " + c)),
-        BEARER_LOWER_CASE((http, c) -> http.send("POST", "/api/user/apikeys", null, null, "Authorization", "bearer " + c)),
+        BEARER_LOWER_CASE(
+                (http, c) -> http.send("POST", "/api/user/apikeys", null, null, "Authorization", "bearer " + c)),
         BEARER_COLON((http, c) -> http.send("POST", "/api/user/apikeys", null, null, "Authorization", "Bearer: " + c)),
-        BEARER_COLON_NO_SPACE((http, c) -> http.send("POST", "/api/user/apikeys", null, null, "Authorization", "Bearer:" + c)),
+        BEARER_COLON_NO_SPACE(
+                (http, c) -> http.send("POST", "/api/user/apikeys", null, null, "Authorization", "Bearer:" + c)),
         X_API_KEY((http, c) -> http.send("POST", "/api/user/apikeys", null, null, "x-api-key", c)),
         TOKEN_HEADER((http, c) -> http.send("POST", "/api/user/apikeys", null, null, "Token", c)),
         APIKEY_FORM_FIELD((http, c) -> http.postForm("/api/user/apikeys", form("apikey", c))),
@@ -66,7 +68,9 @@ class CredentialFormsTest {
         String access = server.accessToken(e);
         Http.Response r = form.send.apply(server.http(), access);
         assertThat(r.status()).as(r.body()).isEqualTo(200);
-        assertThat(r.json().path("data").path("apikeys").has(h.keyId().toString())).as(r.body()).isTrue();
+        assertThat(r.json().path("data").path("apikeys").has(h.keyId().toString()))
+                .as(r.body())
+                .isTrue();
     }
 
     @ParameterizedTest
@@ -74,7 +78,8 @@ class CredentialFormsTest {
     void every_credential_form_refuses_a_mistyped_key(Form form) {
         KeyFixtures.Holder h = KeyFixtures.holder(server, "typo", Role.VIEWER, AccessLevel.FULL);
         char c = h.key().charAt(20);
-        String typo = h.key().substring(0, 20) + (c == 'Q' ? 'R' : 'Q') + h.key().substring(21);
+        String typo =
+                h.key().substring(0, 20) + (c == 'Q' ? 'R' : 'Q') + h.key().substring(21);
         Http.Response r = form.send.apply(server.http(), typo);
         assertUserKeysError(r, 401, "api/not-authenticated");
     }
@@ -84,9 +89,12 @@ class CredentialFormsTest {
         KeyFixtures.Holder admin = KeyFixtures.holder(server, "fam", Role.ADMIN, AccessLevel.FULL);
         Http http = server.http();
         assertThat(http.get("/api/v1/user/list", admin.bearer()).status()).isEqualTo(200);
-        assertThat(http.get("/api/v1/api_tokens", "Token", admin.key()).status()).isEqualTo(200);
+        assertThat(http.get("/api/v1/api_tokens", "Token", admin.key()).status())
+                .isEqualTo(200);
         assertThat(http.get("/api/users", admin.xApiKey()).status()).isEqualTo(200);
-        assertThat(http.postForm("/api/user/apikeys", form("apikey", admin.key())).status()).isEqualTo(200);
+        assertThat(http.postForm("/api/user/apikeys", form("apikey", admin.key()))
+                        .status())
+                .isEqualTo(200);
     }
 
     @Test
@@ -106,10 +114,13 @@ class CredentialFormsTest {
         Http http = server.http();
 
         assertPlainError(http.get("/api/v1/api_tokens", "Authorization", "Bearer " + refresh), 401);
-        assertThat(assertPlainError(http.get("/api/users", "x-api-key", refresh), 401)).isEqualTo("API Key Invalid");
+        assertThat(assertPlainError(http.get("/api/users", "x-api-key", refresh), 401))
+                .isEqualTo("API Key Invalid");
         assertUserKeysError(http.postForm("/api/user/apikeys", form("apikey", refresh)), 401, "api/not-authenticated");
-        assertUserKeysError(http.postForm("/api/user/create_apikey", form("apikey", refresh, "access_level", "full")),
-                401, "api/not-authenticated");
+        assertUserKeysError(
+                http.postForm("/api/user/create_apikey", form("apikey", refresh, "access_level", "full")),
+                401,
+                "api/not-authenticated");
         Http.Response matrix = http.get("/api/v1/user/list", "Authorization", "Bearer " + refresh);
         assertThat(matrix.status()).isEqualTo(401);
         assertThat(matrix.json().get("errorId").asInt()).isEqualTo(908);
@@ -118,8 +129,8 @@ class CredentialFormsTest {
     @Test
     void an_api_key_is_not_a_refresh_token() {
         KeyFixtures.Holder h = KeyFixtures.holder(server, "notrefresh", Role.ADMIN, AccessLevel.FULL);
-        Http.Response r = server.http().postJson("/api/v1/user/auth/refresh",
-                json("grant_type", "refresh_token", "refresh_token", h.key()));
+        Http.Response r = server.http()
+                .postJson("/api/v1/user/auth/refresh", json("grant_type", "refresh_token", "refresh_token", h.key()));
         assertThat(r.status()).as(r.body()).isEqualTo(401);
         assertThat(r.json().get("errorId").asInt()).isEqualTo(910);
         assertThat(r.body()).doesNotContain("access_token");
@@ -144,21 +155,27 @@ class CredentialFormsTest {
         Http http = server.http();
         assertThat(assertPlainError(http.get("/api/v1/api_tokens", "Authorization", "Bearer " + unknown), 401))
                 .isNotBlank();
-        assertThat(assertPlainError(http.get("/api/users", "x-api-key", unknown), 401)).isEqualTo("API Key Invalid");
+        assertThat(assertPlainError(http.get("/api/users", "x-api-key", unknown), 401))
+                .isEqualTo("API Key Invalid");
         assertUserKeysError(http.postForm("/api/user/apikeys", form("apikey", unknown)), 401, "api/not-authenticated");
     }
 
     @Test
     void a_mistyped_key_gets_the_same_answer_as_an_unknown_key_and_leaves_no_trace() {
         KeyFixtures.Holder h = KeyFixtures.holder(server, "trace", Role.ADMIN, AccessLevel.FULL);
-        String typo = h.key().substring(0, 10) + (h.key().charAt(10) == '7' ? '8' : '7') + h.key().substring(11);
+        String typo = h.key().substring(0, 10)
+                + (h.key().charAt(10) == '7' ? '8' : '7')
+                + h.key().substring(11);
         Http.Response mistyped = server.http().get("/api/users", "x-api-key", typo);
         Http.Response unknown = server.http().get("/api/users", "x-api-key", KeyFormat.generate());
         assertThat(mistyped.status()).isEqualTo(401);
         assertThat(mistyped.body()).isEqualTo(unknown.body());
         // the real key was neither used nor audited
         assertThat(KeyFixtures.rows(server, "SELECT last_used_at FROM api_keys WHERE id = ?", h.keyId())
-                .getFirst().get("last_used_at")).isNull();
-        assertThat(KeyFixtures.audit(server, "key.first_use", h.keyId().toString())).isEmpty();
+                        .getFirst()
+                        .get("last_used_at"))
+                .isNull();
+        assertThat(KeyFixtures.audit(server, "key.first_use", h.keyId().toString()))
+                .isEmpty();
     }
 }

@@ -1,12 +1,12 @@
 package dev.pier.keys;
 
-import dev.pier.support.Shared;
 import dev.pier.cli.PierCommand;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
+import dev.pier.support.Shared;
 import dev.pier.support.TestDatabases;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
@@ -39,6 +39,7 @@ import static org.awaitility.Awaitility.await;
 class KeyCliTest {
     private static final Pattern CREATED = Pattern.compile(
             "Created API key ([0-9a-f-]{36}) for (\\S+) \\(level (\\w+)\\)\\..*\\R(pier_\\w+)\\R", Pattern.DOTALL);
+
     @Shared
     static TestServer server;
 
@@ -46,13 +47,14 @@ class KeyCliTest {
     static void start() throws IOException {
         if (TestDatabases.postgres()) {
             var c = server.config();
-            Files.writeString(server.dataDir().resolve("pier.properties"), "db.url=" + c.dbUrl().orElseThrow() + "\n"
-                    + "db.user=" + c.dbUser() + "\n" + "db.password=" + c.dbPassword() + "\n");
+            Files.writeString(
+                    server.dataDir().resolve("pier.properties"),
+                    "db.url=" + c.dbUrl().orElseThrow() + "\n" + "db.user=" + c.dbUser() + "\n" + "db.password="
+                            + c.dbPassword() + "\n");
         }
     }
 
-    record Run(int exit, String out, String err) {
-    }
+    record Run(int exit, String out, String err) {}
 
     private static Run pier(String... args) {
         CommandLine cl = PierCommand.commandLine();
@@ -77,8 +79,7 @@ class KeyCliTest {
         }
     }
 
-    private record Created(String id, String key) {
-    }
+    private record Created(String id, String key) {}
 
     private static Created created(Run run) {
         assertThat(run.exit()).as(run.err()).isZero();
@@ -97,25 +98,38 @@ class KeyCliTest {
         assertThat(KeyFormat.isValid(c.key())).isTrue();
 
         Http http = server.http();
-        assertThat(http.get("/api/v1/user/list", "Authorization", "Bearer " + c.key()).status()).isEqualTo(200);
+        assertThat(http.get("/api/v1/user/list", "Authorization", "Bearer " + c.key())
+                        .status())
+                .isEqualTo(200);
         assertThat(http.get("/api/users", "x-api-key", c.key()).status()).isEqualTo(200);
-        Http.Response write = http.postJson("/api/v1/user/add", KeyFixtures.json("username",
-                KeyFixtures.name("nope"), "group", "viewer"), "Authorization", "Bearer " + c.key());
+        Http.Response write = http.postJson(
+                "/api/v1/user/add",
+                KeyFixtures.json("username", KeyFixtures.name("nope"), "group", "viewer"),
+                "Authorization",
+                "Bearer " + c.key());
         assertThat(write.status()).as("a basic key does not write").isEqualTo(403);
 
-        Http.Response shown = http.get("/api/v1/api_tokens/all", "Token", KeyFixtures.owner(server).key());
+        Http.Response shown = http.get(
+                "/api/v1/api_tokens/all", "Token", KeyFixtures.owner(server).key());
         assertThat(shown.body()).contains(c.id()).doesNotContain(c.key());
     }
 
     @Test
     void key_list_shows_the_key_without_its_value() {
-        String name = server.createUser(KeyFixtures.name("clilist"), Role.VIEWER).user().username();
-        Created c = created(pier("key", "create", "--user", name, "--level", "apikey", "--description",
-                "listed by the cli"));
+        String name = server.createUser(KeyFixtures.name("clilist"), Role.VIEWER)
+                .user()
+                .username();
+        Created c = created(
+                pier("key", "create", "--user", name, "--level", "apikey", "--description", "listed by the cli"));
         Run list = pier("key", "list", "--user", name);
         assertThat(list.exit()).as(list.err()).isZero();
-        assertThat(list.out()).contains(c.id()).contains("apikey").contains("listed by the cli").contains(name)
-                .doesNotContain(c.key()).doesNotContain(c.key().substring(5, 45));
+        assertThat(list.out())
+                .contains(c.id())
+                .contains("apikey")
+                .contains("listed by the cli")
+                .contains(name)
+                .doesNotContain(c.key())
+                .doesNotContain(c.key().substring(5, 45));
 
         Run all = pier("key", "list");
         assertThat(all.exit()).isZero();
@@ -124,7 +138,9 @@ class KeyCliTest {
 
     @Test
     void key_revoke_stops_a_key_the_server_has_cached_within_a_second() {
-        String name = server.createUser(KeyFixtures.name("clirev"), Role.VIEWER).user().username();
+        String name = server.createUser(KeyFixtures.name("clirev"), Role.VIEWER)
+                .user()
+                .username();
         Created c = created(pier("key", "create", "--user", name));
         Http http = server.http();
         // used twice: the server now holds it in its cache
@@ -135,43 +151,53 @@ class KeyCliTest {
         assertThat(revoke.exit()).as(revoke.err()).isZero();
         assertThat(revoke.out()).contains(c.id());
 
-        await().atMost(Duration.ofMillis(1500)).pollInterval(Duration.ofMillis(20))
+        await().atMost(Duration.ofMillis(1500))
+                .pollInterval(Duration.ofMillis(20))
                 .until(() -> http.get("/api/v1/api_tokens", "Token", c.key()).status() == 401);
         assertThat(pier("key", "list", "--user", name).out()).doesNotContain(c.id());
     }
 
     @Test
     void user_disable_by_the_cli_stops_the_users_keys_within_a_second() {
-        String name = server.createUser(KeyFixtures.name("clidis"), Role.VIEWER).user().username();
+        String name = server.createUser(KeyFixtures.name("clidis"), Role.VIEWER)
+                .user()
+                .username();
         Created c = created(pier("key", "create", "--user", name));
         Http http = server.http();
         assertThat(http.get("/api/v1/api_tokens", "Token", c.key()).status()).isEqualTo(200);
 
         assertThat(pier("user", "disable", name).exit()).isZero();
-        await().atMost(Duration.ofMillis(1500)).pollInterval(Duration.ofMillis(20))
+        await().atMost(Duration.ofMillis(1500))
+                .pollInterval(Duration.ofMillis(20))
                 .until(() -> http.get("/api/v1/api_tokens", "Token", c.key()).status() == 401);
 
         // enabling the user again does not bring the key back (disabling marked it disabled) ...
         assertThat(pier("user", "enable", name).exit()).isZero();
-        await().during(Duration.ofMillis(500)).atMost(Duration.ofMillis(1500)).pollInterval(Duration.ofMillis(50))
+        await().during(Duration.ofMillis(500))
+                .atMost(Duration.ofMillis(1500))
+                .pollInterval(Duration.ofMillis(50))
                 .until(() -> http.get("/api/v1/api_tokens", "Token", c.key()).status() == 401);
         assertThat(http.get("/api/v1/api_tokens", "Token", c.key()).body()).contains("not enabled");
         // ... until the key itself is enabled again
         Run enable = pier("key", "enable", c.id());
         assertThat(enable.exit()).as(enable.err()).isZero();
-        await().atMost(Duration.ofMillis(1500)).pollInterval(Duration.ofMillis(20))
+        await().atMost(Duration.ofMillis(1500))
+                .pollInterval(Duration.ofMillis(20))
                 .until(() -> http.get("/api/v1/api_tokens", "Token", c.key()).status() == 200);
     }
 
     @Test
     void user_role_by_the_cli_limits_the_users_keys_within_a_second() {
-        String name = server.createUser(KeyFixtures.name("clirole"), Role.ADMIN).user().username();
+        String name = server.createUser(KeyFixtures.name("clirole"), Role.ADMIN)
+                .user()
+                .username();
         Created c = created(pier("key", "create", "--user", name));
         Http http = server.http();
         assertThat(http.get("/api/users", "x-api-key", c.key()).status()).isEqualTo(200);
 
         assertThat(pier("user", "role", name, "viewer").exit()).isZero();
-        await().atMost(Duration.ofMillis(1500)).pollInterval(Duration.ofMillis(20))
+        await().atMost(Duration.ofMillis(1500))
+                .pollInterval(Duration.ofMillis(20))
                 .until(() -> http.get("/api/users", "x-api-key", c.key()).status() == 403);
     }
 
@@ -182,15 +208,25 @@ class KeyCliTest {
         Run run = pierWithStdin("set by the cli, long enough\n", "user", "passwd", name, "--stdin");
         assertThat(run.exit()).as(run.err()).isZero();
 
-        Http.Response r = server.http().postForm("/api/user/create_apikey", form("username", name,
-                "password", "set by the cli, long enough", "code", server.code(enrollment), "access_level", "basic"));
+        Http.Response r = server.http()
+                .postForm(
+                        "/api/user/create_apikey",
+                        form(
+                                "username",
+                                name,
+                                "password",
+                                "set by the cli, long enough",
+                                "code",
+                                server.code(enrollment),
+                                "access_level",
+                                "basic"));
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         assertThat(KeyFormat.isValid(r.json().at("/data/new_key").asText())).isTrue();
 
         Run tooShort = pierWithStdin("short\n", "user", "passwd", name, "--stdin");
         assertThat(tooShort.exit()).isNotZero();
         assertThat(tooShort.err()).contains("at least 8");
-        for (String weak : new String[]{"password1234", "aaaaaaaaaaaa"}) {
+        for (String weak : new String[] {"password1234", "aaaaaaaaaaaa"}) {
             Run common = pierWithStdin(weak + "\n", "user", "passwd", name, "--stdin");
             assertThat(common.exit()).as(weak).isEqualTo(2);
             assertThat(common.err()).contains("too easy to guess");
@@ -204,7 +240,9 @@ class KeyCliTest {
         assertThat(unknown.exit()).isEqualTo(2);
         assertThat(unknown.err()).contains("not found");
 
-        String name = server.createUser(KeyFixtures.name("clibad"), Role.VIEWER).user().username();
+        String name = server.createUser(KeyFixtures.name("clibad"), Role.VIEWER)
+                .user()
+                .username();
         Run level = pier("key", "create", "--user", name, "--level", "root");
         assertThat(level.exit()).isEqualTo(2);
         assertThat(level.err()).contains("--level");
@@ -224,11 +262,17 @@ class KeyCliTest {
 
     @Test
     void key_create_with_an_expiry_makes_a_key_that_expires() {
-        String name = server.createUser(KeyFixtures.name("cliexp"), Role.VIEWER).user().username();
-        String expires = server.clock.instant().plus(Duration.ofDays(2)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+        String name = server.createUser(KeyFixtures.name("cliexp"), Role.VIEWER)
+                .user()
+                .username();
+        String expires = server.clock
+                .instant()
+                .plus(Duration.ofDays(2))
+                .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
                 .toString();
         Created c = created(pier("key", "create", "--user", name, "--expires", expires));
-        assertThat(server.http().get("/api/v1/api_tokens", "Token", c.key()).status()).isEqualTo(200);
+        assertThat(server.http().get("/api/v1/api_tokens", "Token", c.key()).status())
+                .isEqualTo(200);
         server.clock.advance(Duration.ofDays(3));
         Http.Response r = server.http().get("/api/v1/api_tokens", "Token", c.key());
         assertThat(r.status()).isEqualTo(401);

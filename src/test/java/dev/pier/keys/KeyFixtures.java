@@ -2,12 +2,12 @@ package dev.pier.keys;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pier.http.Json;
 import dev.pier.security.AccessLevel;
 import dev.pier.security.Principal;
-import dev.pier.http.Json;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
-import dev.pier.security.Role;
 import dev.pier.users.User;
 
 import java.io.ByteArrayOutputStream;
@@ -31,8 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 public final class KeyFixtures {
     private static final AtomicInteger SEQ = new AtomicInteger();
 
-    private KeyFixtures() {
-    }
+    private KeyFixtures() {}
 
     /** A user and one API key of theirs. */
     public record Holder(User user, String key, UUID keyId) {
@@ -41,11 +40,11 @@ public final class KeyFixtures {
         }
 
         public String[] xApiKey() {
-            return new String[]{"x-api-key", key};
+            return new String[] {"x-api-key", key};
         }
 
         public String[] bearer() {
-            return new String[]{"Authorization", "Bearer " + key};
+            return new String[] {"Authorization", "Bearer " + key};
         }
     }
 
@@ -62,14 +61,17 @@ public final class KeyFixtures {
 
     /** A further key for an existing user. */
     public static Holder withKey(TestServer server, User u, AccessLevel level) {
-        CreatedKey k = server.core().keys.create(Principal.system(), u.username(),
-                new ApiKeyService.NewKey("fixture", true, null, level));
+        CreatedKey k = server.core()
+                .keys
+                .create(Principal.system(), u.username(), new ApiKeyService.NewKey("fixture", true, null, level));
         return new Holder(u, k.value(), k.key().id());
     }
 
     /** The owner is unique: reuse it when the server has one. */
     public static Holder owner(TestServer server) {
-        User owner = server.core().users.list().stream().filter(u -> u.role() == Role.OWNER).findFirst()
+        User owner = server.core().users.list().stream()
+                .filter(u -> u.role() == Role.OWNER)
+                .findFirst()
                 .orElseGet(() -> server.createUser(name("owner"), Role.OWNER).user());
         return withKey(server, owner, AccessLevel.FULL);
     }
@@ -103,7 +105,8 @@ public final class KeyFixtures {
             if (!sb.isEmpty()) {
                 sb.append('&');
             }
-            sb.append(URLEncoder.encode(pairs[i], StandardCharsets.UTF_8)).append('=')
+            sb.append(URLEncoder.encode(pairs[i], StandardCharsets.UTF_8))
+                    .append('=')
                     .append(URLEncoder.encode(pairs[i + 1], StandardCharsets.UTF_8));
         }
         return sb.toString();
@@ -145,8 +148,12 @@ public final class KeyFixtures {
     }
 
     public static int keyCount(TestServer server) {
-        return server.core().db.jdbi().withHandle(h ->
-                h.createQuery("SELECT COUNT(*) FROM api_keys").mapTo(Integer.class).one());
+        return server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT COUNT(*) FROM api_keys")
+                        .mapTo(Integer.class)
+                        .one());
     }
 
     /** Asserts a User API keys error: {@code {"status":"error","error_id":id,"message":…}}. */

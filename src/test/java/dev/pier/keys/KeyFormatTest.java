@@ -1,12 +1,12 @@
 package dev.pier.keys;
 
-import dev.pier.support.DatabaseFree;
 import dev.pier.audit.AuditLog;
 import dev.pier.crypto.MasterKey;
 import dev.pier.crypto.SecretBox;
 import dev.pier.db.ChangeFeed;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
+import dev.pier.support.DatabaseFree;
 import dev.pier.users.UserService;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.Test;
@@ -69,7 +69,9 @@ class KeyFormatTest {
                         continue;
                     }
                     String typo = key.substring(0, pos) + c + key.substring(pos + 1);
-                    assertThat(KeyFormat.isValid(typo)).as("mistype at %d: %s", pos, typo).isFalse();
+                    assertThat(KeyFormat.isValid(typo))
+                            .as("mistype at %d: %s", pos, typo)
+                            .isFalse();
                 }
             }
         }
@@ -106,13 +108,14 @@ class KeyFormatTest {
         assertThat(KeyFormat.isValid("pier-" + rest)).isFalse();
         assertThat(KeyFormat.isValid("kri__" + rest)).isFalse();
         assertThat(KeyFormat.isValid(" pier_" + rest)).isFalse();
-        assertThat(KeyFormat.looksLikeKey("kri_rbaurEcVyGJIjRioWIaiT3WteVh8ndlVQAEl")).isFalse();
+        assertThat(KeyFormat.looksLikeKey("kri_rbaurEcVyGJIjRioWIaiT3WteVh8ndlVQAEl"))
+                .isFalse();
     }
 
     @Test
     void characters_outside_base62_are_invalid_even_when_the_length_is_right() {
         String key = KeyFormat.generate();
-        for (char c : new char[]{'-', '_', ' ', '=', '+', '/', 'é', '\u0000', '\u0661'}) {
+        for (char c : new char[] {'-', '_', ' ', '=', '+', '/', 'é', '\u0000', '\u0661'}) {
             String bad = key.substring(0, 20) + c + key.substring(21);
             assertThat(bad).hasSize(KeyFormat.LENGTH);
             assertThat(KeyFormat.isValid(bad)).as("with %s", (int) c).isFalse();
@@ -131,10 +134,11 @@ class KeyFormatTest {
 
         String key = KeyFormat.generate();
         String typo = key.substring(0, 30) + (key.charAt(30) == 'a' ? 'b' : 'a') + key.substring(31);
-        for (String bad : new String[]{typo, key.substring(0, 50), key + "x", "pier_", "pier_not a key at all"}) {
+        for (String bad : new String[] {typo, key.substring(0, 50), key + "x", "pier_", "pier_not a key at all"}) {
             assertThat(keys.recognises(bad)).isTrue();
             assertThatThrownBy(() -> keys.resolve(bad, "127.0.0.1"))
-                    .isInstanceOfSatisfying(PierException.Unauthenticated.class,
+                    .isInstanceOfSatisfying(
+                            PierException.Unauthenticated.class,
                             e -> assertThat(e.reason()).isEqualTo(Reason.TOKEN_NOT_FOUND));
             assertThat(keys.idOfValue(bad)).isEmpty();
         }
@@ -166,12 +170,10 @@ class KeyFormatTest {
         }
 
         @Override
-        public void setLogWriter(PrintWriter out) {
-        }
+        public void setLogWriter(PrintWriter out) {}
 
         @Override
-        public void setLoginTimeout(int seconds) {
-        }
+        public void setLoginTimeout(int seconds) {}
 
         @Override
         public int getLoginTimeout() {

@@ -1,11 +1,11 @@
 package dev.pier.keys;
 
-import dev.pier.support.Shared;
 import dev.pier.security.AccessLevel;
 import dev.pier.security.Principal;
-import dev.pier.support.Http;
-import dev.pier.support.TestServer;
 import dev.pier.security.Role;
+import dev.pier.support.Http;
+import dev.pier.support.Shared;
+import dev.pier.support.TestServer;
 import org.junit.jupiter.api.Test;
 
 import static dev.pier.keys.KeyFixtures.assertPlainError;
@@ -34,15 +34,25 @@ class KeyLevelsTest {
 
         assertThat(http.get("/api/v1/user/list", admin.bearer()).status()).isEqualTo(200);
         assertThat(http.get("/api/users", admin.xApiKey()).status()).isEqualTo(200);
-        Http.Response found = http.postJson("/api/getUser", json("type", "username", "value", admin.name()),
-                admin.xApiKey());
+        Http.Response found =
+                http.postJson("/api/getUser", json("type", "username", "value", admin.name()), admin.xApiKey());
         assertThat(found.status()).isEqualTo(201);
 
         String newcomer = KeyFixtures.name("nope");
-        assertMatrixDenied(http.postJson("/api/v1/user/add", json("username", newcomer, "group", "viewer"),
-                admin.bearer()));
-        assertPlainError(http.postJson("/api/auth/create-user", json("username", newcomer, "email",
-                newcomer + "@example.com", "password", "correct horse battery"), admin.xApiKey()), 403);
+        assertMatrixDenied(
+                http.postJson("/api/v1/user/add", json("username", newcomer, "group", "viewer"), admin.bearer()));
+        assertPlainError(
+                http.postJson(
+                        "/api/auth/create-user",
+                        json(
+                                "username",
+                                newcomer,
+                                "email",
+                                newcomer + "@example.com",
+                                "password",
+                                "correct horse battery"),
+                        admin.xApiKey()),
+                403);
         assertThat(server.core().users.find(newcomer)).isEmpty();
     }
 
@@ -54,8 +64,10 @@ class KeyLevelsTest {
         assertPlainError(http.get("/api/v1/api_tokens/all", h.bearer()), 403);
         assertPlainError(http.postJson("/api/v1/api_tokens", "{}", h.bearer()), 403);
         assertUserKeysError(http.get("/api/user/apikeys", h.xApiKey()), 403, "api/insufficient-permissions");
-        assertUserKeysError(http.postForm("/api/user/create_apikey", form("apikey", h.key(), "access_level", "basic")),
-                403, "api/insufficient-permissions");
+        assertUserKeysError(
+                http.postForm("/api/user/create_apikey", form("apikey", h.key(), "access_level", "basic")),
+                403,
+                "api/insufficient-permissions");
     }
 
     @Test
@@ -67,17 +79,31 @@ class KeyLevelsTest {
         assertPlainError(http.postJson("/api/v1/api_tokens", json("description", "escalate"), h.bearer()), 403);
         assertPlainError(http.get("/api/v1/api_tokens", h.bearer()), 403);
         assertPlainError(http.get("/api/v1/api_tokens/" + h.keyId(), h.bearer()), 403);
-        assertPlainError(http.send("PATCH", "/api/v1/api_tokens/" + h.keyId(), "application/json",
-                json("enabled", false), h.bearer()), 403);
+        assertPlainError(
+                http.send(
+                        "PATCH",
+                        "/api/v1/api_tokens/" + h.keyId(),
+                        "application/json",
+                        json("enabled", false),
+                        h.bearer()),
+                403);
         assertPlainError(http.delete("/api/v1/api_tokens/" + h.keyId(), h.bearer()), 403);
         assertUserKeysError(http.get("/api/user/apikeys", h.xApiKey()), 403, "api/insufficient-permissions");
-        assertUserKeysError(http.postForm("/api/user/create_apikey", form("apikey", h.key(), "access_level", "full")),
-                403, "api/insufficient-permissions");
-        assertUserKeysError(http.postForm("/api/user/delete_apikey", form("apikey", h.key(), "delete_key",
-                h.keyId().toString())), 403, "api/insufficient-permissions");
+        assertUserKeysError(
+                http.postForm("/api/user/create_apikey", form("apikey", h.key(), "access_level", "full")),
+                403,
+                "api/insufficient-permissions");
+        assertUserKeysError(
+                http.postForm(
+                        "/api/user/delete_apikey",
+                        form("apikey", h.key(), "delete_key", h.keyId().toString())),
+                403,
+                "api/insufficient-permissions");
 
         assertThat(KeyFixtures.keyCount(server)).isEqualTo(before);
-        assertThat(http.get("/api/users", h.xApiKey()).status()).as("the key itself still works").isEqualTo(200);
+        assertThat(http.get("/api/users", h.xApiKey()).status())
+                .as("the key itself still works")
+                .isEqualTo(200);
     }
 
     @Test
@@ -88,11 +114,22 @@ class KeyLevelsTest {
         String newcomer = KeyFixtures.name("nobody");
 
         assertThat(http.get("/api/v1/user/list", h.bearer()).status()).isEqualTo(200);
-        assertMatrixDenied(http.postJson("/api/v1/user/add", json("username", newcomer, "group", "viewer"), h.bearer()));
+        assertMatrixDenied(
+                http.postJson("/api/v1/user/add", json("username", newcomer, "group", "viewer"), h.bearer()));
         assertMatrixDenied(http.delete("/api/v1/user/delete/" + victim.name(), h.bearer()));
         assertMatrixDenied(http.get("/api/v1/user/auth/setup/" + victim.name(), h.bearer()));
-        assertPlainError(http.postJson("/api/auth/create-user", json("username", newcomer, "email",
-                newcomer + "@example.com", "password", "correct horse battery"), h.xApiKey()), 403);
+        assertPlainError(
+                http.postJson(
+                        "/api/auth/create-user",
+                        json(
+                                "username",
+                                newcomer,
+                                "email",
+                                newcomer + "@example.com",
+                                "password",
+                                "correct horse battery"),
+                        h.xApiKey()),
+                403);
 
         assertThat(server.core().users.find(newcomer)).isEmpty();
         assertThat(server.core().users.find(victim.name())).isPresent();
@@ -104,12 +141,23 @@ class KeyLevelsTest {
         KeyFixtures.Holder manager = KeyFixtures.holder(server, "fullmgr", Role.MANAGER, AccessLevel.FULL);
         Http http = server.http();
 
-        for (KeyFixtures.Holder h : new KeyFixtures.Holder[]{viewer, manager}) {
-            assertThat(assertPlainError(http.get("/api/users", h.xApiKey()), 403)).isNotBlank();
-            assertPlainError(http.postJson("/api/getUser", json("type", "username", "value", h.name()),
-                    h.xApiKey()), 403);
-            assertPlainError(http.postJson("/api/auth/create-user", json("username", KeyFixtures.name("x"), "email",
-                    KeyFixtures.name("x") + "@example.com", "password", "correct horse battery"), h.xApiKey()), 403);
+        for (KeyFixtures.Holder h : new KeyFixtures.Holder[] {viewer, manager}) {
+            assertThat(assertPlainError(http.get("/api/users", h.xApiKey()), 403))
+                    .isNotBlank();
+            assertPlainError(
+                    http.postJson("/api/getUser", json("type", "username", "value", h.name()), h.xApiKey()), 403);
+            assertPlainError(
+                    http.postJson(
+                            "/api/auth/create-user",
+                            json(
+                                    "username",
+                                    KeyFixtures.name("x"),
+                                    "email",
+                                    KeyFixtures.name("x") + "@example.com",
+                                    "password",
+                                    "correct horse battery"),
+                            h.xApiKey()),
+                    403);
             assertMatrixDenied(http.get("/api/v1/user/list", h.bearer()));
             assertPlainError(http.get("/api/v1/api_tokens/all", h.bearer()), 403);
             // their own keys they do manage
@@ -135,7 +183,9 @@ class KeyLevelsTest {
 
         assertThat(assertPlainError(http.get("/api/users", h.xApiKey()), 403)).isNotBlank();
         assertMatrixDenied(http.get("/api/v1/user/list", h.bearer()));
-        assertThat(http.get("/api/v1/api_tokens", h.bearer()).status()).as("still a viewer").isEqualTo(200);
+        assertThat(http.get("/api/v1/api_tokens", h.bearer()).status())
+                .as("still a viewer")
+                .isEqualTo(200);
     }
 
     @Test
@@ -149,8 +199,10 @@ class KeyLevelsTest {
         assertPlainError(http.get("/api/users", h.xApiKey()), 401);
         assertPlainError(http.get("/api/v1/api_tokens", h.bearer()), 401);
         assertUserKeysError(http.postForm("/api/user/apikeys", form("apikey", h.key())), 401, "api/not-authenticated");
-        assertUserKeysError(http.postForm("/api/user/create_apikey", form("apikey", h.key(), "access_level", "full")),
-                401, "api/not-authenticated");
+        assertUserKeysError(
+                http.postForm("/api/user/create_apikey", form("apikey", h.key(), "access_level", "full")),
+                401,
+                "api/not-authenticated");
     }
 
     @Test
@@ -163,7 +215,8 @@ class KeyLevelsTest {
 
         assertThat(assertPlainError(http.get("/api/users", h.xApiKey()), 401)).isEqualTo("API Key Invalid");
         assertPlainError(http.get("/api/v1/api_tokens", h.bearer()), 401);
-        assertThat(KeyFixtures.rows(server, "SELECT id FROM api_keys WHERE id = ?", h.keyId())).isEmpty();
+        assertThat(KeyFixtures.rows(server, "SELECT id FROM api_keys WHERE id = ?", h.keyId()))
+                .isEmpty();
     }
 
     @Test

@@ -1,14 +1,14 @@
 package dev.pier.keys;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.security.AccessLevel;
 import dev.pier.security.Principal;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
+import dev.pier.support.Shared;
 import dev.pier.support.TestDatabases;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -41,18 +41,40 @@ class KeyStorageAndAuditTest {
         // keys made through each family, with passwords and sessions as the credential
         Http.Response token = http.postJson("/api/v1/api_tokens", json("description", "kriten style"), admin.bearer());
         values.add(token.json().get("key").asText());
-        Http.Response userKey = KeyFixtures.postMultipart(http, "/api/user/create_apikey", "apikey", admin.key(),
-                "access_level", "apikey", "comment", "filebin style");
+        Http.Response userKey = KeyFixtures.postMultipart(
+                http,
+                "/api/user/create_apikey",
+                "apikey",
+                admin.key(),
+                "access_level",
+                "apikey",
+                "comment",
+                "filebin style");
         values.add(userKey.json().at("/data/new_key").asText());
-        server.core().users.setPasswordHash(Principal.system(), admin.name(),
-                server.core().passwords.hash("a long enough password"));
-        Http.Response byPassword = http.postForm("/api/user/create_apikey", form("username", admin.name(),
-                "password", "a long enough password", "code", server.code(enrolled), "access_level", "basic"));
+        server.core()
+                .users
+                .setPasswordHash(
+                        Principal.system(),
+                        admin.name(),
+                        server.core().passwords.hash("a long enough password"));
+        Http.Response byPassword = http.postForm(
+                "/api/user/create_apikey",
+                form(
+                        "username",
+                        admin.name(),
+                        "password",
+                        "a long enough password",
+                        "code",
+                        server.code(enrolled),
+                        "access_level",
+                        "basic"));
         values.add(byPassword.json().at("/data/new_key").asText());
         // use every key, so first-use bookkeeping and the audit log have seen them all
         for (String v : values) {
             assertThat(KeyFormat.isValid(v)).as(v).isTrue();
-            assertThat(http.get("/api/v1/user/list", "Authorization", "Bearer " + v).status()).isEqualTo(200);
+            assertThat(http.get("/api/v1/user/list", "Authorization", "Bearer " + v)
+                            .status())
+                    .isEqualTo(200);
         }
         // delete one through the User API keys family, by value
         http.postForm("/api/user/delete_apikey", form("apikey", admin.key(), "delete_key", values.get(3)));
@@ -90,8 +112,9 @@ class KeyStorageAndAuditTest {
         // the driver's catalogue, which both stores have (SQLite has no information_schema)
         List<String> names = server.core().db.jdbi().withHandle(h -> {
             List<String> found = new java.util.ArrayList<>();
-            try (var rs = h.getConnection().getMetaData().getTables(null, TestDatabases.postgres() ? "public" : null, "%",
-                    new String[]{"TABLE"})) {
+            try (var rs = h.getConnection()
+                    .getMetaData()
+                    .getTables(null, TestDatabases.postgres() ? "public" : null, "%", new String[] {"TABLE"})) {
                 while (rs.next()) {
                     found.add(rs.getString("TABLE_NAME"));
                 }
@@ -116,8 +139,12 @@ class KeyStorageAndAuditTest {
         assertEntry(KeyFixtures.audit(server, "key.create", id), alice, credential);
         assertEntry(KeyFixtures.audit(server, "key.first_use", credential), alice, credential);
 
-        Http.Response patched = http.send("PATCH", "/api/v1/api_tokens/" + id, "application/json",
-                json("description", "renamed", "enabled", false), alice.bearer());
+        Http.Response patched = http.send(
+                "PATCH",
+                "/api/v1/api_tokens/" + id,
+                "application/json",
+                json("description", "renamed", "enabled", false),
+                alice.bearer());
         assertThat(patched.status()).isEqualTo(200);
         assertEntry(KeyFixtures.audit(server, "key.update", id), alice, credential);
 
@@ -127,7 +154,8 @@ class KeyStorageAndAuditTest {
 
         for (Map<String, Object> row : KeyFixtures.rows(server, "SELECT * FROM audit_log")) {
             for (Object v : row.values()) {
-                assertThat(String.valueOf(v)).doesNotContain(newKey.substring(5, 45))
+                assertThat(String.valueOf(v))
+                        .doesNotContain(newKey.substring(5, 45))
                         .doesNotContain(alice.key().substring(5, 45));
             }
         }
@@ -151,16 +179,22 @@ class KeyStorageAndAuditTest {
         assertThat(lastUsed(h.keyId())).isNull();
 
         for (int i = 0; i < 4; i++) {
-            assertThat(server.http().get("/api/v1/api_tokens", h.bearer()).status()).isEqualTo(403);
-            assertThat(server.http().postForm("/api/user/apikeys", form("apikey", h.key())).status()).isEqualTo(403);
+            assertThat(server.http().get("/api/v1/api_tokens", h.bearer()).status())
+                    .isEqualTo(403);
+            assertThat(server.http()
+                            .postForm("/api/user/apikeys", form("apikey", h.key()))
+                            .status())
+                    .isEqualTo(403);
             server.clock.advance(Duration.ofMinutes(2));
         }
         assertThat(KeyFixtures.audit(server, "key.first_use", id)).hasSize(1);
         Object last = lastUsed(h.keyId());
         assertThat(last).isNotNull();
 
-        Http.Response self = server.http().get("/api/v1/api_tokens", KeyFixtures.withKey(server, h.user(),
-                AccessLevel.FULL).bearer());
+        Http.Response self = server.http()
+                .get(
+                        "/api/v1/api_tokens",
+                        KeyFixtures.withKey(server, h.user(), AccessLevel.FULL).bearer());
         JsonNode mine = null;
         for (JsonNode t : self.json()) {
             if (t.get("id").asText().equals(id)) {
@@ -169,8 +203,10 @@ class KeyStorageAndAuditTest {
         }
         assertThat(mine).isNotNull();
         // the last use was the last loop round, 2 minutes before now (recorded at minute granularity)
-        java.time.Instant shown = java.time.Instant.parse(mine.get("last_used_at").asText());
-        assertThat(shown).isBefore(server.clock.instant())
+        java.time.Instant shown =
+                java.time.Instant.parse(mine.get("last_used_at").asText());
+        assertThat(shown)
+                .isBefore(server.clock.instant())
                 .isAfter(server.clock.instant().minus(Duration.ofMinutes(3)));
     }
 
@@ -192,7 +228,8 @@ class KeyStorageAndAuditTest {
                 assertThat(r.get()).isEqualTo(200);
             }
         }
-        assertThat(KeyFixtures.audit(server, "key.first_use", h.keyId().toString())).hasSize(1);
+        assertThat(KeyFixtures.audit(server, "key.first_use", h.keyId().toString()))
+                .hasSize(1);
         assertThat(lastUsed(h.keyId())).isNotNull();
     }
 
@@ -208,8 +245,8 @@ class KeyStorageAndAuditTest {
                 int nr = i;
                 results.add(pool.submit(() -> {
                     go.await();
-                    Http.Response r = server.http().postJson("/api/v1/api_tokens", json("description", "p" + nr),
-                            h.bearer());
+                    Http.Response r =
+                            server.http().postJson("/api/v1/api_tokens", json("description", "p" + nr), h.bearer());
                     assertThat(r.status()).as(r.body()).isEqualTo(200);
                     keys.add(r.json().get("key").asText());
                     return null;
@@ -223,12 +260,14 @@ class KeyStorageAndAuditTest {
         assertThat(keys).hasSize(n);
         assertThat(server.http().get("/api/v1/api_tokens", h.bearer()).json()).hasSize(n + 1);
         for (String k : keys) {
-            assertThat(server.http().get("/api/v1/api_tokens", "Token", k).status()).isEqualTo(200);
+            assertThat(server.http().get("/api/v1/api_tokens", "Token", k).status())
+                    .isEqualTo(200);
         }
     }
 
     private static Object lastUsed(UUID id) {
-        return KeyFixtures.rows(server, "SELECT last_used_at FROM api_keys WHERE id = ?", id).getFirst()
+        return KeyFixtures.rows(server, "SELECT last_used_at FROM api_keys WHERE id = ?", id)
+                .getFirst()
                 .get("last_used_at");
     }
 
@@ -236,8 +275,11 @@ class KeyStorageAndAuditTest {
     void a_user_created_through_the_panel_with_a_key_is_audited_under_that_keys_id() {
         KeyFixtures.Holder owner = KeyFixtures.owner(server);
         String name = KeyFixtures.name("panelmade");
-        Http.Response r = server.http().postJson("/api/auth/create-user", json("username", name, "email",
-                name + "@example.com", "password", "correct horse battery"), owner.xApiKey());
+        Http.Response r = server.http()
+                .postJson(
+                        "/api/auth/create-user",
+                        json("username", name, "email", name + "@example.com", "password", "correct horse battery"),
+                        owner.xApiKey());
         assertThat(r.status()).as(r.body()).isEqualTo(201);
 
         List<Map<String, Object>> entries = KeyFixtures.audit(server, "user.create", name);
@@ -248,9 +290,11 @@ class KeyStorageAndAuditTest {
     void keys_created_by_the_cli_are_audited_as_the_cli() {
         Enrollment e = server.createUser(KeyFixtures.name("clikey"), Role.VIEWER);
         KeyFixtures.Holder h = KeyFixtures.withKey(server, e.user(), AccessLevel.FULL);
-        List<Map<String, Object>> entries = KeyFixtures.audit(server, "key.create", h.keyId().toString());
+        List<Map<String, Object>> entries =
+                KeyFixtures.audit(server, "key.create", h.keyId().toString());
         assertThat(entries).hasSize(1);
         assertThat(entries.getFirst().get("actor_name")).isEqualTo("cli");
-        assertThat(entries.getFirst().get("detail").toString()).contains("owner=" + e.user().username());
+        assertThat(entries.getFirst().get("detail").toString())
+                .contains("owner=" + e.user().username());
     }
 }

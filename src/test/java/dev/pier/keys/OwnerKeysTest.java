@@ -1,11 +1,11 @@
 package dev.pier.keys;
 
-import dev.pier.support.Shared;
-import dev.pier.support.TestDatabases;
 import dev.pier.security.AccessLevel;
 import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
+import dev.pier.support.TestDatabases;
 import dev.pier.support.TestServer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class OwnerKeysTest {
     @Shared
     static TestServer server;
+
     static Http http;
 
     @BeforeAll
@@ -45,34 +46,48 @@ class OwnerKeysTest {
         Http.Response delete = http.delete("/api/v1/api_tokens/" + owner.keyId(), admin.xApiKey());
         Http.Response deleteUnknown = http.delete("/api/v1/api_tokens/" + unknown, admin.xApiKey());
         assertPlainError(delete, 404);
-        assertThat(delete.body()).isEqualTo(deleteUnknown.body().replace(unknown, owner.keyId().toString()));
+        assertThat(delete.body())
+                .isEqualTo(deleteUnknown.body().replace(unknown, owner.keyId().toString()));
 
-        Http.Response disable = http.send("PATCH", "/api/v1/api_tokens/" + owner.keyId(), "application/json",
-                Matrix.json("enabled", false), admin.xApiKey());
-        Http.Response disableUnknown = http.send("PATCH", "/api/v1/api_tokens/" + unknown, "application/json",
-                Matrix.json("enabled", false), admin.xApiKey());
+        Http.Response disable = http.send(
+                "PATCH",
+                "/api/v1/api_tokens/" + owner.keyId(),
+                "application/json",
+                Matrix.json("enabled", false),
+                admin.xApiKey());
+        Http.Response disableUnknown = http.send(
+                "PATCH",
+                "/api/v1/api_tokens/" + unknown,
+                "application/json",
+                Matrix.json("enabled", false),
+                admin.xApiKey());
         assertPlainError(disable, 404);
-        assertThat(disable.body()).isEqualTo(disableUnknown.body().replace(unknown, owner.keyId().toString()));
+        assertThat(disable.body())
+                .isEqualTo(disableUnknown.body().replace(unknown, owner.keyId().toString()));
 
-        Http.Response byFilebin = http.postForm("/api/user/delete_apikey", form("apikey", admin.key(),
-                "delete_key", owner.keyId().toString()));
-        Http.Response byFilebinValue = http.postForm("/api/user/delete_apikey", form("apikey", admin.key(),
-                "delete_key", owner.key()));
-        Http.Response byFilebinUnknown = http.postForm("/api/user/delete_apikey", form("apikey", admin.key(),
-                "delete_key", unknown));
+        Http.Response byFilebin = http.postForm(
+                "/api/user/delete_apikey",
+                form("apikey", admin.key(), "delete_key", owner.keyId().toString()));
+        Http.Response byFilebinValue =
+                http.postForm("/api/user/delete_apikey", form("apikey", admin.key(), "delete_key", owner.key()));
+        Http.Response byFilebinUnknown =
+                http.postForm("/api/user/delete_apikey", form("apikey", admin.key(), "delete_key", unknown));
         assertUserKeysError(byFilebin, 400, "user/delete_apikey/failed");
         assertThat(byFilebin.body()).isEqualTo(byFilebinUnknown.body()).isEqualTo(byFilebinValue.body());
 
         assertThat(works(owner)).as("the owner's key still works").isTrue();
         assertThat(KeyFixtures.rows(server, "SELECT enabled FROM api_keys WHERE id = ?", owner.keyId()))
-                .extracting(r -> r.get("enabled")).containsExactly(TestDatabases.postgres() ? true : 1);
+                .extracting(r -> r.get("enabled"))
+                .containsExactly(TestDatabases.postgres() ? true : 1);
     }
 
     @Test
     void the_owner_ends_their_own_key() {
         KeyFixtures.Holder owner = KeyFixtures.owner(server);
         KeyFixtures.Holder second = KeyFixtures.withKey(server, owner.user(), AccessLevel.FULL);
-        assertThat(http.delete("/api/v1/api_tokens/" + second.keyId(), owner.xApiKey()).status()).isEqualTo(200);
+        assertThat(http.delete("/api/v1/api_tokens/" + second.keyId(), owner.xApiKey())
+                        .status())
+                .isEqualTo(200);
         assertThat(works(second)).isFalse();
     }
 
@@ -81,10 +96,18 @@ class OwnerKeysTest {
         KeyFixtures.Holder admin = KeyFixtures.holder(server, "keyadmin", Role.ADMIN, AccessLevel.FULL);
         KeyFixtures.Holder otherAdmin = KeyFixtures.holder(server, "keyadmin2", Role.ADMIN, AccessLevel.FULL);
         KeyFixtures.Holder viewer = KeyFixtures.holder(server, "keyviewer", Role.VIEWER, AccessLevel.FULL);
-        assertThat(http.send("PATCH", "/api/v1/api_tokens/" + otherAdmin.keyId(), "application/json",
-                Matrix.json("enabled", false), admin.xApiKey()).status()).isEqualTo(200);
+        assertThat(http.send(
+                                "PATCH",
+                                "/api/v1/api_tokens/" + otherAdmin.keyId(),
+                                "application/json",
+                                Matrix.json("enabled", false),
+                                admin.xApiKey())
+                        .status())
+                .isEqualTo(200);
         assertThat(works(otherAdmin)).isFalse();
-        assertThat(http.delete("/api/v1/api_tokens/" + viewer.keyId(), admin.xApiKey()).status()).isEqualTo(200);
+        assertThat(http.delete("/api/v1/api_tokens/" + viewer.keyId(), admin.xApiKey())
+                        .status())
+                .isEqualTo(200);
         assertThat(works(viewer)).isFalse();
     }
 
@@ -96,6 +119,8 @@ class OwnerKeysTest {
         Http.Response unknown = http.delete("/api/v1/user/auth/revoke/no-such-owner", admin.xApiKey());
         Matrix.assertError(r, 400, 903);
         assertThat(r.body()).isEqualTo(unknown.body().replace("no-such-owner", owner.name()));
-        assertThat(http.delete("/api/v1/user/auth/revoke/" + owner.name(), owner.xApiKey()).status()).isEqualTo(200);
+        assertThat(http.delete("/api/v1/user/auth/revoke/" + owner.name(), owner.xApiKey())
+                        .status())
+                .isEqualTo(200);
     }
 }

@@ -1,11 +1,11 @@
 package dev.pier.matrix;
 
-import dev.pier.support.Shared;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -29,8 +29,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class MatrixCredentialsTest {
     private static final String LIST = "/api/v1/user/list";
     private static final AtomicInteger SEQ = new AtomicInteger();
+
     @Shared
     static TestServer server;
+
     static Http http;
 
     @BeforeAll
@@ -55,14 +57,18 @@ class MatrixCredentialsTest {
 
     @Test
     void matrix_documents_bearer_colon_form_is_accepted() {
-        assertThat(http.get(LIST, "Authorization", "Bearer: " + token()).status()).isEqualTo(200);
-        assertThat(http.get(LIST, "Authorization", "Bearer:" + token()).status()).isEqualTo(200);
+        assertThat(http.get(LIST, "Authorization", "Bearer: " + token()).status())
+                .isEqualTo(200);
+        assertThat(http.get(LIST, "Authorization", "Bearer:" + token()).status())
+                .isEqualTo(200);
     }
 
     @Test
     void bearer_scheme_is_matched_without_regard_to_case() {
-        assertThat(http.get(LIST, "Authorization", "bearer " + token()).status()).isEqualTo(200);
-        assertThat(http.get(LIST, "Authorization", "BEARER " + token()).status()).isEqualTo(200);
+        assertThat(http.get(LIST, "Authorization", "bearer " + token()).status())
+                .isEqualTo(200);
+        assertThat(http.get(LIST, "Authorization", "BEARER " + token()).status())
+                .isEqualTo(200);
     }
 
     @Test
@@ -71,7 +77,8 @@ class MatrixCredentialsTest {
         Http.Response list = http.send("GET", LIST, "application/json", json("access_token", t));
         assertThat(list.status()).as(list.body()).isEqualTo(200);
         String name = "json-body-" + SEQ.incrementAndGet();
-        Http.Response add = http.postJson("/api/v1/user/add", json("access_token", t, "username", name, "group", "viewer"));
+        Http.Response add =
+                http.postJson("/api/v1/user/add", json("access_token", t, "username", name, "group", "viewer"));
         assertThat(add.status()).as(add.body()).isEqualTo(200);
         assertThat(add.body()).contains(name);
     }
@@ -82,7 +89,8 @@ class MatrixCredentialsTest {
         Http.Response list = http.send("GET", LIST, "application/x-www-form-urlencoded", "access_token=" + t);
         assertThat(list.status()).as(list.body()).isEqualTo(200);
         String name = "form-body-" + SEQ.incrementAndGet();
-        Http.Response add = http.postForm("/api/v1/user/add", "access_token=" + t + "&username=" + name + "&group=viewer");
+        Http.Response add =
+                http.postForm("/api/v1/user/add", "access_token=" + t + "&username=" + name + "&group=viewer");
         assertThat(add.status()).as(add.body()).isEqualTo(200);
         assertThat(add.body()).contains(name);
     }
@@ -146,13 +154,14 @@ class MatrixCredentialsTest {
     @Test
     void a_header_token_and_a_different_body_token_are_refused() {
         String t = token();
-        Http.Response r = http.send("GET", LIST, "application/json", json("access_token", "bogus"),
-                "Authorization", "Bearer " + t);
+        Http.Response r = http.send(
+                "GET", LIST, "application/json", json("access_token", "bogus"), "Authorization", "Bearer " + t);
         assertError(r, 400, 400);
         assertThat(r.json().get("error").asText()).contains("more than one credential");
         // the same token in both places is one credential
         assertThat(http.send("GET", LIST, "application/json", json("access_token", t), "Authorization", "Bearer " + t)
-                .status()).isEqualTo(200);
+                        .status())
+                .isEqualTo(200);
     }
 
     @Test
@@ -193,8 +202,13 @@ class MatrixCredentialsTest {
         for (String t : tokens) {
             assertThat(http.get(LIST, Matrix.bearer(t)).status()).isEqualTo(200);
         }
-        Integer sessions = server.core().db.jdbi().withHandle(h -> h.createQuery(
-                "SELECT COUNT(*) FROM sessions WHERE user_id = :id").bind("id", a.user().id()).mapTo(Integer.class).one());
+        Integer sessions = server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT COUNT(*) FROM sessions WHERE user_id = :id")
+                        .bind("id", a.user().id())
+                        .mapTo(Integer.class)
+                        .one());
         assertThat(sessions).isEqualTo(5);
     }
 
@@ -204,7 +218,8 @@ class MatrixCredentialsTest {
         List<Thread> threads = new ArrayList<>();
         List<Integer> statuses = java.util.Collections.synchronizedList(new ArrayList<>());
         for (int i = 0; i < 16; i++) {
-            threads.add(Thread.ofVirtual().start(() -> statuses.add(http.get(LIST, Matrix.bearer(t)).status())));
+            threads.add(Thread.ofVirtual()
+                    .start(() -> statuses.add(http.get(LIST, Matrix.bearer(t)).status())));
         }
         for (Thread th : threads) {
             th.join();

@@ -1,11 +1,11 @@
 package dev.pier.matrix;
 
-import dev.pier.support.Shared;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,6 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class MatrixLockoutTest {
     private static final AtomicInteger SEQ = new AtomicInteger();
+
     @Shared
     static TestServer server;
 
@@ -138,7 +139,7 @@ class MatrixLockoutTest {
         Enrollment e = newUser("doubling");
         fail(e, 5);
         assertLocked(rightCode(e), 60);
-        for (long expected : new long[]{120, 240, 480, 900, 900}) {
+        for (long expected : new long[] {120, 240, 480, 900, 900}) {
             server.clock.advance(Duration.ofSeconds(3600));
             // the lock has passed, so this failure is judged, counted, and locks for longer
             fail(e, 1);
@@ -200,9 +201,14 @@ class MatrixLockoutTest {
                 assertThat(r.status()).as(r.body()).isIn(400, 429);
             }
         }
-        Integer failures = server.core().db.jdbi().withHandle(h -> h.createQuery(
-                        "SELECT failures FROM login_failures WHERE kind = 'user' AND subject = :s")
-                .bind("s", e.user().username().toLowerCase()).mapTo(Integer.class).one());
+        Integer failures = server.core()
+                .db
+                .jdbi()
+                .withHandle(
+                        h -> h.createQuery("SELECT failures FROM login_failures WHERE kind = 'user' AND subject = :s")
+                                .bind("s", e.user().username().toLowerCase())
+                                .mapTo(Integer.class)
+                                .one());
         assertThat(failures).isBetween(5, threads);
         assertError(rightCode(e), 429, 429);
     }

@@ -1,10 +1,10 @@
 package dev.pier.matrix;
 
-import dev.pier.support.Shared;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

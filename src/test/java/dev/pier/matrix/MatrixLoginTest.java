@@ -1,13 +1,13 @@
 package dev.pier.matrix;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.config.Config;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,8 +40,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** {@code POST /api/v1/user/auth}: the TOTP login of the Matrix API, its answers and its bad input. */
 class MatrixLoginTest {
     private static final AtomicInteger SEQ = new AtomicInteger();
+
     @Shared
     static TestServer server;
+
     static Http http;
 
     @BeforeAll
@@ -67,7 +69,12 @@ class MatrixLoginTest {
     }
 
     private static List<Map<String, Object>> usersTable() {
-        return server.core().db.jdbi().withHandle(h -> h.createQuery("SELECT * FROM users ORDER BY id").mapToMap().list());
+        return server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT * FROM users ORDER BY id")
+                        .mapToMap()
+                        .list());
     }
 
     @Test
@@ -77,7 +84,9 @@ class MatrixLoginTest {
         JsonNode tokens = assertTokens(r);
         assertThat(r.header("Content-Type")).startsWith("application/json");
         assertThat(r.header("Cache-Control")).isEqualTo("no-store");
-        Http.Response list = http.get("/api/v1/user/auth/setup/nobody", Matrix.bearer(tokens.get("access_token").asText()));
+        Http.Response list = http.get(
+                "/api/v1/user/auth/setup/nobody",
+                Matrix.bearer(tokens.get("access_token").asText()));
         // the token is a real credential: a viewer is refused (403), not unauthenticated (401)
         assertError(list, 403, 912);
     }
@@ -103,14 +112,17 @@ class MatrixLoginTest {
 
     /** CRLF in a multipart body is written {@code ~} here, to keep each case on one line. */
     @ParameterizedTest
-    @CsvSource(delimiter = '|', value = {
-            "multipart/form-data; boundary=abc | --abc~Content-Disposition: form-data; name=\"code\"~~no end",
-            "multipart/form-data; boundary=abc | not multipart at all",
-            "multipart/form-data | --abc~~--abc--~",
-            "multipart/form-data; boundary= | ''",
-            "application/x-www-form-urlencoded | username=%zz&code=123456",
-            "application/x-www-form-urlencoded | username=a&code=%E9",
-            "application/x-www-form-urlencoded | %%%=%%%"})
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "multipart/form-data; boundary=abc | --abc~Content-Disposition: form-data; name=\"code\"~~no end",
+                "multipart/form-data; boundary=abc | not multipart at all",
+                "multipart/form-data | --abc~~--abc--~",
+                "multipart/form-data; boundary= | ''",
+                "application/x-www-form-urlencoded | username=%zz&code=123456",
+                "application/x-www-form-urlencoded | username=a&code=%E9",
+                "application/x-www-form-urlencoded | %%%=%%%"
+            })
     void broken_form_bodies_are_refused_with_400_in_the_matrix_shape(String contentType, String body) {
         String raw = body.replace("~", "\r\n");
         Http.Response r = http.send("POST", AUTH, contentType, raw);
@@ -131,20 +143,24 @@ class MatrixLoginTest {
         JsonNode first = assertTokens(Matrix.login(http, name(e), server.code(e)));
         server.clock.advance(Duration.ofSeconds(30));
         JsonNode second = assertTokens(Matrix.login(http, name(e), server.code(e)));
-        assertThat(second.get("access_token").asText()).isNotEqualTo(first.get("access_token").asText());
-        assertThat(second.get("refresh_token").asText()).isNotEqualTo(first.get("refresh_token").asText());
+        assertThat(second.get("access_token").asText())
+                .isNotEqualTo(first.get("access_token").asText());
+        assertThat(second.get("refresh_token").asText())
+                .isNotEqualTo(first.get("refresh_token").asText());
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "{}",
-            "{\"username\":\"someone\"}",
-            "{\"code\":\"123456\"}",
-            "{\"username\":\"\",\"code\":\"123456\"}",
-            "{\"username\":\"someone\",\"code\":\"\"}",
-            "{\"username\":\"   \",\"code\":\"123456\"}",
-            "{\"username\":null,\"code\":\"123456\"}",
-            "{\"username\":\"someone\",\"code\":null}"})
+    @ValueSource(
+            strings = {
+                "{}",
+                "{\"username\":\"someone\"}",
+                "{\"code\":\"123456\"}",
+                "{\"username\":\"\",\"code\":\"123456\"}",
+                "{\"username\":\"someone\",\"code\":\"\"}",
+                "{\"username\":\"   \",\"code\":\"123456\"}",
+                "{\"username\":null,\"code\":\"123456\"}",
+                "{\"username\":\"someone\",\"code\":null}"
+            })
     void missing_username_or_code_is_refused_with_901(String body) {
         assertError(http.postJson(AUTH, body), 400, 901);
     }
@@ -221,7 +237,8 @@ class MatrixLoginTest {
             }
             assertThat(responses).filteredOn(r -> r.status() == 200).hasSize(1);
             // the losers are refused: as a used code, or as a name locked by the failures the race caused
-            assertThat(responses).filteredOn(r -> r.status() != 200)
+            assertThat(responses)
+                    .filteredOn(r -> r.status() != 200)
                     .allSatisfy(r -> assertThat(r.status()).as(r.body()).isIn(400, 429))
                     .allSatisfy(r -> assertThat(r.json().get("errorId").asInt()).isIn(902, 429));
         }
@@ -256,16 +273,18 @@ class MatrixLoginTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "{\"username\":\"%s\",\"code\":[\"123456\"]}",
-            "{\"username\":\"%s\",\"code\":{\"$gt\":\"\"}}",
-            "{\"username\":[\"%s\"],\"code\":\"123456\"}",
-            "{\"username\":{\"$ne\":null},\"code\":\"123456\"}",
-            "{\"username\":\"%s\",\"code\":[]}",
-            "{\"username\":\"%s\",\"code\":{}}",
-            "{\"username\":\"%s\",\"code\":1e400}",
-            "{\"username\":\"%s\",\"code\":123456789012345678901234567890}",
-            "{\"username\":\"%s\",\"code\":-0.5}"})
+    @ValueSource(
+            strings = {
+                "{\"username\":\"%s\",\"code\":[\"123456\"]}",
+                "{\"username\":\"%s\",\"code\":{\"$gt\":\"\"}}",
+                "{\"username\":[\"%s\"],\"code\":\"123456\"}",
+                "{\"username\":{\"$ne\":null},\"code\":\"123456\"}",
+                "{\"username\":\"%s\",\"code\":[]}",
+                "{\"username\":\"%s\",\"code\":{}}",
+                "{\"username\":\"%s\",\"code\":1e400}",
+                "{\"username\":\"%s\",\"code\":123456789012345678901234567890}",
+                "{\"username\":\"%s\",\"code\":-0.5}"
+            })
     void fields_of_the_wrong_type_are_refused_with_400(String template) {
         Enrollment e = newUser("types");
         Http.Response r = http.postJson(AUTH, template.formatted(name(e)));
@@ -296,16 +315,18 @@ class MatrixLoginTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "{",
-            "not json at all",
-            "{\"username\":\"a\",\"code\":\"1\"",
-            "{\"username\":\"a\",\"code\":\"1\"} trailing",
-            "[\"username\",\"code\"]",
-            "\"username\"",
-            "42",
-            "{\"username\":\"a\",,\"code\":\"1\"}",
-            "{'username':'a','code':'1'}"})
+    @ValueSource(
+            strings = {
+                "{",
+                "not json at all",
+                "{\"username\":\"a\",\"code\":\"1\"",
+                "{\"username\":\"a\",\"code\":\"1\"} trailing",
+                "[\"username\",\"code\"]",
+                "\"username\"",
+                "42",
+                "{\"username\":\"a\",,\"code\":\"1\"}",
+                "{'username':'a','code':'1'}"
+            })
     void malformed_json_is_refused_in_the_matrix_shape(String body) {
         assertError(http.postJson(AUTH, body), 400, 400);
     }
@@ -342,29 +363,31 @@ class MatrixLoginTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "' OR '1'='1",
-            "admin'; DROP TABLE users; --",
-            "\" OR \"\"=\"",
-            "a\u0000b",
-            "line\r\nX-Injected: yes",
-            "tab\there",
-            "\u202Eevil",
-            "ａｄｍｉｎ",
-            "../../etc/passwd",
-            "%00%0d%0a",
-            "${jndi:ldap://x/a}",
-            "<script>alert(1)</script>",
-            "\uD83D\uDE00",
-            "\\",
-            "_"})
+    @ValueSource(
+            strings = {
+                "' OR '1'='1",
+                "admin'; DROP TABLE users; --",
+                "\" OR \"\"=\"",
+                "a\u0000b",
+                "line\r\nX-Injected: yes",
+                "tab\there",
+                "\u202Eevil",
+                "ａｄｍｉｎ",
+                "../../etc/passwd",
+                "%00%0d%0a",
+                "${jndi:ldap://x/a}",
+                "<script>alert(1)</script>",
+                "\uD83D\uDE00",
+                "\\",
+                "_"
+            })
     void hostile_usernames_are_refused_and_change_no_user(String hostile) {
         Enrollment e = newUser("victim");
         List<Map<String, Object>> before = usersTable();
         Http.Response json = Matrix.login(http, hostile, server.code(e));
         assertError(json, 400, 902);
-        Http.Response form = http.postForm(AUTH, "username=" + URLEncoder.encode(hostile, StandardCharsets.UTF_8)
-                + "&code=" + server.code(e));
+        Http.Response form = http.postForm(
+                AUTH, "username=" + URLEncoder.encode(hostile, StandardCharsets.UTF_8) + "&code=" + server.code(e));
         assertError(form, 400, 902);
         assertThat(usersTable()).isEqualTo(before);
         assertTokens(Matrix.login(http, name(e), server.code(e)));
@@ -381,15 +404,17 @@ class MatrixLoginTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "' OR 1=1 --",
-            "12345",
-            "1234567",
-            "12345\u0000",
-            "１２３４５６",
-            "-12345",
-            "1e5",
-            "\u0000\u0000\u0000\u0000\u0000\u0000"})
+    @ValueSource(
+            strings = {
+                "' OR 1=1 --",
+                "12345",
+                "1234567",
+                "12345\u0000",
+                "１２３４５６",
+                "-12345",
+                "1e5",
+                "\u0000\u0000\u0000\u0000\u0000\u0000"
+            })
     void hostile_codes_are_refused_and_change_no_user(String hostile) {
         Enrollment e = newUser("code");
         List<Map<String, Object>> before = usersTable();
@@ -410,8 +435,8 @@ class MatrixLoginTest {
             Enrollment e = strict.createUser("pw-user", Role.VIEWER);
             assertError(Matrix.login(strict.http(), "pw-user", strict.code(e)), 400, 901);
             // a user without a password cannot log in at all on such a server
-            Http.Response r = strict.http().postJson(AUTH, json("username", "pw-user", "code", strict.code(e),
-                    "password", "guess"));
+            Http.Response r = strict.http()
+                    .postJson(AUTH, json("username", "pw-user", "code", strict.code(e), "password", "guess"));
             assertError(r, 400, 902);
         }
     }

@@ -1,12 +1,12 @@
 package dev.pier.matrix;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -34,8 +34,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class MatrixRefreshTest {
     private static final String LIST = "/api/v1/user/list";
     private static final AtomicInteger SEQ = new AtomicInteger();
+
     @Shared
     static TestServer server;
+
     static Http http;
     static Enrollment owner;
 
@@ -158,9 +160,11 @@ class MatrixRefreshTest {
                 responses.add(f.get());
             }
         }
-        assertThat(responses).allSatisfy(r -> assertThat(r.status()).as(r.body()).isIn(200, 401));
+        assertThat(responses)
+                .allSatisfy(r -> assertThat(r.status()).as(r.body()).isIn(200, 401));
         assertThat(responses).filteredOn(r -> r.status() == 200).hasSizeLessThanOrEqualTo(1);
-        assertThat(responses).filteredOn(r -> r.status() == 401)
+        assertThat(responses)
+                .filteredOn(r -> r.status() == 401)
                 .allSatisfy(r -> assertThat(r.json().get("errorId").asInt()).isEqualTo(910));
         // the old refresh token is spent whatever happened
         assertError(refresh(refreshOf(t)), 401, 910);
@@ -223,13 +227,15 @@ class MatrixRefreshTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "{\"grant_type\":\"refresh_token\",\"refresh_token\":[\"x\"]}",
-            "{\"grant_type\":\"refresh_token\",\"refresh_token\":{\"$ne\":null}}",
-            "{\"grant_type\":\"refresh_token\",\"refresh_token\":12345}",
-            "{\"grant_type\":[\"refresh_token\"],\"refresh_token\":\"x\"}",
-            "{\"grant_type\":\"refresh_token\",",
-            "[]"})
+    @ValueSource(
+            strings = {
+                "{\"grant_type\":\"refresh_token\",\"refresh_token\":[\"x\"]}",
+                "{\"grant_type\":\"refresh_token\",\"refresh_token\":{\"$ne\":null}}",
+                "{\"grant_type\":\"refresh_token\",\"refresh_token\":12345}",
+                "{\"grant_type\":[\"refresh_token\"],\"refresh_token\":\"x\"}",
+                "{\"grant_type\":\"refresh_token\",",
+                "[]"
+            })
     void bad_refresh_bodies_are_refused_with_400(String body) {
         assertError(http.postJson(REFRESH, body), 400, 400);
     }
@@ -238,8 +244,8 @@ class MatrixRefreshTest {
     void refresh_token_of_a_deleted_user_is_refused() {
         Enrollment victim = server.createUser("doomed-" + SEQ.incrementAndGet(), Role.VIEWER);
         JsonNode t = session(victim);
-        Http.Response deleted = http.delete("/api/v1/user/delete/" + victim.user().username(),
-                Matrix.bearer(server.accessToken(owner)));
+        Http.Response deleted = http.delete(
+                "/api/v1/user/delete/" + victim.user().username(), Matrix.bearer(server.accessToken(owner)));
         assertThat(deleted.status()).as(deleted.body()).isEqualTo(200);
         assertError(refresh(refreshOf(t)), 401, 910);
     }

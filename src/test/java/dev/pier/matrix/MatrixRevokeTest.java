@@ -1,12 +1,12 @@
 package dev.pier.matrix;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,8 +28,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class MatrixRevokeTest {
     private static final String REVOKE = "/api/v1/user/auth/revoke/";
     private static final AtomicInteger SEQ = new AtomicInteger();
+
     @Shared
     static TestServer server;
+
     static Http http;
     static Enrollment owner;
 
@@ -85,8 +87,10 @@ class MatrixRevokeTest {
         // on the very next request, for every session of the user, served from memory a moment ago or not
         assertError(http.delete(REVOKE + "nobody-at-all", Matrix.bearer(access(one))), 401, 908);
         assertError(http.delete(REVOKE + "nobody-at-all", Matrix.bearer(access(two))), 401, 908);
-        assertError(http.postJson(REFRESH, json("grant_type", "refresh_token", "refresh_token", refreshOf(one))), 401, 910);
-        assertError(http.postJson(REFRESH, json("grant_type", "refresh_token", "refresh_token", refreshOf(two))), 401, 910);
+        assertError(
+                http.postJson(REFRESH, json("grant_type", "refresh_token", "refresh_token", refreshOf(one))), 401, 910);
+        assertError(
+                http.postJson(REFRESH, json("grant_type", "refresh_token", "refresh_token", refreshOf(two))), 401, 910);
     }
 
     @Test
@@ -94,8 +98,12 @@ class MatrixRevokeTest {
         Enrollment v = user(Role.VIEWER);
         JsonNode t = session(v);
         assertThat(probe(access(t))).isEqualTo(400);
-        Http.Response r = http.delete(REVOKE + v.user().username(), "Content-Type", "application/json",
-                "Authorization", "Bearer " + refreshOf(t));
+        Http.Response r = http.delete(
+                REVOKE + v.user().username(),
+                "Content-Type",
+                "application/json",
+                "Authorization",
+                "Bearer " + refreshOf(t));
         assertOk(r);
         assertError(http.delete(REVOKE + "nobody-at-all", Matrix.bearer(access(t))), 401, 908);
         assertError(revoke(v.user().username(), refreshOf(t)), 401, 908);
@@ -134,8 +142,12 @@ class MatrixRevokeTest {
         // answered as for an unknown name (the same status and body), so the answer tells nobody who exists
         Http.Response r = revoke(other.user().username(), access(session(viewer)));
         assertError(r, 400, 903);
-        assertThat(r.body()).isEqualTo(revoke(other.user().username() + "-nobody", access(session(viewer))).body()
-                .replace(other.user().username() + "-nobody", other.user().username()));
+        assertThat(r.body())
+                .isEqualTo(revoke(other.user().username() + "-nobody", access(session(viewer)))
+                        .body()
+                        .replace(
+                                other.user().username() + "-nobody",
+                                other.user().username()));
         assertThat(probe(access(otherSession))).isEqualTo(400);
     }
 

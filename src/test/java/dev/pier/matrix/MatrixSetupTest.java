@@ -1,6 +1,5 @@
 package dev.pier.matrix;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.zxing.BarcodeFormat;
 import com.google.zxing.BinaryBitmap;
@@ -9,11 +8,12 @@ import com.google.zxing.MultiFormatReader;
 import com.google.zxing.NotFoundException;
 import com.google.zxing.client.j2se.BufferedImageLuminanceSource;
 import com.google.zxing.common.HybridBinarizer;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -43,8 +43,10 @@ class MatrixSetupTest {
     private static final String SETUP = "/api/v1/user/auth/setup/";
     private static final String PNG_PREFIX = "data:image/png;base64,";
     private static final AtomicInteger SEQ = new AtomicInteger();
+
     @Shared
     static TestServer server;
+
     static Http http;
     static Enrollment owner;
 
@@ -78,15 +80,23 @@ class MatrixSetupTest {
         BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
         assertThat(image).as("a readable PNG").isNotNull();
         BinaryBitmap bitmap = new BinaryBitmap(new HybridBinarizer(new BufferedImageLuminanceSource(image)));
-        return new MultiFormatReader().decode(bitmap, Map.of(DecodeHintType.POSSIBLE_FORMATS, List.of(BarcodeFormat.QR_CODE),
-                DecodeHintType.TRY_HARDER, Boolean.TRUE)).getText();
+        return new MultiFormatReader()
+                .decode(
+                        bitmap,
+                        Map.of(
+                                DecodeHintType.POSSIBLE_FORMATS,
+                                List.of(BarcodeFormat.QR_CODE),
+                                DecodeHintType.TRY_HARDER,
+                                Boolean.TRUE))
+                .getText();
     }
 
     static Map<String, String> query(URI uri) {
         Map<String, String> m = new LinkedHashMap<>();
         for (String pair : uri.getRawQuery().split("&")) {
             int eq = pair.indexOf('=');
-            m.put(URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8),
+            m.put(
+                    URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8),
                     URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
         }
         return m;
@@ -108,7 +118,8 @@ class MatrixSetupTest {
         String text = decodeQr(body.get("qr").asText());
         String secret = body.get("secret").asText();
 
-        assertThat(text).startsWith("otpauth://totp/Pier:" + v.user().username() + "?secret=" + secret + "&issuer=Pier");
+        assertThat(text)
+                .startsWith("otpauth://totp/Pier:" + v.user().username() + "?secret=" + secret + "&issuer=Pier");
         URI uri = URI.create(text);
         assertThat(uri.getScheme()).isEqualTo("otpauth");
         assertThat(uri.getHost()).isEqualTo("totp");
@@ -134,8 +145,12 @@ class MatrixSetupTest {
     void setup_shows_a_pending_secret_until_its_first_use_and_leaves_sessions_alone() {
         Enrollment v = user(Role.VIEWER);
         String ownerToken = server.accessToken(owner);
-        String first = assertEnrollment(setup(v.user().username(), ownerToken)).get("secret").asText();
-        String second = assertEnrollment(setup(v.user().username(), ownerToken)).get("secret").asText();
+        String first = assertEnrollment(setup(v.user().username(), ownerToken))
+                .get("secret")
+                .asText();
+        String second = assertEnrollment(setup(v.user().username(), ownerToken))
+                .get("secret")
+                .asText();
         assertThat(second).isEqualTo(first).isEqualTo(v.secretBase32());
         JsonNode session = assertTokens(server.login(v));
         server.clock.advance(Duration.ofSeconds(30));
@@ -143,7 +158,9 @@ class MatrixSetupTest {
         Http.Response again = setup(v.user().username(), ownerToken);
         assertError(again, 409, 409);
         assertThat(again.body()).doesNotContain(first).contains("reset");
-        Http.Response stillIn = http.delete("/api/v1/user/auth/revoke/nobody", Matrix.bearer(session.get("access_token").asText()));
+        Http.Response stillIn = http.delete(
+                "/api/v1/user/auth/revoke/nobody",
+                Matrix.bearer(session.get("access_token").asText()));
         assertError(stillIn, 400, 903);
     }
 
@@ -154,7 +171,10 @@ class MatrixSetupTest {
         assertError(own, 409, 409);
         assertThat(own.body()).doesNotContain(owner.secretBase32());
         Enrollment admin = user(Role.ADMIN);
-        assertThat(assertEnrollment(setup(admin.user().username(), t)).get("secret").asText()).isEqualTo(admin.secretBase32());
+        assertThat(assertEnrollment(setup(admin.user().username(), t))
+                        .get("secret")
+                        .asText())
+                .isEqualTo(admin.secretBase32());
     }
 
     @Test
@@ -178,7 +198,7 @@ class MatrixSetupTest {
 
     @Test
     void viewer_and_manager_may_not_set_up_anyone_not_even_themselves() {
-        for (Role role : new Role[]{Role.VIEWER, Role.MANAGER}) {
+        for (Role role : new Role[] {Role.VIEWER, Role.MANAGER}) {
             Enrollment e = user(role);
             String t = server.accessToken(e);
             Http.Response self = setup(e.user().username(), t);

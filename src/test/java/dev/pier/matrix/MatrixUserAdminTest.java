@@ -1,12 +1,12 @@
 package dev.pier.matrix;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,9 +42,12 @@ class MatrixUserAdminTest {
     private static final AtomicInteger SEQ = new AtomicInteger();
     /** Every response body this class saw, checked for secrets at the end. */
     private static final List<String> BODIES = java.util.Collections.synchronizedList(new ArrayList<>());
+
     private static final List<String> SECRETS = java.util.Collections.synchronizedList(new ArrayList<>());
+
     @Shared
     static TestServer server;
+
     static Http http;
     static Enrollment owner;
 
@@ -95,7 +98,12 @@ class MatrixUserAdminTest {
     }
 
     private static List<Map<String, Object>> usersTable() {
-        return server.core().db.jdbi().withHandle(h -> h.createQuery("SELECT * FROM users ORDER BY id").mapToMap().list());
+        return server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT * FROM users ORDER BY id")
+                        .mapToMap()
+                        .list());
     }
 
     /** Asserts the documented list shape and returns the entries by username. */
@@ -123,11 +131,12 @@ class MatrixUserAdminTest {
     @Test
     void admin_and_owner_list_users_in_the_documented_shape() {
         Enrollment v = user(Role.VIEWER);
-        for (Role role : new Role[]{Role.ADMIN, Role.OWNER}) {
+        for (Role role : new Role[] {Role.ADMIN, Role.OWNER}) {
             Map<String, JsonNode> users = assertUserList(list(token(role)));
             assertThat(users).containsKeys("owner", v.user().username());
             assertThat(users.get("owner").get("group").asText()).isEqualTo("owner");
-            assertThat(users.get(v.user().username()).get("_id").asText()).isEqualTo(v.user().id().toString());
+            assertThat(users.get(v.user().username()).get("_id").asText())
+                    .isEqualTo(v.user().id().toString());
             assertThat(users.get(v.user().username()).get("group").asText()).isEqualTo("viewer");
         }
     }
@@ -137,7 +146,8 @@ class MatrixUserAdminTest {
         JsonNode body = list(token(Role.ADMIN)).json();
         assertThat(body.get(0).get("username").asText()).isEqualTo("owner");
         List<Instant> created = StreamSupport.stream(body.spliterator(), false)
-                .map(u -> Instant.parse(u.get("created").asText())).toList();
+                .map(u -> Instant.parse(u.get("created").asText()))
+                .toList();
         assertThat(created).isSorted();
     }
 
@@ -159,15 +169,24 @@ class MatrixUserAdminTest {
     @Test
     void admin_adds_a_manager_and_owner_adds_an_admin() {
         String m = name("new-manager");
-        assertThat(assertUserList(add(token(Role.ADMIN), m, "manager")).get(m).get("group").asText()).isEqualTo("manager");
+        assertThat(assertUserList(add(token(Role.ADMIN), m, "manager"))
+                        .get(m)
+                        .get("group")
+                        .asText())
+                .isEqualTo("manager");
         String a = name("new-admin");
-        assertThat(assertUserList(add(token(Role.OWNER), a, "admin")).get(a).get("group").asText()).isEqualTo("admin");
+        assertThat(assertUserList(add(token(Role.OWNER), a, "admin"))
+                        .get(a)
+                        .get("group")
+                        .asText())
+                .isEqualTo("admin");
     }
 
     @Test
     void add_accepts_a_form_body() {
         String n = name("form-user");
-        Http.Response r = seen(http.postForm(ADD, "username=" + n + "&group=manager", Matrix.bearer(token(Role.ADMIN))));
+        Http.Response r =
+                seen(http.postForm(ADD, "username=" + n + "&group=manager", Matrix.bearer(token(Role.ADMIN))));
         assertThat(assertUserList(r)).containsKey(n);
     }
 
@@ -186,8 +205,19 @@ class MatrixUserAdminTest {
     @Test
     void client_cannot_choose_the_id_or_slip_in_another_role() {
         String n = name("sneaky");
-        String body = json("username", n, "group", "viewer", "_id", owner.user().id().toString(),
-                "role", "owner", "admin", true, "created", "2000-01-01T00:00:00Z");
+        String body = json(
+                "username",
+                n,
+                "group",
+                "viewer",
+                "_id",
+                owner.user().id().toString(),
+                "role",
+                "owner",
+                "admin",
+                true,
+                "created",
+                "2000-01-01T00:00:00Z");
         JsonNode u = assertUserList(add(token(Role.ADMIN), body)).get(n);
         assertThat(u.get("_id").asText()).isNotEqualTo(owner.user().id().toString());
         assertThat(u.get("group").asText()).isEqualTo("viewer");
@@ -212,14 +242,16 @@ class MatrixUserAdminTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "{}",
-            "{\"username\":\"lonely\"}",
-            "{\"group\":\"viewer\"}",
-            "{\"username\":\"\",\"group\":\"viewer\"}",
-            "{\"username\":\"lonely\",\"group\":\"\"}",
-            "{\"username\":null,\"group\":\"viewer\"}",
-            "{\"username\":\"  \",\"group\":\"viewer\"}"})
+    @ValueSource(
+            strings = {
+                "{}",
+                "{\"username\":\"lonely\"}",
+                "{\"group\":\"viewer\"}",
+                "{\"username\":\"\",\"group\":\"viewer\"}",
+                "{\"username\":\"lonely\",\"group\":\"\"}",
+                "{\"username\":null,\"group\":\"viewer\"}",
+                "{\"username\":\"  \",\"group\":\"viewer\"}"
+            })
     void add_with_missing_fields_is_refused_with_913(String body) {
         String t = token(Role.OWNER);
         // taken after the login, which records the step of the code it used
@@ -265,11 +297,19 @@ class MatrixUserAdminTest {
                 rs.add(f.get());
             }
             assertThat(rs).filteredOn(r -> r.status() == 200).hasSize(1);
-            assertThat(rs).filteredOn(r -> r.status() != 200)
-                    .allSatisfy(r -> assertThat(r.json().get("errorId").asInt()).as(r.body()).isEqualTo(914));
+            assertThat(rs)
+                    .filteredOn(r -> r.status() != 200)
+                    .allSatisfy(r -> assertThat(r.json().get("errorId").asInt())
+                            .as(r.body())
+                            .isEqualTo(914));
         }
-        long count = server.core().db.jdbi().withHandle(h -> h.createQuery(
-                "SELECT COUNT(*) FROM users WHERE username_key = :k").bind("k", n.toLowerCase()).mapTo(Long.class).one());
+        long count = server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT COUNT(*) FROM users WHERE username_key = :k")
+                        .bind("k", n.toLowerCase())
+                        .mapTo(Long.class)
+                        .one());
         assertThat(count).isEqualTo(1);
     }
 
@@ -291,10 +331,23 @@ class MatrixUserAdminTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "has space", "slash/name", "semi;colon", "quote'name", "' OR 1=1 --", "ünïcödé", "a\u0000b", "tab\tname",
-            "line\nbreak", "emoji\uD83D\uDE00", "<script>", "%41", "name@example.com",
-            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"})
+    @ValueSource(
+            strings = {
+                "has space",
+                "slash/name",
+                "semi;colon",
+                "quote'name",
+                "' OR 1=1 --",
+                "ünïcödé",
+                "a\u0000b",
+                "tab\tname",
+                "line\nbreak",
+                "emoji\uD83D\uDE00",
+                "<script>",
+                "%41",
+                "name@example.com",
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            })
     void invalid_usernames_are_refused_with_400_and_change_nothing(String bad) {
         String t = token(Role.OWNER);
         List<Map<String, Object>> before = usersTable();
@@ -311,14 +364,16 @@ class MatrixUserAdminTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-            "{\"username\":123,\"group\":\"viewer\"}",
-            "{\"username\":[\"x\"],\"group\":\"viewer\"}",
-            "{\"username\":{\"a\":1},\"group\":\"viewer\"}",
-            "{\"username\":\"typed\",\"group\":[\"viewer\"]}",
-            "{\"username\":\"typed\",\"group\":true}",
-            "{\"username\":\"typed\",\"group\":",
-            "[{\"username\":\"typed\",\"group\":\"viewer\"}]"})
+    @ValueSource(
+            strings = {
+                "{\"username\":123,\"group\":\"viewer\"}",
+                "{\"username\":[\"x\"],\"group\":\"viewer\"}",
+                "{\"username\":{\"a\":1},\"group\":\"viewer\"}",
+                "{\"username\":\"typed\",\"group\":[\"viewer\"]}",
+                "{\"username\":\"typed\",\"group\":true}",
+                "{\"username\":\"typed\",\"group\":",
+                "[{\"username\":\"typed\",\"group\":\"viewer\"}]"
+            })
     void wrong_types_and_malformed_bodies_are_refused_with_400_and_change_nothing(String body) {
         String t = token(Role.OWNER);
         List<Map<String, Object>> before = usersTable();
@@ -337,7 +392,8 @@ class MatrixUserAdminTest {
     @Test
     void delete_returns_the_updated_list_without_the_user() {
         Enrollment v = user(Role.VIEWER);
-        Map<String, JsonNode> users = assertUserList(delete(token(Role.ADMIN), v.user().username()));
+        Map<String, JsonNode> users =
+                assertUserList(delete(token(Role.ADMIN), v.user().username()));
         assertThat(users).doesNotContainKey(v.user().username()).containsKey("owner");
         assertThat(server.core().users.find(v.user().username())).isEmpty();
     }
@@ -360,8 +416,16 @@ class MatrixUserAdminTest {
         assertUserList(delete(token(Role.OWNER), victim.user().username()));
 
         assertError(list(access), 401, 908);
-        assertError(seen(http.postJson(REFRESH, json("grant_type", "refresh_token",
-                "refresh_token", session.get("refresh_token").asText()))), 401, 910);
+        assertError(
+                seen(http.postJson(
+                        REFRESH,
+                        json(
+                                "grant_type",
+                                "refresh_token",
+                                "refresh_token",
+                                session.get("refresh_token").asText()))),
+                401,
+                910);
         assertError(Matrix.login(http, victim.user().username(), server.code(victim)), 400, 902);
     }
 
@@ -385,7 +449,7 @@ class MatrixUserAdminTest {
 
     @Test
     void viewer_and_manager_may_not_delete_anyone_not_even_themselves() {
-        for (Role role : new Role[]{Role.VIEWER, Role.MANAGER}) {
+        for (Role role : new Role[] {Role.VIEWER, Role.MANAGER}) {
             Enrollment self = user(role);
             String t = server.accessToken(self);
             assertError(delete(t, self.user().username()), 403, 912);
@@ -425,10 +489,14 @@ class MatrixUserAdminTest {
         list(t);
         add(t, name("probe"), "manager");
         delete(t, v.user().username());
-        List<String> stored = server.core().db.jdbi().withHandle(h -> h.createQuery(
-                "SELECT totp_secret FROM users UNION ALL SELECT password_hash FROM users WHERE password_hash IS NOT NULL "
-                        + "UNION ALL SELECT access_hash FROM sessions UNION ALL SELECT refresh_hash FROM sessions")
-                .mapTo(String.class).list());
+        List<String> stored = server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery(
+                                "SELECT totp_secret FROM users UNION ALL SELECT password_hash FROM users WHERE password_hash IS NOT NULL "
+                                        + "UNION ALL SELECT access_hash FROM sessions UNION ALL SELECT refresh_hash FROM sessions")
+                        .mapTo(String.class)
+                        .list());
         assertThat(stored).isNotEmpty();
         synchronized (BODIES) {
             assertThat(BODIES).isNotEmpty();
@@ -442,7 +510,10 @@ class MatrixUserAdminTest {
                         assertThat(body).doesNotContain(secret);
                     }
                 }
-                assertThat(body).doesNotContain("totp").doesNotContain("password").doesNotContain("v1:");
+                assertThat(body)
+                        .doesNotContain("totp")
+                        .doesNotContain("password")
+                        .doesNotContain("v1:");
             }
         }
     }

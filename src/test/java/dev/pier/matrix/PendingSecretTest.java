@@ -1,12 +1,12 @@
 package dev.pier.matrix;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.security.AccessLevel;
 import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
 import org.junit.jupiter.api.BeforeAll;
@@ -28,6 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PendingSecretTest {
     @Shared
     static TestServer server;
+
     static Http http;
     static KeyFixtures.Holder owner;
 
@@ -75,10 +76,14 @@ class PendingSecretTest {
         assertThat(secret).isNotEqualTo(e.secretBase32()).matches("[A-Z2-7]{32}");
         assertThat(r.json().get("otpauth_uri").asText()).contains("secret=" + secret);
         // its sessions ended at once
-        assertThat(http.delete("/api/v1/user/auth/revoke/nobody", Matrix.bearer(session.get("access_token").asText()))
-                .status()).isEqualTo(401);
+        assertThat(http.delete(
+                                "/api/v1/user/auth/revoke/nobody",
+                                Matrix.bearer(session.get("access_token").asText()))
+                        .status())
+                .isEqualTo(401);
         // the new secret is pending: shown by setup, until it is used
-        assertThat(setup("pending-2", admin.xApiKey()).json().get("secret").asText()).isEqualTo(secret);
+        assertThat(setup("pending-2", admin.xApiKey()).json().get("secret").asText())
+                .isEqualTo(secret);
         Matrix.assertTokens(Matrix.login(http, "pending-2", Matrix.code(secret, server.clock.instant(), 0)));
         assertError(setup("pending-2", admin.xApiKey()), 409, 409);
 
@@ -98,8 +103,10 @@ class PendingSecretTest {
         // an admin may not reset another admin (nor the owner): answered as for an unknown user
         Http.Response r = reset("pending-admin", admin.xApiKey());
         assertThat(r.status()).isEqualTo(404);
-        assertThat(UntouchableAndUnknownTest.withoutRequestId(r.body())).isEqualTo(UntouchableAndUnknownTest
-                .withoutRequestId(reset("pending-ghost", admin.xApiKey()).body()).replace("pending-ghost", "pending-admin"));
+        assertThat(UntouchableAndUnknownTest.withoutRequestId(r.body()))
+                .isEqualTo(UntouchableAndUnknownTest.withoutRequestId(
+                                reset("pending-ghost", admin.xApiKey()).body())
+                        .replace("pending-ghost", "pending-admin"));
         assertThat(reset(owner.name(), admin.xApiKey()).status()).isEqualTo(404);
         // a viewer, or a key below full, may not reset anyone
         assertThat(reset("pending-admin", viewer.xApiKey()).status()).isEqualTo(403);

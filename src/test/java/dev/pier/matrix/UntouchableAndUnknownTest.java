@@ -1,12 +1,12 @@
 package dev.pier.matrix;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.security.AccessLevel;
 import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class UntouchableAndUnknownTest {
     @Shared
     static TestServer server;
+
     static Http http;
 
     @BeforeAll
@@ -35,7 +36,8 @@ class UntouchableAndUnknownTest {
     private static void assertSameAnswer(Http.Response untouchable, String name, Http.Response unknown, String ghost) {
         assertThat(untouchable.status()).isEqualTo(unknown.status());
         // the native API's problem+json names each request by its own id; everything else is the same
-        assertThat(withoutRequestId(untouchable.body())).isEqualTo(withoutRequestId(unknown.body()).replace(ghost, name));
+        assertThat(withoutRequestId(untouchable.body()))
+                .isEqualTo(withoutRequestId(unknown.body()).replace(ghost, name));
         assertThat(untouchable.body()).doesNotContain("access denied");
     }
 
@@ -49,16 +51,28 @@ class UntouchableAndUnknownTest {
         KeyFixtures.Holder admin = KeyFixtures.holder(server, "uadmin", Role.ADMIN, AccessLevel.FULL);
         KeyFixtures.Holder other = KeyFixtures.holder(server, "uadmin2", Role.ADMIN, AccessLevel.FULL);
         String ghost = "ghost-user";
-        for (String target : new String[]{owner.name(), other.name()}) {
-            assertSameAnswer(http.get("/api/v1/user/auth/setup/" + target, admin.xApiKey()), target,
-                    http.get("/api/v1/user/auth/setup/" + ghost, admin.xApiKey()), ghost);
-            assertSameAnswer(http.delete("/api/v1/user/delete/" + target, admin.xApiKey()), target,
-                    http.delete("/api/v1/user/delete/" + ghost, admin.xApiKey()), ghost);
-            assertSameAnswer(http.send("POST", "/api/v1/users/" + target + "/totp/reset", null, null, admin.xApiKey()),
-                    target, http.send("POST", "/api/v1/users/" + ghost + "/totp/reset", null, null, admin.xApiKey()), ghost);
+        for (String target : new String[] {owner.name(), other.name()}) {
+            assertSameAnswer(
+                    http.get("/api/v1/user/auth/setup/" + target, admin.xApiKey()),
+                    target,
+                    http.get("/api/v1/user/auth/setup/" + ghost, admin.xApiKey()),
+                    ghost);
+            assertSameAnswer(
+                    http.delete("/api/v1/user/delete/" + target, admin.xApiKey()),
+                    target,
+                    http.delete("/api/v1/user/delete/" + ghost, admin.xApiKey()),
+                    ghost);
+            assertSameAnswer(
+                    http.send("POST", "/api/v1/users/" + target + "/totp/reset", null, null, admin.xApiKey()),
+                    target,
+                    http.send("POST", "/api/v1/users/" + ghost + "/totp/reset", null, null, admin.xApiKey()),
+                    ghost);
         }
-        assertSameAnswer(http.delete("/api/v1/user/auth/revoke/" + owner.name(), admin.xApiKey()), owner.name(),
-                http.delete("/api/v1/user/auth/revoke/" + ghost, admin.xApiKey()), ghost);
+        assertSameAnswer(
+                http.delete("/api/v1/user/auth/revoke/" + owner.name(), admin.xApiKey()),
+                owner.name(),
+                http.delete("/api/v1/user/auth/revoke/" + ghost, admin.xApiKey()),
+                ghost);
         assertThat(server.core().users.find(other.name())).isPresent();
     }
 
@@ -68,19 +82,30 @@ class UntouchableAndUnknownTest {
         KeyFixtures.Holder other = KeyFixtures.holder(server, "uviewer2", Role.VIEWER, AccessLevel.FULL);
         Http.Response r = http.delete("/api/v1/user/auth/revoke/" + other.name(), viewer.xApiKey());
         Matrix.assertError(r, 400, 903);
-        assertSameAnswer(r, other.name(), http.delete("/api/v1/user/auth/revoke/nobody-here", viewer.xApiKey()),
-                "nobody-here");
+        assertSameAnswer(
+                r, other.name(), http.delete("/api/v1/user/auth/revoke/nobody-here", viewer.xApiKey()), "nobody-here");
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"/api/v1/foo", "/api/v1/", "/api/v1", "/api/v1/usersx", "/api/v1/droplets/list",
-            "/api/v1/user/nothing", "/api/v1/userx/list"})
+    @ValueSource(
+            strings = {
+                "/api/v1/foo",
+                "/api/v1/",
+                "/api/v1",
+                "/api/v1/usersx",
+                "/api/v1/droplets/list",
+                "/api/v1/user/nothing",
+                "/api/v1/userx/list"
+            })
     void an_unknown_matrix_route_answers_the_documents_404(String path) {
-        for (Http.Response r : new Http.Response[]{http.get(path), http.send("POST", path, "application/json", "{}"),
-                http.delete(path)}) {
+        for (Http.Response r : new Http.Response[] {
+            http.get(path), http.send("POST", path, "application/json", "{}"), http.delete(path)
+        }) {
             assertThat(r.status()).as(path).isEqualTo(404);
             JsonNode b = r.json();
-            assertThat(b).as("%s -> %s", path, r.body()).isEqualTo(KeyFixtures.tree("{\"error\":\"Route not found\",\"errorId\":404}"));
+            assertThat(b)
+                    .as("%s -> %s", path, r.body())
+                    .isEqualTo(KeyFixtures.tree("{\"error\":\"Route not found\",\"errorId\":404}"));
         }
     }
 

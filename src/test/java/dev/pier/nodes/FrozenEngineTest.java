@@ -1,11 +1,11 @@
 package dev.pier.nodes;
 
-import dev.pier.support.DatabaseFree;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
 import dev.pier.instances.InstanceFixture;
 import dev.pier.instances.TestEngine;
+import dev.pier.support.DatabaseFree;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -47,14 +47,26 @@ class FrozenEngineTest {
         String why = SecondEngine.cannotRun();
         Assumptions.assumeTrue(why == null, () -> "skipped: " + why);
         engine = SecondEngine.start();
-        pier = InstanceFixture.start(() -> TestServer.start(c -> c.with(b -> b.dockerSockets = List.of(engine.socket()))));
+        pier = InstanceFixture.start(() ->
+                TestServer.start(c -> c.with(b -> b.dockerSockets = List.of(engine.socket()))));
         engine.load(pier.docker, TestEngine.SLEEPER);
-        Http.Response r = pier.http().postJson("/api/v1/nodes", json("name", "frozen", "address", engine.address(),
-                "ram_mib", 512, "disk_mib", 4096), bearer(pier.admin));
+        Http.Response r = pier.http()
+                .postJson(
+                        "/api/v1/nodes",
+                        json("name", "frozen", "address", engine.address(), "ram_mib", 512, "disk_mib", 4096),
+                        bearer(pier.admin));
         assertThat(r.status()).as(r.body()).isEqualTo(201);
         assertThat(r.json().path("status").asText()).isEqualTo("online");
-        JsonNode i = pier.deploy(pier.manager, "name", InstanceFixture.name("ice"), "node", "frozen",
-                "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32);
+        JsonNode i = pier.deploy(
+                pier.manager,
+                "name",
+                InstanceFixture.name("ice"),
+                "node",
+                "frozen",
+                "image",
+                InstanceFixture.QUIET_IMAGE,
+                "memory_mib",
+                32);
         instanceId = i.path("id").asText();
         assertThat(i.path("observed_state").asText()).isEqualTo("running");
     }
@@ -73,7 +85,8 @@ class FrozenEngineTest {
     }
 
     private JsonNode node(String name) {
-        for (JsonNode n : pier.http().get("/api/v1/nodes", bearer(pier.viewer)).json().path("items")) {
+        for (JsonNode n :
+                pier.http().get("/api/v1/nodes", bearer(pier.viewer)).json().path("items")) {
             if (n.path("name").asText().equals(name)) {
                 return n;
             }
@@ -89,8 +102,7 @@ class FrozenEngineTest {
         }
     }
 
-    private record Timed(Http.Response response, Duration took) {
-    }
+    private record Timed(Http.Response response, Duration took) {}
 
     private static Timed timed(Supplier<Http.Response> call) {
         long t0 = System.nanoTime();
@@ -105,15 +117,28 @@ class FrozenEngineTest {
         engine.freeze();
         long t0 = System.nanoTime();
         // sent while Pier still believes the node online (its check has not run into the deadline yet)
-        Future<Timed> deploy = clients.submit(() -> timed(() -> pier.http().postJson("/api/v1/instances",
-                json("name", lateName, "node", "frozen", "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32),
-                bearer(pier.manager))));
+        Future<Timed> deploy = clients.submit(() -> timed(() -> pier.http()
+                .postJson(
+                        "/api/v1/instances",
+                        json(
+                                "name",
+                                lateName,
+                                "node",
+                                "frozen",
+                                "image",
+                                InstanceFixture.QUIET_IMAGE,
+                                "memory_mib",
+                                32),
+                        bearer(pier.manager))));
         Future<Timed> stop = clients.submit(() -> timed(() -> pier.action(pier.manager, instanceId, "stop")));
 
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(100))
                 .until(() -> node("frozen").path("status").asText().equals("offline"));
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
-        assertThat(node("frozen").path("status_reason").asText()).contains("unreachable").contains("answer");
+        assertThat(node("frozen").path("status_reason").asText())
+                .contains("unreachable")
+                .contains("answer");
         assertThat(node("local").path("status").asText()).isEqualTo("online");
 
         Timed d = deploy.get(30, TimeUnit.SECONDS);
@@ -123,8 +148,12 @@ class FrozenEngineTest {
         assertThat(s.response().status()).as(s.response().body()).isEqualTo(503);
         // the grace period (10 s) plus the margin (10 s), never minutes
         assertThat(s.took()).as("stop answer time").isLessThan(Duration.ofSeconds(23));
-        System.out.printf("frozen engine: deploy answered %d in %d ms, stop answered %d in %d ms%n",
-                d.response().status(), d.took().toMillis(), s.response().status(), s.took().toMillis());
+        System.out.printf(
+                "frozen engine: deploy answered %d in %d ms, stop answered %d in %d ms%n",
+                d.response().status(),
+                d.took().toMillis(),
+                s.response().status(),
+                s.took().toMillis());
 
         // the stop is over: a later action is refused because the node is offline, not as "in progress"
         Http.Response later = pier.action(pier.manager, instanceId, "start");
@@ -132,24 +161,35 @@ class FrozenEngineTest {
         assertThat(later.json().path("detail").asText()).contains("offline").doesNotContain("in progress");
 
         // the failed deploy is no instance: at most a record on its way out, never one that will be created
-        for (JsonNode i : pier.http().get("/api/v1/instances?limit=100", bearer(pier.viewer)).json().path("items")) {
+        for (JsonNode i : pier.http()
+                .get("/api/v1/instances?limit=100", bearer(pier.viewer))
+                .json()
+                .path("items")) {
             if (i.path("name").asText().equals(lateName)) {
                 assertThat(i.path("desired_state").asText()).isEqualTo("deleted");
             }
         }
 
         engine.thaw();
-        await().atMost(Duration.ofSeconds(20)).until(() -> node("frozen").path("status").asText().equals("online"));
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> node("frozen").path("status").asText().equals("online"));
         assertThat(node("frozen").path("status_reason").isNull()).isTrue();
         pier.awaitConverged(() -> {
-            JsonNode inst = pier.http().get("/api/v1/instances/" + instanceId, bearer(pier.viewer)).json();
+            JsonNode inst = pier.http()
+                    .get("/api/v1/instances/" + instanceId, bearer(pier.viewer))
+                    .json();
             boolean wantRunning = inst.path("desired_state").asText().equals("running");
             List<Container> mine = onEngine().stream()
-                    .filter(c -> instanceId.equals(c.getLabels().get("dev.pier.instance"))).toList();
+                    .filter(c -> instanceId.equals(c.getLabels().get("dev.pier.instance")))
+                    .toList();
             assertThat(mine).hasSize(1);
             assertThat(mine.getFirst().getState().equals("running")).isEqualTo(wantRunning);
-            assertThat(pier.http().get("/api/v1/instances?limit=100", bearer(pier.viewer)).json().path("items")
-                    .findValuesAsText("name")).doesNotContain(lateName);
+            assertThat(pier.http()
+                            .get("/api/v1/instances?limit=100", bearer(pier.viewer))
+                            .json()
+                            .path("items")
+                            .findValuesAsText("name"))
+                    .doesNotContain(lateName);
             assertThat(onEngine()).noneMatch(c -> c.getNames()[0].contains(lateName));
         });
         // and it takes actions again

@@ -1,11 +1,11 @@
 package dev.pier.nodes;
 
-import dev.pier.support.Shared;
-import dev.pier.support.DatabaseFree;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.instances.InstanceFixture;
 import dev.pier.runtime.FakeEngine;
+import dev.pier.support.DatabaseFree;
 import dev.pier.support.Http;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -29,6 +29,7 @@ import static org.awaitility.Awaitility.await;
 class HostileNodeTest {
     @Shared
     static InstanceFixture pier;
+
     final List<FakeEngine> fakes = new ArrayList<>();
 
     @AfterEach
@@ -53,12 +54,15 @@ class HostileNodeTest {
     }
 
     private static Http.Response register(String name, String address, Object port) {
-        return http().postJson("/api/v1/nodes", json("name", name, "address", address, "port", port,
-                "ram_mib", 1024, "disk_mib", 1024), bearer(pier.admin));
+        return http().postJson(
+                        "/api/v1/nodes",
+                        json("name", name, "address", address, "port", port, "ram_mib", 1024, "disk_mib", 1024),
+                        bearer(pier.admin));
     }
 
     private static JsonNode node(String name) {
-        for (JsonNode n : http().get("/api/v1/nodes", bearer(pier.viewer)).json().path("items")) {
+        for (JsonNode n :
+                http().get("/api/v1/nodes", bearer(pier.viewer)).json().path("items")) {
             if (n.path("name").asText().equals(name)) {
                 return n;
             }
@@ -73,7 +77,10 @@ class HostileNodeTest {
             assertThat(n.path("status_reason").asText()).contains(reason);
         });
         String id = node(name).path("id").asText();
-        assertThat(http().get("/api/v1/nodes/" + id, bearer(pier.viewer)).json().path("status_reason").asText())
+        assertThat(http().get("/api/v1/nodes/" + id, bearer(pier.viewer))
+                        .json()
+                        .path("status_reason")
+                        .asText())
                 .contains(reason);
         assertThat(node("local").path("status").asText()).isEqualTo("online");
         assertThat(node("local").path("status_reason").isNull()).isTrue();
@@ -120,15 +127,24 @@ class HostileNodeTest {
         offlineBecause("slow", "no answer within 3 s");
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
         // a deploy onto it is refused at once
-        Http.Response deploy = http().postJson("/api/v1/instances", json("name", InstanceFixture.name("no"), "node", "slow",
-                "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32), bearer(pier.manager));
+        Http.Response deploy = http().postJson(
+                        "/api/v1/instances",
+                        json(
+                                "name",
+                                InstanceFixture.name("no"),
+                                "node",
+                                "slow",
+                                "image",
+                                InstanceFixture.QUIET_IMAGE,
+                                "memory_mib",
+                                32),
+                        bearer(pier.manager));
         assertThat(deploy.status()).as(deploy.body()).isEqualTo(503);
     }
 
     @Test
     void link_local_metadata_unlisted_sockets_and_plain_tcp_off_the_machine_are_refused() {
-        record Case(String address, Object port, String mentions) {
-        }
+        record Case(String address, Object port, String mentions) {}
         for (Case c : List.of(
                 new Case("169.254.169.254", 2375, "cloud metadata service"),
                 new Case("metadata.google.internal", 80, "cloud metadata service"),
@@ -145,9 +161,14 @@ class HostileNodeTest {
         }
         // the Panel family answers the same, in its own error shape
         String key = http().postJson("/api/v1/api_tokens", json("description", "hostile"), bearer(pier.admin))
-                .json().path("key").asText();
-        Http.Response panel = http().postJson("/api/nodes/create", json("name", "bad", "ram", "1G", "disk", "1G",
-                "address", "169.254.169.254", "port", 2375), "x-api-key", key);
+                .json()
+                .path("key")
+                .asText();
+        Http.Response panel = http().postJson(
+                        "/api/nodes/create",
+                        json("name", "bad", "ram", "1G", "disk", "1G", "address", "169.254.169.254", "port", 2375),
+                        "x-api-key",
+                        key);
         assertThat(panel.status()).as(panel.body()).isEqualTo(400);
         assertThat(panel.json().path("error").asText()).contains("cloud metadata service");
         assertThat(pier.server.core().nodes.list()).hasSize(1);
@@ -159,11 +180,25 @@ class HostileNodeTest {
             var admin = open.createUser("admin", dev.pier.security.Role.ADMIN);
             String token = open.accessToken(admin);
             // TEST-NET-1: nothing answers there; the node is registered, offline, and flagged
-            Http.Response r = open.http().postJson("/api/v1/nodes", json("name", "remote", "address", "192.0.2.10",
-                    "port", 2375, "ram_mib", 1024, "disk_mib", 1024), bearer(token));
+            Http.Response r = open.http()
+                    .postJson(
+                            "/api/v1/nodes",
+                            json(
+                                    "name",
+                                    "remote",
+                                    "address",
+                                    "192.0.2.10",
+                                    "port",
+                                    2375,
+                                    "ram_mib",
+                                    1024,
+                                    "disk_mib",
+                                    1024),
+                            bearer(token));
             assertThat(r.status()).as(r.body()).isEqualTo(201);
             assertThat(r.json().path("warnings").toString()).contains("plain TCP without TLS");
-            JsonNode listed = open.http().get("/api/v1/nodes", bearer(token)).json().path("items");
+            JsonNode listed =
+                    open.http().get("/api/v1/nodes", bearer(token)).json().path("items");
             for (JsonNode n : listed) {
                 if (n.path("name").asText().equals("local")) {
                     assertThat(n.path("warnings")).isEmpty();

@@ -55,8 +55,13 @@ class NodeCheckTest {
 
     @Test
     void an_interrupted_ping_leaves_the_node_online_and_a_failed_one_marks_it_offline() {
-        runtime.get().arm(Operation.PING, When.BEFORE, Fault.throwing(() -> new RuntimeUnavailableException(
-                "the Docker engine is unreachable: ClosedByInterruptException", new ClosedByInterruptException())));
+        runtime.get()
+                .arm(
+                        Operation.PING,
+                        When.BEFORE,
+                        Fault.throwing(() -> new RuntimeUnavailableException(
+                                "the Docker engine is unreachable: ClosedByInterruptException",
+                                new ClosedByInterruptException())));
         server.core().nodes.checkAll();
         assertThat(runtime.get().armed()).as("the fault fired").isFalse();
         assertThat(online()).isTrue();
@@ -76,8 +81,9 @@ class NodeCheckTest {
         assertThat(online()).isTrue();
         Node local = nodes.list().getFirst();
         // what a reconcile pass sees when the reconciler is closed under it
-        nodes.reportUnreachable(local, new RuntimeUnavailableException("the Docker engine is unreachable",
-                new ClosedByInterruptException()));
+        nodes.reportUnreachable(
+                local,
+                new RuntimeUnavailableException("the Docker engine is unreachable", new ClosedByInterruptException()));
         assertThat(online()).isTrue();
 
         nodes.reportUnreachable(local, new RuntimeUnavailableException("injected: connection refused"));
@@ -86,8 +92,10 @@ class NodeCheckTest {
         assertThat(online()).isTrue();
 
         // a timeout is an InterruptedIOException too, but the node did it: offline
-        nodes.reportUnreachable(local, new RuntimeUnavailableException("injected: timed out",
-                new java.net.SocketTimeoutException("connect timed out")));
+        nodes.reportUnreachable(
+                local,
+                new RuntimeUnavailableException(
+                        "injected: timed out", new java.net.SocketTimeoutException("connect timed out")));
         assertThat(online()).isFalse();
         nodes.checkAll();
         assertThat(online()).isTrue();

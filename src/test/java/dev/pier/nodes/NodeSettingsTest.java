@@ -29,9 +29,11 @@ class NodeSettingsTest {
         assertThat(c.dockerSockets()).isEmpty();
         assertThat(c.allowedSockets()).containsExactly("/var/run/docker.sock");
         assertThat(c.allowPlainTcp()).isFalse();
-        assertThat(load(Map.of("PIER_DOCKER_HOST", "unix:///run/podman/podman.sock")).allowedSockets())
+        assertThat(load(Map.of("PIER_DOCKER_HOST", "unix:///run/podman/podman.sock"))
+                        .allowedSockets())
                 .containsExactly("/run/podman/podman.sock");
-        assertThat(load(Map.of("PIER_DOCKER_HOST", "tcp://127.0.0.1:2375")).allowedSockets()).isEmpty();
+        assertThat(load(Map.of("PIER_DOCKER_HOST", "tcp://127.0.0.1:2375")).allowedSockets())
+                .isEmpty();
     }
 
     @Test
@@ -51,10 +53,13 @@ class NodeSettingsTest {
     @Test
     void bad_values_are_refused_naming_the_setting() {
         for (String bad : List.of("relative.sock", "/run/../etc/x.sock", "/run/a\u0001.sock")) {
-            assertThatThrownBy(() -> load(Map.of("PIER_DOCKER_SOCKETS", bad))).as(bad)
-                    .isInstanceOf(ConfigException.class).hasMessageContaining("PIER_DOCKER_SOCKETS (docker_sockets)");
+            assertThatThrownBy(() -> load(Map.of("PIER_DOCKER_SOCKETS", bad)))
+                    .as(bad)
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("PIER_DOCKER_SOCKETS (docker_sockets)");
         }
         assertThatThrownBy(() -> load(Map.of("PIER_ALLOW_PLAIN_TCP", "maybe")))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("PIER_ALLOW_PLAIN_TCP (allow_plain_tcp)");
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("PIER_ALLOW_PLAIN_TCP (allow_plain_tcp)");
     }
 }

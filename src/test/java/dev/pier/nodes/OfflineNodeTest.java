@@ -47,7 +47,8 @@ class OfflineNodeTest {
         Assumptions.assumeTrue(why == null, () -> "skipped: " + why);
         engine = SecondEngine.start();
         // a node's unix socket must be one the configuration lists
-        pier = InstanceFixture.start(() -> TestServer.start(c -> c.with(b -> b.dockerSockets = List.of(engine.socket()))));
+        pier = InstanceFixture.start(() ->
+                TestServer.start(c -> c.with(b -> b.dockerSockets = List.of(engine.socket()))));
         engine.load(pier.docker, TestEngine.SLEEPER);
     }
 
@@ -69,7 +70,8 @@ class OfflineNodeTest {
     }
 
     private JsonNode node(String name) {
-        for (JsonNode n : http().get("/api/v1/nodes", bearer(pier.viewer)).json().path("items")) {
+        for (JsonNode n :
+                http().get("/api/v1/nodes", bearer(pier.viewer)).json().path("items")) {
             if (n.path("name").asText().equals(name)) {
                 return n;
             }
@@ -89,35 +91,62 @@ class OfflineNodeTest {
     private static Http.Response timed(Duration limit, Supplier<Http.Response> call) {
         long t0 = System.nanoTime();
         Http.Response r = call.get();
-        assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("answer time of %s", r.body()).isLessThan(limit);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0))
+                .as("answer time of %s", r.body())
+                .isLessThan(limit);
         return r;
     }
 
     @Test
     @Order(1)
     void a_node_registered_by_its_unix_socket_takes_deploys() {
-        Http.Response r = http().postJson("/api/v1/nodes", json("name", "second", "address", engine.address(),
-                "ram_mib", 512, "disk_mib", 4096, "tags", "test", "processor", "shared"), bearer(pier.admin));
+        Http.Response r = http().postJson(
+                        "/api/v1/nodes",
+                        json(
+                                "name",
+                                "second",
+                                "address",
+                                engine.address(),
+                                "ram_mib",
+                                512,
+                                "disk_mib",
+                                4096,
+                                "tags",
+                                "test",
+                                "processor",
+                                "shared"),
+                        bearer(pier.admin));
         assertThat(r.status()).as(r.body()).isEqualTo(201);
         nodeId = r.json().path("id").asText();
         assertThat(r.json().path("status").asText()).isEqualTo("online");
         assertThat(r.json().path("endpoint").asText()).isEqualTo(engine.address());
 
         instanceName = InstanceFixture.name("far");
-        JsonNode i = pier.deploy(pier.manager, "name", instanceName, "node", "second", "image",
-                InstanceFixture.QUIET_IMAGE, "memory_mib", 32);
+        JsonNode i = pier.deploy(
+                pier.manager,
+                "name",
+                instanceName,
+                "node",
+                "second",
+                "image",
+                InstanceFixture.QUIET_IMAGE,
+                "memory_mib",
+                32);
         instanceId = i.path("id").asText();
         assertThat(i.path("node").asText()).isEqualTo("second");
         assertThat(i.path("observed_state").asText()).isEqualTo("running");
 
         // on the second engine, not on the first
-        assertThat(onSecond()).extracting(c -> c.getLabels().get("dev.pier.instance")).containsExactly(instanceId);
+        assertThat(onSecond())
+                .extracting(c -> c.getLabels().get("dev.pier.instance"))
+                .containsExactly(instanceId);
         assertThat(pier.containersOf(instanceId)).isEmpty();
 
         assertThat(pier.action(pier.manager, instanceId, "restart").status()).isEqualTo(200);
         assertThat(onSecond().getFirst().getState()).isEqualTo("running");
         // the node holds an instance: it cannot be removed
-        assertThat(http().delete("/api/v1/nodes/" + nodeId, bearer(pier.admin)).status()).isEqualTo(409);
+        assertThat(http().delete("/api/v1/nodes/" + nodeId, bearer(pier.admin)).status())
+                .isEqualTo(409);
     }
 
     @Test
@@ -126,9 +155,13 @@ class OfflineNodeTest {
         Assumptions.assumeTrue(instanceId != null, "needs the deploy of the first test");
         engine.stopDockerd();
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> node("second").path("status").asText().equals("offline"));
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> node("second").path("status").asText().equals("offline"));
         assertThat(node("local").path("status").asText()).isEqualTo("online");
-        assertThat(http().get("/api/v1/nodes/" + nodeId, bearer(pier.viewer)).json().path("status").asText())
+        assertThat(http().get("/api/v1/nodes/" + nodeId, bearer(pier.viewer))
+                        .json()
+                        .path("status")
+                        .asText())
                 .isEqualTo("offline");
         assertThat(http().get("/api/nodes", "x-api-key", adminKey()).json().findValuesAsText("status"))
                 .contains("offline", "online");
@@ -142,27 +175,51 @@ class OfflineNodeTest {
         }
         Http.Response suspend = timed(fast, () -> pier.action(pier.admin, instanceId, "suspend"));
         assertThat(suspend.status()).as(suspend.body()).isEqualTo(503);
-        Matrix.assertError(timed(fast, () -> http().send("PATCH", "/api/v1/droplet/stop/" + instanceName, null, null,
-                bearer(pier.manager))), 503, 503);
-        Http.Response panel = timed(fast, () -> http().postJson("/api/instances/suspend/" + instanceId, "{}",
-                "x-api-key", adminKey()));
+        Matrix.assertError(
+                timed(
+                        fast,
+                        () -> http().send(
+                                        "PATCH",
+                                        "/api/v1/droplet/stop/" + instanceName,
+                                        null,
+                                        null,
+                                        bearer(pier.manager))),
+                503,
+                503);
+        Http.Response panel = timed(
+                fast, () -> http().postJson("/api/instances/suspend/" + instanceId, "{}", "x-api-key", adminKey()));
         assertThat(panel.status()).as(panel.body()).isEqualTo(503);
         assertThat(panel.json().path("error").asText()).contains("offline");
         assertThat(timed(fast, () -> http().get("/api/v1/instances/" + instanceId + "/logs", bearer(pier.viewer)))
-                .status()).isEqualTo(503);
+                        .status())
+                .isEqualTo(503);
 
         // the record is kept, unchanged by the failed calls
         Http.Response kept = http().get("/api/v1/instances/" + instanceId, bearer(pier.viewer));
         assertThat(kept.status()).isEqualTo(200);
         assertThat(kept.json().path("suspended").asBoolean()).isFalse();
         assertThat(kept.json().path("desired_state").asText()).isEqualTo("running");
-        assertThat(http().get("/api/v1/droplet/list", bearer(pier.viewer)).json().findValuesAsText("name"))
+        assertThat(http().get("/api/v1/droplet/list", bearer(pier.viewer))
+                        .json()
+                        .findValuesAsText("name"))
                 .contains(instanceName);
 
         // no new deploy onto it, and nothing recorded
         int records = pier.records();
-        Http.Response deploy = timed(fast, () -> http().postJson("/api/v1/instances", json("name", InstanceFixture.name("no"),
-                "node", "second", "image", InstanceFixture.QUIET_IMAGE, "memory_mib", 32), bearer(pier.manager)));
+        Http.Response deploy = timed(
+                fast,
+                () -> http().postJson(
+                                "/api/v1/instances",
+                                json(
+                                        "name",
+                                        InstanceFixture.name("no"),
+                                        "node",
+                                        "second",
+                                        "image",
+                                        InstanceFixture.QUIET_IMAGE,
+                                        "memory_mib",
+                                        32),
+                                bearer(pier.manager)));
         assertThat(deploy.status()).as(deploy.body()).isEqualTo(503);
         assertThat(pier.records()).isEqualTo(records);
 
@@ -171,12 +228,16 @@ class OfflineNodeTest {
         assertThat(plain.status()).as(plain.body()).isEqualTo(503);
         assertThat(plain.json().path("detail").asText()).contains("force");
         Matrix.assertError(http().delete("/api/v1/droplet/delete/" + instanceName, bearer(pier.manager)), 503, 503);
-        assertThat(http().get("/api/v1/instances/" + instanceId, bearer(pier.viewer)).status()).isEqualTo(200);
+        assertThat(http().get("/api/v1/instances/" + instanceId, bearer(pier.viewer))
+                        .status())
+                .isEqualTo(200);
 
-        Http.Response forced = timed(fast, () -> http().delete("/api/v1/instances/" + instanceId + "?force=true",
-                bearer(pier.manager)));
+        Http.Response forced = timed(
+                fast, () -> http().delete("/api/v1/instances/" + instanceId + "?force=true", bearer(pier.manager)));
         assertThat(forced.status()).as(forced.body()).isEqualTo(204);
-        assertThat(http().get("/api/v1/instances/" + instanceId, bearer(pier.viewer)).status()).isEqualTo(404);
+        assertThat(http().get("/api/v1/instances/" + instanceId, bearer(pier.viewer))
+                        .status())
+                .isEqualTo(404);
         assertThat(pier.records()).isEqualTo(records - 1);
     }
 
@@ -186,12 +247,15 @@ class OfflineNodeTest {
         Assumptions.assumeTrue(instanceId != null, "needs the deploy of the first test");
         engine.startDockerd();
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> node("second").path("status").asText().equals("online"));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> node("second").path("status").asText().equals("online"));
         // the force-deleted instance's container is still on the engine, with no record: the reconciler removes it
         await().atMost(Duration.ofSeconds(15)).until(() -> onSecond().isEmpty());
 
-        assertThat(http().delete("/api/v1/nodes/" + nodeId, bearer(pier.admin)).status()).isEqualTo(204);
-        assertThat(http().get("/api/v1/nodes/" + nodeId, bearer(pier.viewer)).status()).isEqualTo(404);
+        assertThat(http().delete("/api/v1/nodes/" + nodeId, bearer(pier.admin)).status())
+                .isEqualTo(204);
+        assertThat(http().get("/api/v1/nodes/" + nodeId, bearer(pier.viewer)).status())
+                .isEqualTo(404);
     }
 
     private String adminKey;
@@ -199,7 +263,9 @@ class OfflineNodeTest {
     private String adminKey() {
         if (adminKey == null) {
             adminKey = http().postJson("/api/v1/api_tokens", json("description", "offline"), bearer(pier.admin))
-                    .json().path("key").asText();
+                    .json()
+                    .path("key")
+                    .asText();
         }
         return adminKey;
     }

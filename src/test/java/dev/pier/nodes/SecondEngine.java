@@ -48,7 +48,8 @@ final class SecondEngine implements AutoCloseable {
         // short: containerd's socket lives under the exec root, and unix socket paths are limited to 108 bytes
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "pier-node2-");
         Files.writeString(dir.resolve("daemon.json"), "{}");
-        String bridge = "piernb" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000000));
+        String bridge =
+                "piernb" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x1000000));
         SecondEngine e = new SecondEngine(dir, bridge);
         try {
             // two test JVMs may start engines at once: the subnet is leased, not drawn
@@ -93,36 +94,51 @@ final class SecondEngine implements AutoCloseable {
 
     /** Copies an image from the first engine (there is no registry here). */
     void load(DockerClient from, String image) throws IOException {
-        try (DockerClient to = client(); InputStream tar = from.saveImageCmd(image).exec()) {
+        try (DockerClient to = client();
+                InputStream tar = from.saveImageCmd(image).exec()) {
             to.loadImageCmd(tar).exec();
             to.inspectImageCmd(image).exec();
         }
     }
 
     void startDockerd() throws IOException {
-        List<String> cmd = List.of("dockerd",
-                "--config-file", dir.resolve("daemon.json").toString(),
-                "--host", address(),
-                "--data-root", dir.resolve("data").toString(),
-                "--exec-root", dir.resolve("exec").toString(),
-                "--pidfile", dir.resolve("docker.pid").toString(),
-                "--bridge", bridge,
+        List<String> cmd = List.of(
+                "dockerd",
+                "--config-file",
+                dir.resolve("daemon.json").toString(),
+                "--host",
+                address(),
+                "--data-root",
+                dir.resolve("data").toString(),
+                "--exec-root",
+                dir.resolve("exec").toString(),
+                "--pidfile",
+                dir.resolve("docker.pid").toString(),
+                "--bridge",
+                bridge,
                 "--iptables=false",
                 "--ip-masq=false",
-                "--containerd-namespace", "pier-node2-" + id,
-                "--containerd-plugins-namespace", "pier-node2-plugins-" + id);
+                "--containerd-namespace",
+                "pier-node2-" + id,
+                "--containerd-plugins-namespace",
+                "pier-node2-plugins-" + id);
         dockerd = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("dockerd.log").toFile()))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                        dir.resolve("dockerd.log").toFile()))
                 .start();
         try (DockerClient c = client()) {
-            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
-                if (!dockerd.isAlive()) {
-                    throw new IllegalStateException("dockerd exited with " + dockerd.exitValue() + ":\n" + log());
-                }
-                c.pingCmd().exec();
-                return true;
-            });
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(200))
+                    .ignoreExceptions()
+                    .until(() -> {
+                        if (!dockerd.isAlive()) {
+                            throw new IllegalStateException(
+                                    "dockerd exited with " + dockerd.exitValue() + ":\n" + log());
+                        }
+                        c.pingCmd().exec();
+                        return true;
+                    });
         } catch (RuntimeException e) {
             throw new IllegalStateException("the second dockerd did not come up; its log:\n" + log(), e);
         }
@@ -154,13 +170,19 @@ final class SecondEngine implements AutoCloseable {
             thaw(); // a frozen daemon would not stop
         }
         stopDockerd();
-        new ProcessBuilder("ip", "link", "del", bridge).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(10, TimeUnit.SECONDS);
+        new ProcessBuilder("ip", "link", "del", bridge)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start()
+                .waitFor(10, TimeUnit.SECONDS);
         if (subnet != null) {
             subnet.close();
         }
-        new ProcessBuilder("rm", "-rf", dir.toString()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(60, TimeUnit.SECONDS);
+        new ProcessBuilder("rm", "-rf", dir.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start()
+                .waitFor(60, TimeUnit.SECONDS);
     }
 
     private static void run(String... cmd) throws IOException, InterruptedException {
@@ -182,7 +204,9 @@ final class SecondEngine implements AutoCloseable {
     }
 
     private static boolean onPath(String program) {
-        for (String d : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+        for (String d : System.getenv()
+                .getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+                .split(":")) {
             if (Files.isExecutable(Path.of(d, program))) {
                 return true;
             }

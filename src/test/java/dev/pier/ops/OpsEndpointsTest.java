@@ -1,16 +1,16 @@
 package dev.pier.ops;
 
-import dev.pier.support.Shared;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
@@ -28,16 +28,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 class OpsEndpointsTest {
     /** The routes this suite knows the server has, as OpenAPI writes them. */
     private static final List<String> KNOWN_OPERATIONS = List.of(
-            "get /healthz", "get /readyz", "get /metrics", "get /openapi.json",
-            "post /api/v1/user/auth", "post /api/v1/user/auth/refresh", "delete /api/v1/user/auth/revoke/{user}",
-            "get /api/v1/user/auth/setup/{user}", "get /api/v1/user/list", "post /api/v1/user/add",
+            "get /healthz",
+            "get /readyz",
+            "get /metrics",
+            "get /openapi.json",
+            "post /api/v1/user/auth",
+            "post /api/v1/user/auth/refresh",
+            "delete /api/v1/user/auth/revoke/{user}",
+            "get /api/v1/user/auth/setup/{user}",
+            "get /api/v1/user/list",
+            "post /api/v1/user/add",
             "delete /api/v1/user/delete/{user}");
+
     private static final List<String> OPEN_OPERATIONS = List.of(
-            "get /healthz", "get /readyz", "get /metrics", "get /openapi.json",
-            "post /api/v1/user/auth", "post /api/v1/user/auth/refresh");
+            "get /healthz",
+            "get /readyz",
+            "get /metrics",
+            "get /openapi.json",
+            "post /api/v1/user/auth",
+            "post /api/v1/user/auth/refresh");
 
     @Shared
     static TestServer server;
+
     static Http http;
     static Enrollment owner;
 
@@ -62,7 +75,12 @@ class OpsEndpointsTest {
         // keys in a fixed order, the same in every run (Map.of's order changes from one JVM to the next)
         assertThat(r.body()).startsWith("{\"status\":\"ready\",\"database\":\"ok\",\"nodes\":{\"local\":{\"status\":");
         assertThat(r.json().get("nodes").get("local").get("stale").asBoolean()).isFalse();
-        assertThat(r.json().get("nodes").get("local").get("last_pass_age_seconds").isNumber()).isTrue();
+        assertThat(r.json()
+                        .get("nodes")
+                        .get("local")
+                        .get("last_pass_age_seconds")
+                        .isNumber())
+                .isTrue();
     }
 
     @Test
@@ -84,7 +102,8 @@ class OpsEndpointsTest {
     void totp_and_password_logins_are_counted_side_by_side() {
         // a TOTP login (Matrix) and a password check (User API keys) both count in pier_logins_total
         server.accessToken(owner);
-        Http.Response password = http.postForm("/api/user/create_apikey", "username=operator&password=wrong&access_level=basic");
+        Http.Response password =
+                http.postForm("/api/user/create_apikey", "username=operator&password=wrong&access_level=basic");
         assertThat(password.status()).as(password.body()).isBetween(400, 499);
         Http.Response totp = Matrix.login(http, "operator", "not-a-code");
         assertThat(totp.status()).as(totp.body()).isEqualTo(400);
@@ -92,7 +111,8 @@ class OpsEndpointsTest {
         assertThat(body).containsPattern("pier_logins_total\\{[^}]*method=\"password\"[^}]*} [1-9]");
         assertThat(body).containsPattern("pier_logins_total\\{[^}]*outcome=\"failure\"[^}]*} [1-9]");
         assertThat(body.lines().filter(l -> l.startsWith("pier_logins_total{")).count())
-                .as("success and failure of each kind: %s", body).isGreaterThanOrEqualTo(3);
+                .as("success and failure of each kind: %s", body)
+                .isGreaterThanOrEqualTo(3);
     }
 
     @Test
@@ -102,7 +122,10 @@ class OpsEndpointsTest {
         http.get("/api/v1/user/unknown-metric-probe");
         String body = http.get("/metrics").body();
         assertThat(body).contains("route=\"/api/v1/user/auth/revoke/{user}\"");
-        assertThat(body).doesNotContain("metric-probe-name").doesNotContain("unknown-metric-probe").doesNotContain(token);
+        assertThat(body)
+                .doesNotContain("metric-probe-name")
+                .doesNotContain("unknown-metric-probe")
+                .doesNotContain(token);
     }
 
     @Test
@@ -117,12 +140,19 @@ class OpsEndpointsTest {
         assertThat(documented).containsAll(KNOWN_OPERATIONS);
         assertThat(documented).doesNotHaveDuplicates();
 
-        JsonNode revoke = doc.get("paths").get("/api/v1/user/auth/revoke/{user}").get("delete");
+        JsonNode revoke =
+                doc.get("paths").get("/api/v1/user/auth/revoke/{user}").get("delete");
         assertThat(revoke.get("parameters").get(0).get("name").asText()).isEqualTo("user");
         assertThat(revoke.get("parameters").get(0).get("in").asText()).isEqualTo("path");
         assertThat(revoke.get("security")).isNotEmpty();
-        assertThat(doc.get("paths").get("/api/v1/user/auth").get("post").get("security")).isEmpty();
-        assertThat(doc.get("components").get("securitySchemes").get("bearer").get("scheme").asText()).isEqualTo("bearer");
+        assertThat(doc.get("paths").get("/api/v1/user/auth").get("post").get("security"))
+                .isEmpty();
+        assertThat(doc.get("components")
+                        .get("securitySchemes")
+                        .get("bearer")
+                        .get("scheme")
+                        .asText())
+                .isEqualTo("bearer");
     }
 
     @Test
@@ -133,13 +163,20 @@ class OpsEndpointsTest {
             String path = op.substring(op.indexOf(' ') + 1);
             JsonNode operation = doc.get("paths").get(path).get(method);
             assertThat(operation.get("summary").asText()).as(op).isNotBlank();
-            assertThat(operation.get("responses").has("200") || operation.get("responses").has("201")).as(op).isTrue();
+            assertThat(operation.get("responses").has("200")
+                            || operation.get("responses").has("201"))
+                    .as(op)
+                    .isTrue();
             // no credential and no body: every real route refuses or answers, none is "Route not found"
-            Http.Response r = http.send(method.toUpperCase(), path.replace("{version}", "v2.1.0").replaceAll("\\{[^}]+}", "x"), null, null);
+            Http.Response r = http.send(
+                    method.toUpperCase(), path.replace("{version}", "v2.1.0").replaceAll("\\{[^}]+}", "x"), null, null);
             if (r.status() == 404) {
                 // a real route may answer 404 for an unknown id, but never "no such route"
-                assertThat(r.body()).as(op).doesNotContainIgnoringCase("route not found")
-                        .doesNotContain("route_not_found").doesNotContain("invalid-endpoint");
+                assertThat(r.body())
+                        .as(op)
+                        .doesNotContainIgnoringCase("route not found")
+                        .doesNotContain("route_not_found")
+                        .doesNotContain("invalid-endpoint");
             }
             assertThat(r.status()).as("%s answered %s", op, r.body()).isLessThan(500);
             if (!OPEN_OPERATIONS.contains(op) && operation.has("x-pier-min-role")) {
@@ -168,11 +205,14 @@ class OpsEndpointsTest {
             http.get("/api/v1/user/list?access_token=" + access);
             http.send("GET", "/api/v1/user/list", "application/json", json("access_token", access));
             http.get("/api/v1/user/auth/setup/logged", Matrix.bearer(server.accessToken(owner)));
-            JsonNode next = assertTokens(http.postJson(Matrix.REFRESH, json("grant_type", "refresh_token", "refresh_token", refresh)));
+            JsonNode next = assertTokens(
+                    http.postJson(Matrix.REFRESH, json("grant_type", "refresh_token", "refresh_token", refresh)));
             secrets.add(next.get("access_token").asText());
             secrets.add(next.get("refresh_token").asText());
             http.postJson(Matrix.REFRESH, json("grant_type", "refresh_token", "refresh_token", refresh));
-            http.delete("/api/v1/user/auth/revoke/logged", Matrix.bearer(next.get("refresh_token").asText()));
+            http.delete(
+                    "/api/v1/user/auth/revoke/logged",
+                    Matrix.bearer(next.get("refresh_token").asText()));
             http.get("/api/v1/user/list", Matrix.bearer(access));
         } finally {
             root.detachAppender(appender);
@@ -206,7 +246,9 @@ class OpsEndpointsTest {
 
         Http.Response instances = http.send("PUT", "/api/v1/instances", "application/json", "{}");
         assertThat(instances.status()).isEqualTo(405);
-        assertThat(String.join(",", instances.headers().get("Allow"))).contains("GET").contains("POST");
+        assertThat(String.join(",", instances.headers().get("Allow")))
+                .contains("GET")
+                .contains("POST");
 
         // the Matrix document answers any unknown route, whatever the method, with its 404
         Http.Response matrix = http.send("PUT", "/api/v1/user/list", "application/json", "{}");
@@ -229,13 +271,17 @@ class OpsEndpointsTest {
             root.detachAppender(appender);
             appender.stop();
         }
-        assertThat(appender.list).anySatisfy(ev -> assertThat(ev.getFormattedMessage())
-                .contains("GET /api/v1/audit 403").contains("user=log-viewer"));
+        assertThat(appender.list)
+                .anySatisfy(ev -> assertThat(ev.getFormattedMessage())
+                        .contains("GET /api/v1/audit 403")
+                        .contains("user=log-viewer"));
     }
 
     private static List<String> operations(JsonNode doc) {
         List<String> ops = new ArrayList<>();
-        doc.get("paths").properties().forEach(p -> p.getValue().properties().forEach(m -> ops.add(m.getKey() + " " + p.getKey())));
+        doc.get("paths")
+                .properties()
+                .forEach(p -> p.getValue().properties().forEach(m -> ops.add(m.getKey() + " " + p.getKey())));
         return ops;
     }
 }

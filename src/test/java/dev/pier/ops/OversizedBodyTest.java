@@ -43,7 +43,8 @@ class OversizedBodyTest {
                 out.write(part);
             }
             out.flush();
-            BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+            BufferedReader in =
+                    new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
             return in.readLine();
         }
     }
@@ -70,6 +71,7 @@ class OversizedBodyTest {
             parts.add("\r\n".getBytes(StandardCharsets.US_ASCII));
         }
         parts.add("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-        assertThat(exchange(head.getBytes(StandardCharsets.US_ASCII), parts.toArray(byte[][]::new))).startsWith("HTTP/1.1 413");
+        assertThat(exchange(head.getBytes(StandardCharsets.US_ASCII), parts.toArray(byte[][]::new)))
+                .startsWith("HTTP/1.1 413");
     }
 }

@@ -1,6 +1,5 @@
 package dev.pier.ops;
 
-import dev.pier.support.DatabaseFree;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -13,6 +12,7 @@ import dev.pier.runtime.FaultInjectingRuntime;
 import dev.pier.runtime.FaultInjectingRuntime.Fault;
 import dev.pier.runtime.FaultInjectingRuntime.Operation;
 import dev.pier.runtime.FaultInjectingRuntime.When;
+import dev.pier.support.DatabaseFree;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -46,8 +46,9 @@ class ReconcilerHealthTest {
         } catch (java.io.IOException ignored) {
             // closing the probe
         }
-        server = TestServer.startWithRuntimes(c -> c.withIntervals(Duration.ofMillis(100), Duration.ofMillis(300),
-                Duration.ofSeconds(1)), endpoint -> {
+        server = TestServer.startWithRuntimes(
+                c -> c.withIntervals(Duration.ofMillis(100), Duration.ofMillis(300), Duration.ofSeconds(1)),
+                endpoint -> {
                     FaultInjectingRuntime r = new FaultInjectingRuntime(DockerRuntime.connect(endpoint));
                     runtime.set(r);
                     return r;
@@ -66,7 +67,8 @@ class ReconcilerHealthTest {
     }
 
     private static double metric(String body, String name) {
-        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{[^}]*node=\"local\"[^}]*} (\\S+)$").matcher(body);
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{[^}]*node=\"local\"[^}]*} (\\S+)$")
+                .matcher(body);
         assertThat(m.find()).as("%s{node=\"local\"} in %s", name, body).isTrue();
         return Double.parseDouble(m.group(1));
     }
@@ -92,24 +94,32 @@ class ReconcilerHealthTest {
         FaultInjectingRuntime engine = runtime.get();
         try {
             // every listing now throws what no code path expects: a bug, as far as the reconciler can tell
-            engine.arm(Operation.LIST_MANAGED, When.BEFORE,
-                    Fault.throwing(() -> new IllegalStateException("injected: a bug in the pass")).times(Integer.MAX_VALUE));
+            engine.arm(
+                    Operation.LIST_MANAGED,
+                    When.BEFORE,
+                    Fault.throwing(() -> new IllegalStateException("injected: a bug in the pass"))
+                            .times(Integer.MAX_VALUE));
             int listingsArmed = engine.calls(Operation.LIST_MANAGED);
 
             long t0 = System.nanoTime();
-            await().atMost(staleAfter.plusSeconds(10)).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
-                Http.Response r = http.get("/readyz");
-                assertThat(r.status()).as(r.body()).isEqualTo(503);
-                assertThat(r.json().path("reconciler").asText()).contains("node 'local'");
-                assertThat(local(r).path("stale").asBoolean()).isTrue();
-            });
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("not stale before the limit")
+            await().atMost(staleAfter.plusSeconds(10))
+                    .pollInterval(Duration.ofMillis(250))
+                    .untilAsserted(() -> {
+                        Http.Response r = http.get("/readyz");
+                        assertThat(r.status()).as(r.body()).isEqualTo(503);
+                        assertThat(r.json().path("reconciler").asText()).contains("node 'local'");
+                        assertThat(local(r).path("stale").asBoolean()).isTrue();
+                    });
+            assertThat(Duration.ofNanos(System.nanoTime() - t0))
+                    .as("not stale before the limit")
                     .isGreaterThan(staleAfter.minusSeconds(2));
             // the periodic pass kept running all along, once a second, each one failing
             assertThat(engine.calls(Operation.LIST_MANAGED) - listingsArmed).isGreaterThanOrEqualTo(5);
             String during = http.get("/metrics").body();
-            assertThat(metric(during, "pier_reconcile_failed_passes_total") - failedBefore).isGreaterThanOrEqualTo(5);
-            assertThat(metric(during, "pier_reconcile_last_pass_age_seconds")).isGreaterThan(staleAfter.toSeconds() - 1);
+            assertThat(metric(during, "pier_reconcile_failed_passes_total") - failedBefore)
+                    .isGreaterThanOrEqualTo(5);
+            assertThat(metric(during, "pier_reconcile_last_pass_age_seconds"))
+                    .isGreaterThan(staleAfter.toSeconds() - 1);
             assertThat(metric(during, "pier_node_online")).isEqualTo(1.0);
         } finally {
             engine.disarm();
@@ -123,11 +133,14 @@ class ReconcilerHealthTest {
         reconcilerLog.detachAppender(log);
         // logged once with its stack trace, not once per failing pass; and its end once
         List<ILoggingEvent> failures = log.list.stream()
-                .filter(e -> e.getLevel() == Level.WARN && e.getFormattedMessage().contains("injected: a bug in the pass"))
+                .filter(e ->
+                        e.getLevel() == Level.WARN && e.getFormattedMessage().contains("injected: a bug in the pass"))
                 .toList();
         assertThat(failures).hasSize(1);
         assertThat(failures.getFirst().getThrowableProxy()).isNotNull();
-        assertThat(log.list).anySatisfy(e -> assertThat(e.getFormattedMessage())
-                .contains("reconcile pass on node 'local'").contains("works again"));
+        assertThat(log.list)
+                .anySatisfy(e -> assertThat(e.getFormattedMessage())
+                        .contains("reconcile pass on node 'local'")
+                        .contains("works again"));
     }
 }

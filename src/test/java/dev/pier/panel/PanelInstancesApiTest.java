@@ -1,6 +1,5 @@
 package dev.pier.panel;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.ExposedPort;
@@ -9,6 +8,7 @@ import dev.pier.instances.InstanceFixture;
 import dev.pier.instances.TestEngine;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -27,6 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PanelInstancesApiTest {
     @Shared
     static InstanceFixture pier;
+
     static String adminKey;
     static String managerKey;
 
@@ -38,7 +39,8 @@ class PanelInstancesApiTest {
 
     /** An API key made through the API tokens family with the user's session. */
     private static String key(String session) {
-        Http.Response r = pier.http().postJson("/api/v1/api_tokens", json("description", "panel tests"), bearer(session));
+        Http.Response r =
+                pier.http().postJson("/api/v1/api_tokens", json("description", "panel tests"), bearer(session));
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         return r.json().path("key").asText();
     }
@@ -48,7 +50,7 @@ class PanelInstancesApiTest {
     }
 
     private static String[] admin() {
-        return new String[]{"x-api-key", adminKey};
+        return new String[] {"x-api-key", adminKey};
     }
 
     /** A Panel error: exactly {"error": message}. */
@@ -96,9 +98,17 @@ class PanelInstancesApiTest {
         String name = InstanceFixture.name("panel");
         int tcp = TestEngine.freeTcpPort();
         int udp = TestEngine.freeUdpPort();
-        Http.Response r = http().postJson("/api/instances/deploy", deployBody(name,
-                "ports", "80:" + tcp + ",53:" + udp + "/udp", "primary", "80",
-                "variables", Map.of("GREETING", "hi", "COUNT", 3)), admin());
+        Http.Response r = http().postJson(
+                        "/api/instances/deploy",
+                        deployBody(
+                                name,
+                                "ports",
+                                "80:" + tcp + ",53:" + udp + "/udp",
+                                "primary",
+                                "80",
+                                "variables",
+                                Map.of("GREETING", "hi", "COUNT", 3)),
+                        admin());
         assertThat(r.status()).as(r.body()).isEqualTo(201);
         JsonNode body = r.json();
         assertThat(body.properties()).extracting(Map.Entry::getKey).containsExactly("message", "Id", "state");
@@ -111,15 +121,16 @@ class PanelInstancesApiTest {
         assertThat(c.getState().getRunning()).isTrue();
         assertThat(c.getHostConfig().getMemory()).isEqualTo(48L * 1024 * 1024);
         assertThat(c.getHostConfig().getNanoCPUs()).isEqualTo(500_000_000L);
-        Map<ExposedPort, Ports.Binding[]> b = c.getHostConfig().getPortBindings().getBindings();
+        Map<ExposedPort, Ports.Binding[]> b =
+                c.getHostConfig().getPortBindings().getBindings();
         assertThat(b.get(ExposedPort.tcp(80))[0].getHostPortSpec()).isEqualTo(Integer.toString(tcp));
         assertThat(b.get(ExposedPort.udp(53))[0].getHostPortSpec()).isEqualTo(Integer.toString(udp));
         assertThat(c.getConfig().getEnv()).contains("GREETING=hi", "COUNT=3");
         assertThat(c.getConfig().getLabels()).containsEntry("dev.pier.instance", id);
 
         // variables as a JSON string, numbers as strings or numbers
-        String other = deploy(InstanceFixture.name("panel-str"), "memory", 32, "cpu", 1,
-                "variables", "{\"MODE\":\"string\"}");
+        String other =
+                deploy(InstanceFixture.name("panel-str"), "memory", 32, "cpu", 1, "variables", "{\"MODE\":\"string\"}");
         assertThat(pier.inspectInstance(other).getConfig().getEnv()).contains("MODE=string");
 
         Http.Response got = http().postJson("/api/getInstance", json("id", id), admin());
@@ -128,7 +139,8 @@ class PanelInstancesApiTest {
         assertThat(i.path("Id").asText()).isEqualTo(id);
         assertThat(i.path("Name").asText()).isEqualTo(name);
         assertThat(i.path("Node").asText()).isEqualTo(pier.localNode.toString());
-        assertThat(i.path("User").asText()).isEqualTo(pier.managerUser.user().id().toString());
+        assertThat(i.path("User").asText())
+                .isEqualTo(pier.managerUser.user().id().toString());
         assertThat(i.path("InternalState").asText()).isEqualTo("READY");
         assertThat(i.path("ContainerId").asText()).isEqualTo(c.getId());
         assertThat(i.path("Memory").asInt()).isEqualTo(48);
@@ -142,16 +154,19 @@ class PanelInstancesApiTest {
     @Test
     void deploy_takes_a_display_name_keeps_it_and_names_the_container_dns_safe() {
         java.util.Set<String> names = new java.util.HashSet<>();
-        for (String display : List.of("MyServer", "Minecraft 1.21", "Minecraft 1.21", "  Übung: Straße #2 ☕ ",
-                "!!!", "x".repeat(64))) {
+        for (String display : List.of(
+                "MyServer", "Minecraft 1.21", "Minecraft 1.21", "  Übung: Straße #2 ☕ ", "!!!", "x".repeat(64))) {
             String id = deploy(display);
             String kept = display.strip();
 
-            JsonNode panel = http().postJson("/api/getInstance", json("id", id), admin()).json();
+            JsonNode panel =
+                    http().postJson("/api/getInstance", json("id", id), admin()).json();
             assertThat(panel.path("Name").asText()).isEqualTo(kept);
-            assertThat(http().get("/api/instances", admin()).json().findValuesAsText("Name")).contains(kept);
+            assertThat(http().get("/api/instances", admin()).json().findValuesAsText("Name"))
+                    .contains(kept);
 
-            JsonNode nat = http().get("/api/v1/instances/" + id, bearer(pier.viewer)).json();
+            JsonNode nat =
+                    http().get("/api/v1/instances/" + id, bearer(pier.viewer)).json();
             String name = nat.path("name").asText();
             assertThat(nat.path("display_name").asText()).isEqualTo(kept);
             assertThat(name).matches("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?").endsWith(id.substring(0, 8));
@@ -160,16 +175,19 @@ class PanelInstancesApiTest {
             String container = pier.inspectInstance(id).getName().replaceFirst("^/", "");
             assertThat(container).matches("[a-z0-9][a-z0-9-]*").startsWith(name);
         }
-        assertThat(names).anySatisfy(n -> assertThat(n).startsWith("minecraft-1-21-"))
+        assertThat(names)
+                .anySatisfy(n -> assertThat(n).startsWith("minecraft-1-21-"))
                 .anySatisfy(n -> assertThat(n).startsWith("ubung-strasse-2-"))
                 .anySatisfy(n -> assertThat(n).startsWith("instance-"));
         // the Matrix family keeps showing the name
-        assertThat(http().get("/api/v1/droplet/list", bearer(pier.viewer)).json().findValuesAsText("name"))
+        assertThat(http().get("/api/v1/droplet/list", bearer(pier.viewer))
+                        .json()
+                        .findValuesAsText("name"))
                 .containsExactlyInAnyOrderElementsOf(names);
 
         int records = pier.records();
-        for (Object bad : List.of("", "   ", "x".repeat(65), "bell\u0007", "zero\u200bwidth", "line\nbreak", 42,
-                List.of("a"))) {
+        for (Object bad :
+                List.of("", "   ", "x".repeat(65), "bell\u0007", "zero\u200bwidth", "line\nbreak", 42, List.of("a"))) {
             Http.Response r = http().postJson("/api/instances/deploy", deployBody("ignored", "name", bad), admin());
             assertThat(assertError(r, 400)).as("name %s", bad).containsIgnoringCase("name");
         }
@@ -178,36 +196,56 @@ class PanelInstancesApiTest {
 
     @Test
     void instances_lists_everything_and_getuserinstance_a_user_s_instances() {
-        String mine = deploy(InstanceFixture.name("pa"), "user", pier.viewerUser.user().id().toString());
+        String mine = deploy(
+                InstanceFixture.name("pa"), "user", pier.viewerUser.user().id().toString());
         String theirs = deploy(InstanceFixture.name("pb"));
 
         Http.Response all = http().get("/api/instances", admin());
         assertThat(all.status()).isEqualTo(200);
         assertThat(all.json().findValuesAsText("Id")).containsExactlyInAnyOrder(mine, theirs);
 
-        Http.Response byUser = http().postJson("/api/getUserInstance",
-                json("userId", pier.viewerUser.user().id().toString()), admin());
+        Http.Response byUser = http().postJson(
+                        "/api/getUserInstance",
+                        json("userId", pier.viewerUser.user().id().toString()),
+                        admin());
         assertThat(byUser.status()).as(byUser.body()).isEqualTo(200);
         assertThat(byUser.json().findValuesAsText("Id")).containsExactly(mine);
-        Http.Response none = http().postJson("/api/getUserInstance", json("userId", pier.ownerUser.user().id().toString()),
-                admin());
+        Http.Response none = http().postJson(
+                        "/api/getUserInstance",
+                        json("userId", pier.ownerUser.user().id().toString()),
+                        admin());
         assertThat(none.status()).isEqualTo(200);
         assertThat(none.json()).isEmpty();
 
         assertError(http().postJson("/api/getUserInstance", "{}", admin()), 400);
-        assertError(http().postJson("/api/getUserInstance", json("userId", UUID.randomUUID().toString()), admin()), 400);
+        assertError(
+                http().postJson(
+                                "/api/getUserInstance",
+                                json("userId", UUID.randomUUID().toString()),
+                                admin()),
+                400);
         assertError(http().postJson("/api/getUserInstance", json("userId", "nobody"), admin()), 400);
         assertError(http().postJson("/api/getInstance", "{}", admin()), 400);
-        assertError(http().postJson("/api/getInstance", json("id", UUID.randomUUID().toString()), admin()), 400);
+        assertError(
+                http().postJson("/api/getInstance", json("id", UUID.randomUUID().toString()), admin()), 400);
         assertError(http().postJson("/api/getInstance", json("id", "not-an-id"), admin()), 400);
     }
 
     @Test
     void a_user_created_with_the_clients_own_id_is_shown_by_that_id_on_its_instances() {
         String clientId = "crm-" + UUID.randomUUID();
-        Http.Response created = http().postJson("/api/auth/create-user", json("userId", clientId,
-                "username", InstanceFixture.name("client"), "email", clientId + "@example.com",
-                "password", "correct horse battery staple"), admin());
+        Http.Response created = http().postJson(
+                        "/api/auth/create-user",
+                        json(
+                                "userId",
+                                clientId,
+                                "username",
+                                InstanceFixture.name("client"),
+                                "email",
+                                clientId + "@example.com",
+                                "password",
+                                "correct horse battery staple"),
+                        admin());
         assertThat(created.status()).as(created.body()).isEqualTo(201);
         String id = deploy(InstanceFixture.name("pc"), "user", clientId);
 
@@ -233,24 +271,35 @@ class PanelInstancesApiTest {
         assertThat(s.status()).as(s.body()).isEqualTo(201);
         assertThat(s.json().properties()).extracting(Map.Entry::getKey).containsExactly("success");
         assertThat(pier.running(cid)).isFalse();
-        assertThat(http().postJson("/api/getInstance", json("id", id), admin()).json().path("Suspended").asBoolean())
+        assertThat(http().postJson("/api/getInstance", json("id", id), admin())
+                        .json()
+                        .path("Suspended")
+                        .asBoolean())
                 .isTrue();
 
         // start while suspended: refused in every family, the container stays stopped
         Http.Response nativeStart = pier.action(pier.manager, id, "start");
         assertThat(nativeStart.status()).as(nativeStart.body()).isEqualTo(409);
         // the Panel's name is a display name: the Matrix family knows the instance by the name derived from it
-        String dnsName = http().get("/api/v1/instances/" + id, bearer(pier.viewer)).json().path("name").asText();
+        String dnsName = http().get("/api/v1/instances/" + id, bearer(pier.viewer))
+                .json()
+                .path("name")
+                .asText();
         assertThat(dnsName).startsWith(name + "-");
-        Matrix.assertError(http().send("PATCH", "/api/v1/droplet/start/" + dnsName, null, null, bearer(pier.manager)), 409, 409);
-        Matrix.assertError(http().send("PATCH", "/api/v1/droplet/restart/" + id, null, null, bearer(pier.owner)), 409, 409);
+        Matrix.assertError(
+                http().send("PATCH", "/api/v1/droplet/start/" + dnsName, null, null, bearer(pier.manager)), 409, 409);
+        Matrix.assertError(
+                http().send("PATCH", "/api/v1/droplet/restart/" + id, null, null, bearer(pier.owner)), 409, 409);
         assertThat(pier.running(cid)).isFalse();
 
         Http.Response u = http().postJson("/api/instances/unsuspend/" + id, "{}", admin());
         assertThat(u.status()).as(u.body()).isEqualTo(201);
         assertThat(u.json().path("success").asText()).isNotBlank();
         assertThat(pier.running(cid)).isTrue();
-        assertThat(http().postJson("/api/getInstance", json("id", id), admin()).json().path("Suspended").asBoolean())
+        assertThat(http().postJson("/api/getInstance", json("id", id), admin())
+                        .json()
+                        .path("Suspended")
+                        .asBoolean())
                 .isFalse();
 
         assertError(http().postJson("/api/instances/suspend/" + UUID.randomUUID(), "{}", admin()), 400);
@@ -275,8 +324,19 @@ class PanelInstancesApiTest {
 
     @Test
     void deploy_with_missing_parameters_is_a_400_and_creates_nothing() {
-        Map<String, Object> full = Map.of("image", InstanceFixture.QUIET_IMAGE, "memory", "32", "cpu", "1",
-                "nodeId", pier.localNode.toString(), "name", "missing", "user", pier.managerUser.user().id().toString());
+        Map<String, Object> full = Map.of(
+                "image",
+                InstanceFixture.QUIET_IMAGE,
+                "memory",
+                "32",
+                "cpu",
+                "1",
+                "nodeId",
+                pier.localNode.toString(),
+                "name",
+                "missing",
+                "user",
+                pier.managerUser.user().id().toString());
         for (String field : full.keySet()) {
             List<Object> pairs = new java.util.ArrayList<>();
             full.forEach((k, v) -> {
@@ -291,10 +351,18 @@ class PanelInstancesApiTest {
         assertError(http().postJson("/api/instances/deploy", "{}", admin()), 400);
         assertError(http().postJson("/api/instances/deploy", "{oops", admin()), 400);
         // unknown user and unknown node
-        assertError(http().postJson("/api/instances/deploy", deployBody("nouser", "user", UUID.randomUUID().toString()),
-                admin()), 400);
-        assertError(http().postJson("/api/instances/deploy", deployBody("nonode", "nodeId", UUID.randomUUID().toString()),
-                admin()), 400);
+        assertError(
+                http().postJson(
+                                "/api/instances/deploy",
+                                deployBody("nouser", "user", UUID.randomUUID().toString()),
+                                admin()),
+                400);
+        assertError(
+                http().postJson(
+                                "/api/instances/deploy",
+                                deployBody("nonode", "nodeId", UUID.randomUUID().toString()),
+                                admin()),
+                400);
         assertError(http().postJson("/api/instances/deploy", deployBody("badmem", "memory", "lots"), admin()), 400);
         assertThat(pier.records()).isZero();
         assertThat(pier.containers()).isEmpty();
@@ -312,7 +380,8 @@ class PanelInstancesApiTest {
         assertError(http().get("/api/nodes", manager), 403);
         assertError(http().get("/api/images", manager), 403);
         assertThat(assertError(http().get("/api/instances"), 401)).isEqualTo("API key is required");
-        assertThat(assertError(http().get("/api/instances", "x-api-key", "pier_nonsense"), 401)).isEqualTo("API Key Invalid");
+        assertThat(assertError(http().get("/api/instances", "x-api-key", "pier_nonsense"), 401))
+                .isEqualTo("API Key Invalid");
         assertThat(pier.records()).isEqualTo(1);
         assertThat(pier.running(pier.containersOf(id).getFirst().getId())).isTrue();
     }
@@ -337,7 +406,8 @@ class PanelInstancesApiTest {
         assertThat(nodes.status()).isEqualTo(200);
         assertThat(nodes.json()).hasSize(1);
         JsonNode local = nodes.json().get(0);
-        assertThat(local.properties()).extracting(Map.Entry::getKey)
+        assertThat(local.properties())
+                .extracting(Map.Entry::getKey)
                 .contains("id", "name", "tags", "ram", "disk", "processor", "address", "port", "status");
         assertThat(local.path("id").asText()).isEqualTo(pier.localNode.toString());
         assertThat(local.path("name").asText()).isEqualTo("local");
@@ -348,8 +418,24 @@ class PanelInstancesApiTest {
 
     @Test
     void nodes_create_and_delete_and_a_node_with_instances_is_not_deleted() {
-        Http.Response created = http().postJson("/api/nodes/create", json("name", "edge", "tags", "eu,test",
-                "ram", "2048", "disk", "10240", "processor", "test cpu", "address", "127.0.0.1", "port", "1"), admin());
+        Http.Response created = http().postJson(
+                        "/api/nodes/create",
+                        json(
+                                "name",
+                                "edge",
+                                "tags",
+                                "eu,test",
+                                "ram",
+                                "2048",
+                                "disk",
+                                "10240",
+                                "processor",
+                                "test cpu",
+                                "address",
+                                "127.0.0.1",
+                                "port",
+                                "1"),
+                        admin());
         assertThat(created.status()).as(created.body()).isEqualTo(201);
         JsonNode n = created.json();
         assertThat(n.path("name").asText()).isEqualTo("edge");
@@ -360,27 +446,55 @@ class PanelInstancesApiTest {
         assertThat(n.path("port").asInt()).isEqualTo(1);
         // nothing listens on 127.0.0.1:1
         assertThat(n.path("status").asText()).isEqualTo("offline");
-        assertThat(http().get("/api/nodes", admin()).json().findValuesAsText("name")).contains("local", "edge");
+        assertThat(http().get("/api/nodes", admin()).json().findValuesAsText("name"))
+                .contains("local", "edge");
 
-        assertError(http().postJson("/api/nodes/create", json("name", "edge", "ram", "1", "disk", "1",
-                "address", "127.0.0.1", "port", "2"), admin()), 409);
+        assertError(
+                http().postJson(
+                                "/api/nodes/create",
+                                json("name", "edge", "ram", "1", "disk", "1", "address", "127.0.0.1", "port", "2"),
+                                admin()),
+                409);
         assertError(http().postJson("/api/nodes/create", json("name", "half"), admin()), 400);
-        assertError(http().postJson("/api/nodes/create", json("name", "badport", "ram", "1", "disk", "1",
-                "address", "127.0.0.1", "port", "70000"), admin()), 400);
-        assertError(http().postJson("/api/nodes/create", json("name", "badram", "ram", "lots", "disk", "1",
-                "address", "127.0.0.1", "port", "2"), admin()), 400);
+        assertError(
+                http().postJson(
+                                "/api/nodes/create",
+                                json(
+                                        "name",
+                                        "badport",
+                                        "ram",
+                                        "1",
+                                        "disk",
+                                        "1",
+                                        "address",
+                                        "127.0.0.1",
+                                        "port",
+                                        "70000"),
+                                admin()),
+                400);
+        assertError(
+                http().postJson(
+                                "/api/nodes/create",
+                                json("name", "badram", "ram", "lots", "disk", "1", "address", "127.0.0.1", "port", "2"),
+                                admin()),
+                400);
 
-        Http.Response deleted = deleteWithBody("/api/nodes/delete", json("nodeId", n.path("id").asText()), admin());
+        Http.Response deleted =
+                deleteWithBody("/api/nodes/delete", json("nodeId", n.path("id").asText()), admin());
         assertThat(deleted.status()).as(deleted.body()).isEqualTo(201);
-        assertThat(http().get("/api/nodes", admin()).json().findValuesAsText("name")).doesNotContain("edge");
-        assertError(deleteWithBody("/api/nodes/delete", json("nodeId", n.path("id").asText()), admin()), 400);
+        assertThat(http().get("/api/nodes", admin()).json().findValuesAsText("name"))
+                .doesNotContain("edge");
+        assertError(
+                deleteWithBody("/api/nodes/delete", json("nodeId", n.path("id").asText()), admin()), 400);
         assertError(deleteWithBody("/api/nodes/delete", "{}", admin()), 400);
 
         // the local node holds an instance: refused, with a message that says why
         String id = deploy(InstanceFixture.name("anchor"));
-        String why = assertError(deleteWithBody("/api/nodes/delete", json("nodeId", pier.localNode.toString()), admin()), 409);
+        String why = assertError(
+                deleteWithBody("/api/nodes/delete", json("nodeId", pier.localNode.toString()), admin()), 409);
         assertThat(why).contains("local").contains("1 instance");
-        assertThat(http().get("/api/nodes", admin()).json().findValuesAsText("name")).contains("local");
+        assertThat(http().get("/api/nodes", admin()).json().findValuesAsText("name"))
+                .contains("local");
         assertThat(pier.running(pier.containersOf(id).getFirst().getId())).isTrue();
     }
 }

@@ -1,9 +1,9 @@
 package dev.pier.panel;
 
-import dev.pier.support.Shared;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,8 +24,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class PanelUserNamesTest {
     static final String PASSWORD = "a long enough password";
+
     @Shared
     static TestServer server;
+
     static Http http;
     static KeyFixtures.Holder owner;
 
@@ -36,7 +38,9 @@ class PanelUserNamesTest {
     }
 
     private static Http.Response create(String username, String email) {
-        return http.postJson("/api/auth/create-user", json("username", username, "email", email, "password", PASSWORD),
+        return http.postJson(
+                "/api/auth/create-user",
+                json("username", username, "email", email, "password", PASSWORD),
                 owner.xApiKey());
     }
 
@@ -67,8 +71,18 @@ class PanelUserNamesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tab\tname", "line\nbreak", "nul\u0000", " leading", "trailing ", "bidi\u202Eevil",
-            "zero\u200Bwidth", "a/b", "back\\slash"})
+    @ValueSource(
+            strings = {
+                "tab\tname",
+                "line\nbreak",
+                "nul\u0000",
+                " leading",
+                "trailing ",
+                "bidi\u202Eevil",
+                "zero\u200Bwidth",
+                "a/b",
+                "back\\slash"
+            })
     void control_invisible_and_path_characters_are_refused(String name) {
         Http.Response r = create(name, "bad" + Math.abs(name.hashCode()) + "@example.org");
         assertThat(assertPlainError(r, 400)).contains("username");
@@ -77,14 +91,16 @@ class PanelUserNamesTest {
 
     @Test
     void sixty_four_characters_are_the_most() {
-        assertThat(create("n".repeat(30) + " " + "m".repeat(33), "long64@example.org").status()).isEqualTo(201);
+        assertThat(create("n".repeat(30) + " " + "m".repeat(33), "long64@example.org")
+                        .status())
+                .isEqualTo(201);
         assertPlainError(create("n".repeat(65), "long65@example.org"), 400);
     }
 
     @Test
     void the_matrix_api_and_cli_keep_the_documents_plain_names() {
-        Http.Response r = http.postJson("/api/v1/user/add", json("username", "has space", "group", "viewer"),
-                owner.xApiKey());
+        Http.Response r =
+                http.postJson("/api/v1/user/add", json("username", "has space", "group", "viewer"), owner.xApiKey());
         Matrix.assertError(r, 400, 400);
         assertThat(server.core().users.find("has space")).isEmpty();
     }

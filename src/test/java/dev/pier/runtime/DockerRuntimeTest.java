@@ -1,12 +1,12 @@
 package dev.pier.runtime;
 
-import dev.pier.support.DatabaseFree;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.Ports;
+import dev.pier.support.DatabaseFree;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -96,13 +96,17 @@ class DockerRuntimeTest {
         assertThat(h.getLogConfig().getType().getType()).isEqualTo("json-file");
 
         Map<ExposedPort, Ports.Binding[]> bindings = h.getPortBindings().getBindings();
-        assertThat(bindings.get(ExposedPort.tcp(8080))).extracting(Ports.Binding::getHostIp, Ports.Binding::getHostPortSpec)
+        assertThat(bindings.get(ExposedPort.tcp(8080)))
+                .extracting(Ports.Binding::getHostIp, Ports.Binding::getHostPortSpec)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("0.0.0.0", String.valueOf(tcpPort)));
-        assertThat(bindings.get(ExposedPort.udp(5353))).extracting(Ports.Binding::getHostIp, Ports.Binding::getHostPortSpec)
+        assertThat(bindings.get(ExposedPort.udp(5353)))
+                .extracting(Ports.Binding::getHostIp, Ports.Binding::getHostPortSpec)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("0.0.0.0", String.valueOf(udpPort)));
         // and the engine really published them
-        Map<ExposedPort, Ports.Binding[]> published = c.getNetworkSettings().getPorts().getBindings();
-        assertThat(published.get(ExposedPort.tcp(8080))).extracting(Ports.Binding::getHostPortSpec)
+        Map<ExposedPort, Ports.Binding[]> published =
+                c.getNetworkSettings().getPorts().getBindings();
+        assertThat(published.get(ExposedPort.tcp(8080)))
+                .extracting(Ports.Binding::getHostPortSpec)
                 .contains(String.valueOf(tcpPort));
 
         assertThat(c.getConfig().getEnv()).contains("GREETING=hello world", "EMPTY=");
@@ -123,7 +127,10 @@ class DockerRuntimeTest {
         awaitExited(id);
 
         String out = runtime.logs(id, 100);
-        assertThat(out).contains("CapEff:\t0000000000000000").contains("NoNewPrivs:\t1").contains("docker-init");
+        assertThat(out)
+                .contains("CapEff:\t0000000000000000")
+                .contains("NoNewPrivs:\t1")
+                .contains("docker-init");
     }
 
     @Test
@@ -182,7 +189,8 @@ class DockerRuntimeTest {
         String id = runtime.create(TestDocker.spec(TestDocker.SLEEPER).build());
         runtime.start(id);
         runtime.kill(id);
-        await().atMost(Duration.ofSeconds(5)).until(() -> !runtime.inspect(id).orElseThrow().running());
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> !runtime.inspect(id).orElseThrow().running());
         assertThat(runtime.inspect(id).orElseThrow().exitCode()).isEqualTo(137);
     }
 
@@ -217,9 +225,11 @@ class DockerRuntimeTest {
     void calls_on_a_missing_container_say_so() {
         String missing = "pier-test-missing-" + TestDocker.RUN_ID;
         assertThatThrownBy(() -> runtime.start(missing)).isInstanceOf(ContainerNotFoundException.class);
-        assertThatThrownBy(() -> runtime.stop(missing, Duration.ofSeconds(1))).isInstanceOf(ContainerNotFoundException.class);
+        assertThatThrownBy(() -> runtime.stop(missing, Duration.ofSeconds(1)))
+                .isInstanceOf(ContainerNotFoundException.class);
         assertThatThrownBy(() -> runtime.kill(missing)).isInstanceOf(ContainerNotFoundException.class);
-        assertThatThrownBy(() -> runtime.restart(missing, Duration.ofSeconds(1))).isInstanceOf(ContainerNotFoundException.class);
+        assertThatThrownBy(() -> runtime.restart(missing, Duration.ofSeconds(1)))
+                .isInstanceOf(ContainerNotFoundException.class);
         assertThatThrownBy(() -> runtime.logs(missing, 10)).isInstanceOf(ContainerNotFoundException.class);
     }
 
@@ -231,7 +241,8 @@ class DockerRuntimeTest {
         assertThatThrownBy(() -> runtime.create(spec))
                 .isInstanceOf(ContainerConflictException.class)
                 .hasMessageContaining(spec.name());
-        assertThatThrownBy(() -> runtime.create(TestDocker.spec("pier-test/absent:none").build()))
+        assertThatThrownBy(() ->
+                        runtime.create(TestDocker.spec("pier-test/absent:none").build()))
                 .isInstanceOf(ImageNotFoundException.class)
                 .hasMessageContaining("pier-test/absent:none");
     }
@@ -254,11 +265,14 @@ class DockerRuntimeTest {
     void engine_refusals_of_limits_are_operation_errors_in_piers_words() {
         // the engine says "Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available": that text is
         // for the server log; the message reaches API clients, and never quotes another service's answer
-        assertThatThrownBy(() -> runtime.create(TestDocker.spec(TestDocker.SLEEPER).cpus(4096).build()))
+        assertThatThrownBy(() -> runtime.create(
+                        TestDocker.spec(TestDocker.SLEEPER).cpus(4096).build()))
                 .isInstanceOf(RuntimeOperationException.class)
                 .hasMessageContaining("the node refused to create")
                 .hasMessageContaining("HTTP 400")
-                .message().doesNotContainIgnoringCase("range of cpus").doesNotContainIgnoringCase("available");
+                .message()
+                .doesNotContainIgnoringCase("range of cpus")
+                .doesNotContainIgnoringCase("available");
     }
 
     @Test
@@ -281,13 +295,15 @@ class DockerRuntimeTest {
         String unmanaged = raw.createContainerCmd(TestDocker.SLEEPER)
                 .withName("pier-test-unmanaged-" + TestDocker.RUN_ID)
                 .withLabels(Map.of(TestDocker.RUN_LABEL, TestDocker.RUN_ID))
-                .exec().getId();
+                .exec()
+                .getId();
 
         List<ContainerSummary> listed = runtime.listManaged();
 
         assertThat(listed).extracting(ContainerSummary::id).contains(managed).doesNotContain(unmanaged);
         assertThat(listed).allSatisfy(c -> assertThat(c.labels()).containsEntry(PierLabels.MANAGED, "true"));
-        ContainerSummary ours = listed.stream().filter(c -> c.id().equals(managed)).findFirst().orElseThrow();
+        ContainerSummary ours =
+                listed.stream().filter(c -> c.id().equals(managed)).findFirst().orElseThrow();
         assertThat(ours.instanceId()).contains(spec.instanceId());
         assertThat(ours.name()).isEqualTo(spec.name());
         assertThat(ours.status()).isEqualTo(ContainerStatus.CREATED);
@@ -316,19 +332,27 @@ class DockerRuntimeTest {
             runtime.start(id);
             raw.killContainerCmd(id).exec();
 
-            await().atMost(Duration.ofSeconds(10)).until(() -> events.stream()
-                    .anyMatch(e -> e.kind() == RuntimeEvent.Kind.DIE && e.containerId().equals(id)));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> events.stream()
+                            .anyMatch(e -> e.kind() == RuntimeEvent.Kind.DIE
+                                    && e.containerId().equals(id)));
             RuntimeEvent die = events.stream()
-                    .filter(e -> e.kind() == RuntimeEvent.Kind.DIE && e.containerId().equals(id))
-                    .findFirst().orElseThrow();
+                    .filter(e ->
+                            e.kind() == RuntimeEvent.Kind.DIE && e.containerId().equals(id))
+                    .findFirst()
+                    .orElseThrow();
             assertThat(die.exitCode()).hasValue(137);
             assertThat(die.instanceId()).contains(spec.instanceId());
             assertThat(die.containerName()).isEqualTo(spec.name());
-            assertThat(events).anyMatch(e -> e.kind() == RuntimeEvent.Kind.START && e.containerId().equals(id));
+            assertThat(events)
+                    .anyMatch(e -> e.kind() == RuntimeEvent.Kind.START
+                            && e.containerId().equals(id));
 
             runtime.remove(id, false);
-            await().atMost(Duration.ofSeconds(10)).until(() -> events.stream()
-                    .anyMatch(e -> e.kind() == RuntimeEvent.Kind.DESTROY && e.containerId().equals(id)));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> events.stream()
+                            .anyMatch(e -> e.kind() == RuntimeEvent.Kind.DESTROY
+                                    && e.containerId().equals(id)));
         }
     }
 
@@ -340,13 +364,17 @@ class DockerRuntimeTest {
             String unmanaged = raw.createContainerCmd(TestDocker.BUSYBOX)
                     .withCmd("true")
                     .withLabels(Map.of(TestDocker.RUN_LABEL, TestDocker.RUN_ID))
-                    .exec().getId();
-            String managed = runtime.create(TestDocker.spec(TestDocker.BUSYBOX).command("true").build());
+                    .exec()
+                    .getId();
+            String managed = runtime.create(
+                    TestDocker.spec(TestDocker.BUSYBOX).command("true").build());
             raw.startContainerCmd(unmanaged).exec();
             runtime.start(managed);
 
-            await().atMost(Duration.ofSeconds(10)).until(() -> events.stream()
-                    .anyMatch(e -> e.kind() == RuntimeEvent.Kind.DIE && e.containerId().equals(managed)));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> events.stream()
+                            .anyMatch(e -> e.kind() == RuntimeEvent.Kind.DIE
+                                    && e.containerId().equals(managed)));
             assertThat(events).noneMatch(e -> e.containerId().equals(unmanaged));
         }
     }
@@ -384,8 +412,13 @@ class DockerRuntimeTest {
         // the kernel completes the handshake from the backlog; nobody ever reads the request
         try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             DockerEndpoint endpoint = DockerEndpoint.tcp("127.0.0.1", silent.getLocalPort())
-                    .withDeadlines(new DockerEndpoint.Deadlines(Duration.ofSeconds(1), Duration.ofSeconds(1),
-                            Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(40)));
+                    .withDeadlines(new DockerEndpoint.Deadlines(
+                            Duration.ofSeconds(1),
+                            Duration.ofSeconds(1),
+                            Duration.ofSeconds(1),
+                            Duration.ofSeconds(1),
+                            Duration.ofSeconds(1),
+                            Duration.ofSeconds(40)));
             try (DockerRuntime hung = DockerRuntime.connect(endpoint)) {
                 long t0 = System.nanoTime();
                 assertThatThrownBy(hung::ping).isInstanceOf(RuntimeUnavailableException.class);
@@ -398,14 +431,15 @@ class DockerRuntimeTest {
     void events_on_an_unreachable_engine_return_promptly_and_close_cleanly() throws Exception {
         try (DockerRuntime nowhere = DockerRuntime.connect(DockerEndpoint.parse("tcp://127.0.0.1:1"))) {
             long t0 = System.nanoTime();
-            Closeable subscription = nowhere.events(e -> { });
+            Closeable subscription = nowhere.events(e -> {});
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(6));
             subscription.close();
         }
     }
 
     private static void awaitExited(String id) {
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(50))
                 .until(() -> runtime.inspect(id).orElseThrow().status() == ContainerStatus.EXITED);
     }
 }

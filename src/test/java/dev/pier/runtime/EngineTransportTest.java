@@ -5,7 +5,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 import java.io.Closeable;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -31,12 +30,19 @@ import static org.awaitility.Awaitility.await;
 @DatabaseFree
 class EngineTransportTest {
     /** Short deadlines, so a frozen engine costs seconds, not minutes. */
-    private static final DockerEndpoint.Deadlines SHORT = new DockerEndpoint.Deadlines(Duration.ofSeconds(1),
-            Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(1), Duration.ofSeconds(3));
+    private static final DockerEndpoint.Deadlines SHORT = new DockerEndpoint.Deadlines(
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(3));
 
     private static void endsBy(Duration limit, String containing, Executable call) {
         long t0 = System.nanoTime();
-        assertThatThrownBy(call::execute).isInstanceOf(RuntimeUnavailableException.class).hasMessageContaining(containing);
+        assertThatThrownBy(call::execute)
+                .isInstanceOf(RuntimeUnavailableException.class)
+                .hasMessageContaining(containing);
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(limit);
     }
 
@@ -45,16 +51,22 @@ class EngineTransportTest {
         DockerEndpoint.Deadlines d = DockerEndpoint.Deadlines.DEFAULT;
         var ping = JettyDockerHttpClient.exchange("GET", "/_ping", d);
         assertThat(ping.deadline()).isEqualTo(Duration.ofSeconds(3));
-        assertThat(JettyDockerHttpClient.exchange("GET", "/v1.41/_ping", d).deadline()).isEqualTo(Duration.ofSeconds(3));
-        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/json?all=true", d).deadline())
+        assertThat(JettyDockerHttpClient.exchange("GET", "/v1.41/_ping", d).deadline())
+                .isEqualTo(Duration.ofSeconds(3));
+        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/json?all=true", d)
+                        .deadline())
                 .isEqualTo(Duration.ofSeconds(5));
-        assertThat(JettyDockerHttpClient.exchange("POST", "/containers/create?name=x", d).deadline())
+        assertThat(JettyDockerHttpClient.exchange("POST", "/containers/create?name=x", d)
+                        .deadline())
                 .isEqualTo(Duration.ofSeconds(10));
-        assertThat(JettyDockerHttpClient.exchange("POST", "/containers/abc/stop?t=7", d).deadline())
+        assertThat(JettyDockerHttpClient.exchange("POST", "/containers/abc/stop?t=7", d)
+                        .deadline())
                 .isEqualTo(Duration.ofSeconds(17));
-        assertThat(JettyDockerHttpClient.exchange("POST", "/v1.41/containers/abc/restart?t=10", d).deadline())
+        assertThat(JettyDockerHttpClient.exchange("POST", "/v1.41/containers/abc/restart?t=10", d)
+                        .deadline())
                 .isEqualTo(Duration.ofSeconds(20));
-        assertThat(JettyDockerHttpClient.exchange("POST", "/containers/abc/kill", d).deadline())
+        assertThat(JettyDockerHttpClient.exchange("POST", "/containers/abc/kill", d)
+                        .deadline())
                 .isEqualTo(Duration.ofSeconds(10));
         var pull = JettyDockerHttpClient.exchange("POST", "/images/create?fromImage=debian&tag=12", d);
         assertThat(pull.deadline()).isEqualTo(Duration.ofMinutes(10));
@@ -66,8 +78,11 @@ class EngineTransportTest {
         var logs = JettyDockerHttpClient.exchange("GET", "/containers/abc/logs?stdout=1&tail=10", d);
         assertThat(logs.deadline()).isEqualTo(Duration.ofSeconds(5));
         assertThat(logs.maxBytes()).isEqualTo(JettyDockerHttpClient.MAX_STREAM_BYTES);
-        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/abc/logs?follow=1", d).deadline()).isNull();
-        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/abc/json", d).maxBytes())
+        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/abc/logs?follow=1", d)
+                        .deadline())
+                .isNull();
+        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/abc/json", d)
+                        .maxBytes())
                 .isEqualTo(JettyDockerHttpClient.MAX_ANSWER_BYTES);
     }
 
@@ -78,26 +93,38 @@ class EngineTransportTest {
         Path socket = dir.resolve("docker.sock");
         try (ServerSocketChannel frozen = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             frozen.bind(UnixDomainSocketAddress.of(socket), 64);
-            try (DockerRuntime rt = DockerRuntime.connect(DockerEndpoint.unix(socket).withDeadlines(SHORT))) {
+            try (DockerRuntime rt =
+                    DockerRuntime.connect(DockerEndpoint.unix(socket).withDeadlines(SHORT))) {
                 Duration slack = Duration.ofMillis(1500);
                 endsBy(Duration.ofSeconds(1).plus(slack), "no answer within 1 s", rt::ping);
                 endsBy(Duration.ofSeconds(1).plus(slack), "no answer within 1 s", rt::listManaged);
                 endsBy(Duration.ofSeconds(1).plus(slack), "no answer within 1 s", () -> rt.inspect("x"));
                 endsBy(Duration.ofSeconds(1).plus(slack), "no answer within 1 s", () -> rt.logs("x", 10));
                 endsBy(Duration.ofSeconds(1).plus(slack), "no answer within 1 s", () -> rt.imageExists("busybox:1"));
-                endsBy(Duration.ofSeconds(2).plus(slack), "no answer within 2 s",
+                endsBy(
+                        Duration.ofSeconds(2).plus(slack),
+                        "no answer within 2 s",
                         () -> rt.create(TestDocker.spec(TestDocker.SLEEPER).build()));
                 endsBy(Duration.ofSeconds(2).plus(slack), "no answer within 2 s", () -> rt.start("x"));
                 endsBy(Duration.ofSeconds(2).plus(slack), "no answer within 2 s", () -> rt.kill("x"));
                 endsBy(Duration.ofSeconds(2).plus(slack), "no answer within 2 s", () -> rt.remove("x", true));
                 // stop and restart: the grace period plus the margin
-                endsBy(Duration.ofSeconds(3).plus(slack), "no answer within 3 s", () -> rt.stop("x", Duration.ofSeconds(2)));
-                endsBy(Duration.ofSeconds(3).plus(slack), "no answer within 3 s", () -> rt.restart("x", Duration.ofSeconds(2)));
-                endsBy(Duration.ofSeconds(3).plus(slack), "no answer within 3 s", () -> rt.pullImage("busybox:1", l -> { }));
+                endsBy(
+                        Duration.ofSeconds(3).plus(slack),
+                        "no answer within 3 s",
+                        () -> rt.stop("x", Duration.ofSeconds(2)));
+                endsBy(
+                        Duration.ofSeconds(3).plus(slack),
+                        "no answer within 3 s",
+                        () -> rt.restart("x", Duration.ofSeconds(2)));
+                endsBy(
+                        Duration.ofSeconds(3).plus(slack),
+                        "no answer within 3 s",
+                        () -> rt.pullImage("busybox:1", l -> {}));
 
                 // the event stream has no total deadline, but its headers do: the subscription returns
                 long t0 = System.nanoTime();
-                Closeable events = rt.events(e -> { });
+                Closeable events = rt.events(e -> {});
                 assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(4));
                 events.close();
             }
@@ -109,7 +136,8 @@ class EngineTransportTest {
 
     @Test
     void a_redirect_is_never_followed_and_the_node_fails_its_pings_for_a_while() throws Exception {
-        try (FakeEngine trap = new FakeEngine(); FakeEngine engine = new FakeEngine()) {
+        try (FakeEngine trap = new FakeEngine();
+                FakeEngine engine = new FakeEngine()) {
             engine.on("/_ping", x -> {
                 x.getResponseHeaders().set("Location", "http://127.0.0.1:" + trap.port() + "/_ping");
                 x.sendResponseHeaders(302, -1);
@@ -158,27 +186,37 @@ class EngineTransportTest {
         try (FakeEngine engine = new FakeEngine()) {
             engine.on("/containers/json", x -> FakeEngine.text(x, 200, "<html>token=s3cr3t-from-the-node</html>"));
             try (DockerRuntime rt = DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", engine.port()))) {
-                assertThatThrownBy(rt::listManaged).isInstanceOf(RuntimeUnavailableException.class)
+                assertThatThrownBy(rt::listManaged)
+                        .isInstanceOf(RuntimeUnavailableException.class)
                         .hasMessageContaining("not the Docker API's JSON")
-                        .message().doesNotContain("s3cr3t").doesNotContain("html");
+                        .message()
+                        .doesNotContain("s3cr3t")
+                        .doesNotContain("html");
             }
         }
         try (FakeEngine engine = new FakeEngine()) {
             engine.on("/_ping", x -> FakeEngine.text(x, 200, "Welcome to nginx! s3cr3t"));
             try (DockerRuntime rt = DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", engine.port()))) {
-                assertThatThrownBy(rt::ping).isInstanceOf(RuntimeUnavailableException.class)
+                assertThatThrownBy(rt::ping)
+                        .isInstanceOf(RuntimeUnavailableException.class)
                         .hasMessageContaining("not Docker's")
-                        .message().doesNotContain("s3cr3t").doesNotContain("nginx");
+                        .message()
+                        .doesNotContain("s3cr3t")
+                        .doesNotContain("nginx");
             }
         }
         try (FakeEngine engine = new FakeEngine()) {
             // an engine's refusal: a RuntimeOperationException in Pier's words, the engine's text only in the log
-            engine.on("/containers/abc/start", x -> FakeEngine.json(x, 500,
-                    "{\"message\":\"driver failed: s3cr3t internal detail\"}"));
+            engine.on(
+                    "/containers/abc/start",
+                    x -> FakeEngine.json(x, 500, "{\"message\":\"driver failed: s3cr3t internal detail\"}"));
             try (DockerRuntime rt = DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", engine.port()))) {
-                assertThatThrownBy(() -> rt.start("abc")).isInstanceOf(RuntimeOperationException.class)
+                assertThatThrownBy(() -> rt.start("abc"))
+                        .isInstanceOf(RuntimeOperationException.class)
                         .hasMessageContaining("HTTP 500")
-                        .message().doesNotContain("s3cr3t").doesNotContain("driver");
+                        .message()
+                        .doesNotContain("s3cr3t")
+                        .doesNotContain("driver");
             }
         }
     }
@@ -191,7 +229,8 @@ class EngineTransportTest {
             engine.on("/events", x -> {
                 x.sendResponseHeaders(200, 0);
                 try (var out = x.getResponseBody()) {
-                    out.write("{\"Type\":\"container\",\"Action\":\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    out.write("{\"Type\":\"container\",\"Action\":\""
+                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
                     byte[] chunk = new byte[64 * 1024];
                     java.util.Arrays.fill(chunk, (byte) 'a');
                     for (int i = 0; i < 32; i++) {
@@ -200,9 +239,10 @@ class EngineTransportTest {
                 }
             });
             try (DockerRuntime rt = DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", engine.port()))) {
-                try (Closeable events = rt.events(e -> { })) {
-                    await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
-                            assertThatThrownBy(rt::ping).isInstanceOf(RuntimeUnavailableException.class)
+                try (Closeable events = rt.events(e -> {})) {
+                    await().atMost(Duration.ofSeconds(10))
+                            .untilAsserted(() -> assertThatThrownBy(rt::ping)
+                                    .isInstanceOf(RuntimeUnavailableException.class)
                                     .hasMessageContaining("line longer than"));
                 }
             }
@@ -220,7 +260,7 @@ class EngineTransportTest {
             });
             List<RuntimeEvent> events = new CopyOnWriteArrayList<>();
             try (DockerRuntime rt = DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", engine.port()));
-                 Closeable subscription = rt.events(events::add)) {
+                    Closeable subscription = rt.events(events::add)) {
                 Thread.sleep(6000);
                 int attempts = engine.hits("/events");
                 // full jitter from 0.5 s doubling: a handful in 6 s; a loop would be thousands
@@ -238,10 +278,14 @@ class EngineTransportTest {
             ceilings.add(max);
         }
         assertThat(ceilings.getFirst()).isLessThanOrEqualTo(500);
-        assertThat(ceilings.getLast()).isBetween(EventStream.MAX_BACKOFF.toMillis() / 2, EventStream.MAX_BACKOFF.toMillis());
+        assertThat(ceilings.getLast())
+                .isBetween(EventStream.MAX_BACKOFF.toMillis() / 2, EventStream.MAX_BACKOFF.toMillis());
         // jitter: not the same wait each time
-        assertThat(java.util.stream.IntStream.range(0, 50).mapToObj(i -> EventStream.backoff(6).toMillis())
-                .distinct().count()).isGreaterThan(10);
+        assertThat(java.util.stream.IntStream.range(0, 50)
+                        .mapToObj(i -> EventStream.backoff(6).toMillis())
+                        .distinct()
+                        .count())
+                .isGreaterThan(10);
     }
 
     @Test
@@ -252,8 +296,9 @@ class EngineTransportTest {
                 FakeEngine.text(x, 200, "OK");
             });
             AtomicReference<InetAddress> answer = new AtomicReference<>(InetAddress.getLoopbackAddress());
-            EngineAddressPolicy policy = new EngineAddressPolicy(null, false, host -> new InetAddress[]{answer.get()});
-            try (DockerRuntime rt = DockerRuntime.connect(DockerEndpoint.tcp("engine.test", engine.port()).withPolicy(policy))) {
+            EngineAddressPolicy policy = new EngineAddressPolicy(null, false, host -> new InetAddress[] {answer.get()});
+            try (DockerRuntime rt = DockerRuntime.connect(
+                    DockerEndpoint.tcp("engine.test", engine.port()).withPolicy(policy))) {
                 rt.ping();
                 // the name now points at the metadata service (DNS rebinding): refused before connecting
                 answer.set(InetAddress.getByName("169.254.169.254"));
@@ -269,8 +314,8 @@ class EngineTransportTest {
 
     @Test
     void a_socket_the_configuration_does_not_list_is_not_used() {
-        EngineAddressPolicy policy = new EngineAddressPolicy(Set.of(Path.of("/run/other.sock")), false,
-                InetAddress::getAllByName);
+        EngineAddressPolicy policy =
+                new EngineAddressPolicy(Set.of(Path.of("/run/other.sock")), false, InetAddress::getAllByName);
         try (DockerRuntime rt = DockerRuntime.connect(TestDocker.endpoint().withPolicy(policy))) {
             endsBy(Duration.ofSeconds(2), "PIER_DOCKER_SOCKETS", rt::ping);
         }

@@ -32,13 +32,26 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
 
     /** The operations of {@link ContainerRuntime}, as fault points. */
     public enum Operation {
-        PING, IMAGE_EXISTS, PULL_IMAGE, CREATE, START, STOP, KILL, RESTART, UNPAUSE, REMOVE, INSPECT, LIST_MANAGED, LOGS,
+        PING,
+        IMAGE_EXISTS,
+        PULL_IMAGE,
+        CREATE,
+        START,
+        STOP,
+        KILL,
+        RESTART,
+        UNPAUSE,
+        REMOVE,
+        INSPECT,
+        LIST_MANAGED,
+        LOGS,
         EVENTS
     }
 
     /** Whether a fault fires before the call reaches the engine, or after it returned. */
     public enum When {
-        BEFORE, AFTER
+        BEFORE,
+        AFTER
     }
 
     /** Thrown by a halting fault whose action returned: the in-process stand-in for a dead process. */

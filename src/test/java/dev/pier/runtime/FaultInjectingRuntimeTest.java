@@ -1,11 +1,11 @@
 package dev.pier.runtime;
 
-import dev.pier.support.DatabaseFree;
 import com.github.dockerjava.api.DockerClient;
 import dev.pier.runtime.FaultInjectingRuntime.Fault;
 import dev.pier.runtime.FaultInjectingRuntime.Halted;
 import dev.pier.runtime.FaultInjectingRuntime.Operation;
 import dev.pier.runtime.FaultInjectingRuntime.When;
+import dev.pier.support.DatabaseFree;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -72,7 +72,9 @@ class FaultInjectingRuntimeTest {
         String id = runtime.create(TestDocker.spec(TestDocker.SLEEPER).build());
         runtime.failBefore(Operation.START, () -> new RuntimeOperationException("injected"));
 
-        assertThatThrownBy(() -> runtime.start(id)).isInstanceOf(RuntimeOperationException.class).hasMessage("injected");
+        assertThatThrownBy(() -> runtime.start(id))
+                .isInstanceOf(RuntimeOperationException.class)
+                .hasMessage("injected");
         assertThat(runtime.inspect(id).orElseThrow().status()).isEqualTo(ContainerStatus.CREATED);
 
         runtime.start(id); // one-shot: the next call goes through
@@ -82,10 +84,13 @@ class FaultInjectingRuntimeTest {
     @Test
     void a_halt_that_returns_ends_the_operation_with_an_error_not_an_exception() {
         AtomicBoolean halted = new AtomicBoolean();
-        FaultInjectingRuntime runtime = new FaultInjectingRuntime(docker).haltAfter(Operation.CREATE, () -> halted.set(true));
+        FaultInjectingRuntime runtime =
+                new FaultInjectingRuntime(docker).haltAfter(Operation.CREATE, () -> halted.set(true));
         ContainerSpec spec = TestDocker.spec(TestDocker.SLEEPER).build();
 
-        assertThatThrownBy(() -> runtime.create(spec)).isInstanceOf(Halted.class).isNotInstanceOf(RuntimeException.class);
+        assertThatThrownBy(() -> runtime.create(spec))
+                .isInstanceOf(Halted.class)
+                .isNotInstanceOf(RuntimeException.class);
         assertThat(halted).isTrue();
         assertThat(docker.inspect(spec.name())).isPresent();
     }
@@ -93,7 +98,10 @@ class FaultInjectingRuntimeTest {
     @Test
     void faults_can_skip_calls_and_repeat() {
         FaultInjectingRuntime runtime = new FaultInjectingRuntime(docker)
-                .arm(Operation.PING, When.BEFORE, Fault.unavailable().afterSkipping(1).times(2));
+                .arm(
+                        Operation.PING,
+                        When.BEFORE,
+                        Fault.unavailable().afterSkipping(1).times(2));
 
         runtime.ping();
         assertThatThrownBy(runtime::ping).isInstanceOf(RuntimeUnavailableException.class);
@@ -116,16 +124,23 @@ class FaultInjectingRuntimeTest {
         UUID instance = UUID.randomUUID();
         String name = "pier-test-crash-" + instance.toString().substring(0, 8);
         Process child = new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", "-Xmx128m",
-                "-cp", System.getProperty("java.class.path"),
-                CrashingDeploy.class.getName(), instance.toString(), name, TestDocker.RUN_ID)
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-XX:TieredStopAtLevel=1",
+                        "-Xmx128m",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        CrashingDeploy.class.getName(),
+                        instance.toString(),
+                        name,
+                        TestDocker.RUN_ID)
                 .redirectErrorStream(true)
                 .start();
         byte[] output = child.getInputStream().readAllBytes();
         assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
 
-        assertThat(child.exitValue()).as(new String(output, StandardCharsets.UTF_8)).isEqualTo(137);
+        assertThat(child.exitValue())
+                .as(new String(output, StandardCharsets.UTF_8))
+                .isEqualTo(137);
         assertThat(new String(output, StandardCharsets.UTF_8)).doesNotContain("started");
         ContainerState left = docker.inspect(name).orElseThrow();
         assertThat(left.instanceId()).contains(instance);

@@ -14,10 +14,21 @@ class ImageReferenceTest {
 
     @Test
     void references_docker_accepts_are_accepted() {
-        for (String ok : List.of("debian", "debian:12", "library/debian:12-slim", "ghcr.io/owner/app:1.2",
-                "localhost:5000/team/app", "registry.example.com:443/a/b/c:v1.0_rc-2", "[::1]:5000/app:x",
-                "192.168.1.10:5000/app", "app@" + SHA, "app:tag@" + SHA, "my-app__x.y/z---w:Tag_1",
-                "pier-test/sleeper:latest", "Registry.Example.com/app", "app@sha512:" + "0".repeat(128))) {
+        for (String ok : List.of(
+                "debian",
+                "debian:12",
+                "library/debian:12-slim",
+                "ghcr.io/owner/app:1.2",
+                "localhost:5000/team/app",
+                "registry.example.com:443/a/b/c:v1.0_rc-2",
+                "[::1]:5000/app:x",
+                "192.168.1.10:5000/app",
+                "app@" + SHA,
+                "app:tag@" + SHA,
+                "my-app__x.y/z---w:Tag_1",
+                "pier-test/sleeper:latest",
+                "Registry.Example.com/app",
+                "app@sha512:" + "0".repeat(128))) {
             assertThat(ImageReference.isValid(ok)).as(ok).isTrue();
         }
         ImageReference r = ImageReference.parse("ghcr.io:443/owner/app:1.2@" + SHA);
@@ -30,8 +41,7 @@ class ImageReferenceTest {
 
     @Test
     void references_docker_refuses_are_refused_with_a_reason() {
-        record Case(String ref, String mentions) {
-        }
+        record Case(String ref, String mentions) {}
         for (Case c : List.of(
                 new Case("img@sha256:zz", "not a Docker image reference"),
                 new Case("img@sha256:abc", "not a Docker image reference"),
@@ -54,8 +64,10 @@ class ImageReferenceTest {
                 new Case("a".repeat(64), "image id"),
                 new Case("x/" + "a".repeat(260), "at most 255"),
                 new Case("", "empty"))) {
-            assertThatThrownBy(() -> ImageReference.parse(c.ref())).as(c.ref())
-                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(c.mentions());
+            assertThatThrownBy(() -> ImageReference.parse(c.ref()))
+                    .as(c.ref())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(c.mentions());
         }
         assertThatThrownBy(() -> ImageReference.parse(null)).isInstanceOf(IllegalArgumentException.class);
     }

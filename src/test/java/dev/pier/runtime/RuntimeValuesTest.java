@@ -18,9 +18,13 @@ class RuntimeValuesTest {
     @Test
     void a_spec_carries_piers_labels_and_docker_units() {
         ContainerSpec spec = ContainerSpec.builder(INSTANCE, "web-1", "nginx:1.27")
-                .memoryMiB(512).cpus(1.5).label("team", "blue").build();
+                .memoryMiB(512)
+                .cpus(1.5)
+                .label("team", "blue")
+                .build();
 
-        assertThat(spec.allLabels()).containsEntry(PierLabels.MANAGED, "true")
+        assertThat(spec.allLabels())
+                .containsEntry(PierLabels.MANAGED, "true")
                 .containsEntry(PierLabels.INSTANCE, INSTANCE.toString())
                 .containsEntry("team", "blue");
         assertThat(spec.memoryBytes()).isEqualTo(512L * 1024 * 1024);
@@ -32,32 +36,58 @@ class RuntimeValuesTest {
     @Test
     void a_spec_refuses_what_docker_would_refuse_or_pier_must_not_allow() {
         var ok = ContainerSpec.builder(INSTANCE, "web-1", "busybox");
-        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "-bad", "busybox").build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("name");
-        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "a/b", "busybox").build())
+        assertThatThrownBy(
+                        () -> ContainerSpec.builder(INSTANCE, "-bad", "busybox").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("name");
+        assertThatThrownBy(
+                        () -> ContainerSpec.builder(INSTANCE, "a/b", "busybox").build())
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", " ").build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("image");
-        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox").memoryMiB(4).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("memoryMiB");
-        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox").cpus(0).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cpus");
-        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox").cpus(Double.NaN).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("image");
+        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox")
+                        .memoryMiB(4)
+                        .build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("memoryMiB");
+        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox")
+                        .cpus(0)
+                        .build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("cpus");
+        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox")
+                        .cpus(Double.NaN)
+                        .build())
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox").pidsLimit(0).build())
+        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox")
+                        .pidsLimit(0)
+                        .build())
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox").env("A=B", "x").build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("environment");
-        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox").label(PierLabels.MANAGED, "false").build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("reserved");
+        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox")
+                        .env("A=B", "x")
+                        .build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("environment");
+        assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox")
+                        .label(PierLabels.MANAGED, "false")
+                        .build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("reserved");
         assertThatThrownBy(() -> ContainerSpec.PortBinding.tcp(0, 80)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ContainerSpec.PortBinding.udp(53, 65536)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ContainerSpec.builder(INSTANCE, "web", "busybox")
-                .port(ContainerSpec.PortBinding.tcp(80, 8080)).port(ContainerSpec.PortBinding.tcp(81, 8080)).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("8080/tcp");
+                        .port(ContainerSpec.PortBinding.tcp(80, 8080))
+                        .port(ContainerSpec.PortBinding.tcp(81, 8080))
+                        .build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("8080/tcp");
         // the same host port on both protocols is two different bindings
-        assertThat(ok.port(ContainerSpec.PortBinding.tcp(53, 5353)).port(ContainerSpec.PortBinding.udp(53, 5353))
-                .build().ports()).hasSize(2);
+        assertThat(ok.port(ContainerSpec.PortBinding.tcp(53, 5353))
+                        .port(ContainerSpec.PortBinding.udp(53, 5353))
+                        .build()
+                        .ports())
+                .hasSize(2);
     }
 
     @Test
@@ -83,14 +113,17 @@ class RuntimeValuesTest {
         assertThat(tls.toString()).doesNotContain("PRIVATE KEY").contains("hidden");
         assertThat(DockerEndpoint.tcp("127.0.0.1", 2376).withTls(tls).display()).endsWith("(TLS)");
         assertThatThrownBy(() -> new TlsMaterial("not a pem", certs.clientCertPem, certs.clientKeyPem))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("CA certificate");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("CA certificate");
         assertThatThrownBy(() -> new TlsMaterial(certs.caPem, certs.clientCertPem, certs.caPem))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("private key");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("private key");
     }
 
     @Test
     void labels_name_the_instance() {
-        assertThat(PierLabels.instanceId(Map.of(PierLabels.INSTANCE, INSTANCE.toString()))).contains(INSTANCE);
+        assertThat(PierLabels.instanceId(Map.of(PierLabels.INSTANCE, INSTANCE.toString())))
+                .contains(INSTANCE);
         assertThat(PierLabels.instanceId(Map.of(PierLabels.INSTANCE, "nope"))).isEmpty();
         assertThat(PierLabels.managed(Map.of(PierLabels.MANAGED, "true"))).isTrue();
         assertThat(ContainerStatus.parse("running")).isEqualTo(ContainerStatus.RUNNING);

@@ -1,7 +1,7 @@
 package dev.pier.runtime;
 
-import dev.pier.support.DatabaseFree;
 import com.github.dockerjava.api.DockerClient;
+import dev.pier.support.DatabaseFree;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -48,8 +48,8 @@ class SecondEngineTest {
     @BeforeAll
     void startSecondEngine() throws Exception {
         first = TestDocker.connect();
-        Assumptions.assumeTrue(TestDocker.isRoot(),
-                "skipped: starting a second dockerd needs root (scripts/test runs as root in CI)");
+        Assumptions.assumeTrue(
+                TestDocker.isRoot(), "skipped: starting a second dockerd needs root (scripts/test runs as root in CI)");
         Assumptions.assumeTrue(onPath("dockerd") && onPath("ip"), "skipped: dockerd or ip is not installed");
 
         // short: containerd's socket lives under the exec root, and unix socket paths are limited to 108 bytes
@@ -76,13 +76,14 @@ class SecondEngineTest {
         tlsPort = TestDocker.freeTcpPort();
         startDockerd();
         second = DockerRuntime.connect(DockerEndpoint.unix(dir.resolve("docker.sock")));
-        secondTls = DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", tlsPort).withTls(certs.clientMaterial()));
+        secondTls =
+                DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", tlsPort).withTls(certs.clientMaterial()));
         awaitUp(second);
 
         // no registry: copy the test image over from the first engine
         try (DockerClient from = TestDocker.raw(first.endpoint());
-             DockerClient to = TestDocker.raw(second.endpoint());
-             InputStream tar = from.saveImageCmd(TestDocker.SLEEPER).exec()) {
+                DockerClient to = TestDocker.raw(second.endpoint());
+                InputStream tar = from.saveImageCmd(TestDocker.SLEEPER).exec()) {
             to.loadImageCmd(tar).exec();
         }
         assertThat(second.imageExists(TestDocker.SLEEPER)).isTrue();
@@ -102,15 +103,21 @@ class SecondEngineTest {
         closeAll(secondTls, second, first);
         stopDockerd();
         if (bridge != null) {
-            new ProcessBuilder("ip", "link", "del", bridge).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(10, TimeUnit.SECONDS);
+            new ProcessBuilder("ip", "link", "del", bridge)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start()
+                    .waitFor(10, TimeUnit.SECONDS);
         }
         if (subnet != null) {
             subnet.close();
         }
         if (dir != null) {
-            new ProcessBuilder("rm", "-rf", dir.toString()).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(30, TimeUnit.SECONDS);
+            new ProcessBuilder("rm", "-rf", dir.toString())
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start()
+                    .waitFor(30, TimeUnit.SECONDS);
         }
     }
 
@@ -122,7 +129,8 @@ class SecondEngineTest {
         second.start(id);
 
         assertThat(second.listManaged()).extracting(ContainerSummary::id).contains(id);
-        assertThat(second.inspect(id)).hasValueSatisfying(s -> assertThat(s.running()).isTrue());
+        assertThat(second.inspect(id))
+                .hasValueSatisfying(s -> assertThat(s.running()).isTrue());
         assertThat(first.listManaged()).extracting(ContainerSummary::id).doesNotContain(id);
         assertThat(first.inspect(id)).isEmpty();
 
@@ -140,8 +148,8 @@ class SecondEngineTest {
         assertThat(secondTls.listManaged()).isNotNull();
         assertThat(secondTls.imageExists(TestDocker.SLEEPER)).isTrue();
 
-        try (DockerRuntime fromDir = DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", tlsPort)
-                .withTls(TlsMaterial.fromDirectory(dir.resolve("client"))))) {
+        try (DockerRuntime fromDir = DockerRuntime.connect(
+                DockerEndpoint.tcp("127.0.0.1", tlsPort).withTls(TlsMaterial.fromDirectory(dir.resolve("client"))))) {
             fromDir.ping();
         }
     }
@@ -151,10 +159,11 @@ class SecondEngineTest {
     void tls_refuses_a_foreign_ca_and_a_foreign_client_certificate() {
         TestCertificates other = TestCertificates.generate("other");
         for (TlsMaterial wrong : List.of(
-                other.clientMaterial(),                                               // does not trust the engine
+                other.clientMaterial(), // does not trust the engine
                 new TlsMaterial(certs.caPem, other.clientCertPem, other.clientKeyPem) // the engine does not trust us
-        )) {
-            try (DockerRuntime r = DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", tlsPort).withTls(wrong))) {
+                )) {
+            try (DockerRuntime r = DockerRuntime.connect(
+                    DockerEndpoint.tcp("127.0.0.1", tlsPort).withTls(wrong))) {
                 long t0 = System.nanoTime();
                 assertThatThrownBy(r::ping).isInstanceOf(RuntimeUnavailableException.class);
                 assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(3));
@@ -172,13 +181,15 @@ class SecondEngineTest {
             startDockerd();
             awaitUp(second);
 
-            await().atMost(Duration.ofSeconds(30)).until(() -> events.stream()
-                    .anyMatch(e -> e.kind() == RuntimeEvent.Kind.RESYNC));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> events.stream().anyMatch(e -> e.kind() == RuntimeEvent.Kind.RESYNC));
 
             String id = second.create(TestDocker.spec(TestDocker.SLEEPER).build());
             second.start(id);
-            await().atMost(Duration.ofSeconds(10)).until(() -> events.stream()
-                    .anyMatch(e -> e.kind() == RuntimeEvent.Kind.START && e.containerId().equals(id)));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> events.stream()
+                            .anyMatch(e -> e.kind() == RuntimeEvent.Kind.START
+                                    && e.containerId().equals(id)));
             second.remove(id, true);
         }
     }
@@ -210,22 +221,35 @@ class SecondEngineTest {
 
     private void startDockerd() throws IOException {
         Path log = dir.resolve("dockerd.log");
-        List<String> cmd = List.of("dockerd",
-                "--config-file", dir.resolve("daemon.json").toString(),
-                "--host", "unix://" + dir.resolve("docker.sock"),
-                "--host", "tcp://127.0.0.1:" + tlsPort,
+        List<String> cmd = List.of(
+                "dockerd",
+                "--config-file",
+                dir.resolve("daemon.json").toString(),
+                "--host",
+                "unix://" + dir.resolve("docker.sock"),
+                "--host",
+                "tcp://127.0.0.1:" + tlsPort,
                 "--tlsverify",
-                "--tlscacert", dir.resolve("server/ca.pem").toString(),
-                "--tlscert", dir.resolve("server/cert.pem").toString(),
-                "--tlskey", dir.resolve("server/key.pem").toString(),
-                "--data-root", dir.resolve("data").toString(),
-                "--exec-root", dir.resolve("exec").toString(),
-                "--pidfile", dir.resolve("docker.pid").toString(),
-                "--bridge", bridge,
+                "--tlscacert",
+                dir.resolve("server/ca.pem").toString(),
+                "--tlscert",
+                dir.resolve("server/cert.pem").toString(),
+                "--tlskey",
+                dir.resolve("server/key.pem").toString(),
+                "--data-root",
+                dir.resolve("data").toString(),
+                "--exec-root",
+                dir.resolve("exec").toString(),
+                "--pidfile",
+                dir.resolve("docker.pid").toString(),
+                "--bridge",
+                bridge,
                 "--iptables=false",
                 "--ip-masq=false",
-                "--containerd-namespace", "pier-test-" + TestDocker.RUN_ID,
-                "--containerd-plugins-namespace", "pier-test-plugins-" + TestDocker.RUN_ID);
+                "--containerd-namespace",
+                "pier-test-" + TestDocker.RUN_ID,
+                "--containerd-plugins-namespace",
+                "pier-test-plugins-" + TestDocker.RUN_ID);
         dockerd = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
@@ -244,7 +268,8 @@ class SecondEngineTest {
 
     private void awaitUp(DockerRuntime runtime) throws IOException {
         try {
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+            await().atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(200))
                     .ignoreException(RuntimeUnavailableException.class)
                     .until(() -> {
                         if (!dockerd.isAlive()) {
@@ -254,8 +279,8 @@ class SecondEngineTest {
                         return true;
                     });
         } catch (RuntimeException e) {
-            throw new IllegalStateException("the second dockerd did not come up; its log:\n"
-                    + tail(dir.resolve("dockerd.log")), e);
+            throw new IllegalStateException(
+                    "the second dockerd did not come up; its log:\n" + tail(dir.resolve("dockerd.log")), e);
         }
     }
 
@@ -273,7 +298,9 @@ class SecondEngineTest {
     }
 
     private static boolean onPath(String program) {
-        for (String d : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+        for (String d : System.getenv()
+                .getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+                .split(":")) {
             if (Files.isExecutable(Path.of(d, program))) {
                 return true;
             }

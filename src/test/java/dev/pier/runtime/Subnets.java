@@ -21,8 +21,7 @@ import java.util.concurrent.TimeUnit;
 public final class Subnets {
     private static final Path DIR = Path.of("/tmp/pier-test-subnets");
 
-    private Subnets() {
-    }
+    private Subnets() {}
 
     /** A held subnet: {@code prefix.N}; close it after the bridge is gone. */
     public record Lease(String prefix, int third, FileChannel channel, FileLock lock) implements AutoCloseable {
@@ -46,8 +45,8 @@ public final class Subnets {
         }
         Collections.shuffle(order);
         for (int n : order) {
-            FileChannel ch = FileChannel.open(DIR.resolve(prefix + "." + n + ".lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE);
+            FileChannel ch = FileChannel.open(
+                    DIR.resolve(prefix + "." + n + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock lock;
             try {
                 lock = ch.tryLock();
@@ -69,7 +68,9 @@ public final class Subnets {
     }
 
     private static boolean inUse(String subnet) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("ip", "-o", "addr", "show", "to", subnet).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("ip", "-o", "addr", "show", "to", subnet)
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes());
         p.waitFor(10, TimeUnit.SECONDS);
         return !out.isBlank();

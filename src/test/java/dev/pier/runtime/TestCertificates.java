@@ -35,8 +35,8 @@ final class TestCertificates {
     final String clientCertPem;
     final String clientKeyPem;
 
-    private TestCertificates(String caPem, String serverCertPem, String serverKeyPem, String clientCertPem,
-                             String clientKeyPem) {
+    private TestCertificates(
+            String caPem, String serverCertPem, String serverKeyPem, String clientCertPem, String clientKeyPem) {
         this.caPem = caPem;
         this.serverCertPem = serverCertPem;
         this.serverKeyPem = serverKeyPem;
@@ -55,17 +55,24 @@ final class TestCertificates {
             X509CertificateHolder caCert = sign(caName, ca, caName, ca, true, null, null);
 
             KeyPair server = keyPair();
-            X509CertificateHolder serverCert = sign(new X500Name("CN=localhost"), server, caName, ca, false,
-                    KeyPurposeId.id_kp_serverAuth, new GeneralNames(new GeneralName[]{
-                            new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
-                            new GeneralName(GeneralName.dNSName, "localhost")}));
+            X509CertificateHolder serverCert = sign(
+                    new X500Name("CN=localhost"),
+                    server,
+                    caName,
+                    ca,
+                    false,
+                    KeyPurposeId.id_kp_serverAuth,
+                    new GeneralNames(new GeneralName[] {
+                        new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
+                        new GeneralName(GeneralName.dNSName, "localhost")
+                    }));
 
             KeyPair client = keyPair();
-            X509CertificateHolder clientCert = sign(new X500Name("CN=pier"), client, caName, ca, false,
-                    KeyPurposeId.id_kp_clientAuth, null);
+            X509CertificateHolder clientCert =
+                    sign(new X500Name("CN=pier"), client, caName, ca, false, KeyPurposeId.id_kp_clientAuth, null);
 
-            return new TestCertificates(pem(caCert), pem(serverCert), pem(server.getPrivate()), pem(clientCert),
-                    pem(client.getPrivate()));
+            return new TestCertificates(
+                    pem(caCert), pem(serverCert), pem(server.getPrivate()), pem(clientCert), pem(client.getPrivate()));
         } catch (GeneralSecurityException | IOException | org.bouncycastle.operator.OperatorCreationException e) {
             throw new IllegalStateException(e);
         }
@@ -77,13 +84,23 @@ final class TestCertificates {
         return g.generateKeyPair();
     }
 
-    private static X509CertificateHolder sign(X500Name subject, KeyPair subjectKeys, X500Name issuer, KeyPair issuerKeys,
-                                              boolean isCa, KeyPurposeId purpose, GeneralNames sans)
+    private static X509CertificateHolder sign(
+            X500Name subject,
+            KeyPair subjectKeys,
+            X500Name issuer,
+            KeyPair issuerKeys,
+            boolean isCa,
+            KeyPurposeId purpose,
+            GeneralNames sans)
             throws IOException, org.bouncycastle.operator.OperatorCreationException {
         Instant now = Instant.now();
-        var builder = new JcaX509v3CertificateBuilder(issuer, new BigInteger(64, new SecureRandom()),
-                Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(1))),
-                subject, subjectKeys.getPublic());
+        var builder = new JcaX509v3CertificateBuilder(
+                issuer,
+                new BigInteger(64, new SecureRandom()),
+                Date.from(now.minus(Duration.ofHours(1))),
+                Date.from(now.plus(Duration.ofDays(1))),
+                subject,
+                subjectKeys.getPublic());
         builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(isCa));
         if (isCa) {
             builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));

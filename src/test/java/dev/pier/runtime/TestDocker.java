@@ -31,8 +31,7 @@ final class TestDocker {
     static final String RUN_LABEL = "pier-test.run";
     static final String RUN_ID = UUID.randomUUID().toString().substring(0, 8);
 
-    private TestDocker() {
-    }
+    private TestDocker() {}
 
     static DockerEndpoint endpoint() {
         String host = System.getenv("DOCKER_HOST");
@@ -74,14 +73,17 @@ final class TestDocker {
                 .connectionTimeout(Duration.ofSeconds(2))
                 .responseTimeout(Duration.ofSeconds(60))
                 .build();
-        var config = new DefaultDockerClientConfig.Builder().withDockerHost(endpoint.uri().toString()).build();
+        var config = new DefaultDockerClientConfig.Builder()
+                .withDockerHost(endpoint.uri().toString())
+                .build();
         return DockerClientImpl.getInstance(config, http);
     }
 
     /** A spec for a test container: a unique name, this run's label, small limits. */
     static ContainerSpec.Builder spec(String image) {
         UUID instance = UUID.randomUUID();
-        return ContainerSpec.builder(instance, "pier-test-" + instance.toString().substring(0, 13), image)
+        return ContainerSpec.builder(
+                        instance, "pier-test-" + instance.toString().substring(0, 13), image)
                 .memoryMiB(32)
                 .cpus(0.25)
                 .pidsLimit(64)
@@ -89,11 +91,16 @@ final class TestDocker {
     }
 
     static void removeOurContainers(DockerClient raw) {
-        List<Container> ours = raw.listContainersCmd().withShowAll(true)
-                .withLabelFilter(Map.of(RUN_LABEL, RUN_ID)).exec();
+        List<Container> ours = raw.listContainersCmd()
+                .withShowAll(true)
+                .withLabelFilter(Map.of(RUN_LABEL, RUN_ID))
+                .exec();
         for (Container c : ours) {
             try {
-                raw.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
+                raw.removeContainerCmd(c.getId())
+                        .withForce(true)
+                        .withRemoveVolumes(true)
+                        .exec();
             } catch (RuntimeException ignored) {
                 // already gone
             }

@@ -14,7 +14,8 @@ import java.util.Map;
 /** A small real HTTP client for tests. */
 public final class Http {
     private final String base;
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient client =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public Http(String base) {
         this.base = base;
@@ -30,8 +31,11 @@ public final class Http {
         }
 
         public String header(String name) {
-            return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
-                    .findFirst().map(e -> e.getValue().getFirst()).orElse(null);
+            return headers.entrySet().stream()
+                    .filter(e -> e.getKey().equalsIgnoreCase(name))
+                    .findFirst()
+                    .map(e -> e.getValue().getFirst())
+                    .orElse(null);
         }
     }
 
@@ -69,7 +73,8 @@ public final class Http {
         for (int i = 0; i + 1 < headers.length; i += 2) {
             b.header(headers[i], headers[i + 1]);
         }
-        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        b.method(
+                method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         return send(b.build());
     }
 
@@ -92,11 +97,15 @@ public final class Http {
      * connection while the client is still writing, and the client sees a reset, not the answer.
      */
     private static HttpRequest expectingContinue(HttpRequest request) {
-        long length = request.bodyPublisher().map(HttpRequest.BodyPublisher::contentLength).orElse(0L);
+        long length = request.bodyPublisher()
+                .map(HttpRequest.BodyPublisher::contentLength)
+                .orElse(0L);
         if (request.expectContinue() || (length >= 0 && length < 64 * 1024)) {
             return request;
         }
-        return HttpRequest.newBuilder(request, (name, value) -> true).expectContinue(true).build();
+        return HttpRequest.newBuilder(request, (name, value) -> true)
+                .expectContinue(true)
+                .build();
     }
 
     public String base() {

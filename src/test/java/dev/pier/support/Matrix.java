@@ -17,8 +17,7 @@ public final class Matrix {
     public static final String AUTH = "/api/v1/user/auth";
     public static final String REFRESH = "/api/v1/user/auth/refresh";
 
-    private Matrix() {
-    }
+    private Matrix() {}
 
     /** A JSON object from name, value pairs; values may be any JSON-serializable object (arrays, maps, numbers). */
     public static String json(Object... pairs) {
@@ -48,7 +47,7 @@ public final class Matrix {
     }
 
     public static String[] bearer(String token) {
-        return new String[]{"Authorization", "Bearer " + token};
+        return new String[] {"Authorization", "Bearer " + token};
     }
 
     /** Asserts a Matrix error: the status, and a body of exactly {@code {"error": …, "errorId": id}}. */
@@ -56,7 +55,9 @@ public final class Matrix {
         assertThat(r.status()).as("status of %s", r.body()).isEqualTo(status);
         JsonNode body = r.json();
         assertThat(body.get("errorId").asInt()).as("errorId of %s", r.body()).isEqualTo(errorId);
-        assertThat(body.get("error").isTextual()).as("error message in %s", r.body()).isTrue();
+        assertThat(body.get("error").isTextual())
+                .as("error message in %s", r.body())
+                .isTrue();
         assertThat(body.get("error").asText()).isNotBlank();
         assertThat(body.size()).as("fields of %s", r.body()).isEqualTo(2);
         return body;
@@ -71,7 +72,8 @@ public final class Matrix {
         assertThat(body.get("expires_in").asLong()).isEqualTo(7200);
         assertThat(body.get("access_token").asText()).matches("[0-9a-f]{64}");
         assertThat(body.get("refresh_token").asText()).matches("[0-9a-f]{64}");
-        assertThat(body.get("access_token").asText()).isNotEqualTo(body.get("refresh_token").asText());
+        assertThat(body.get("access_token").asText())
+                .isNotEqualTo(body.get("refresh_token").asText());
         assertThat(body.size()).isEqualTo(4);
         return body;
     }

@@ -30,7 +30,8 @@ public final class PostgresCluster implements AutoCloseable {
             TestDatabases.requireOrSkip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed");
         }
         if (!"root".equals(System.getProperty("user.name"))) {
-            TestDatabases.requireOrSkip("a test's own PostgreSQL server is started as the postgres user, which needs root");
+            TestDatabases.requireOrSkip(
+                    "a test's own PostgreSQL server is started as the postgres user, which needs root");
         }
         Path dir = Files.createTempDirectory(Path.of("/tmp"), "pier-pg-");
         run("chown", "postgres:postgres", dir.toString());
@@ -39,10 +40,13 @@ public final class PostgresCluster implements AutoCloseable {
             port = s.getLocalPort();
         }
         PostgresCluster c = new PostgresCluster(dir, port, bin);
-        c.asPostgres(bin.resolve("initdb") + " -D " + dir.resolve("data") + " -A trust -U postgres --no-sync >/dev/null");
+        c.asPostgres(
+                bin.resolve("initdb") + " -D " + dir.resolve("data") + " -A trust -U postgres --no-sync >/dev/null");
         c.startServer();
-        c.asPostgres(bin.resolve("psql") + " -h " + dir + " -p " + port + " -U postgres -qc \"CREATE ROLE pier LOGIN PASSWORD 'pier'\"");
-        c.asPostgres(bin.resolve("psql") + " -h " + dir + " -p " + port + " -U postgres -qc \"CREATE DATABASE pier OWNER pier\"");
+        c.asPostgres(bin.resolve("psql") + " -h " + dir + " -p " + port
+                + " -U postgres -qc \"CREATE ROLE pier LOGIN PASSWORD 'pier'\"");
+        c.asPostgres(bin.resolve("psql") + " -h " + dir + " -p " + port
+                + " -U postgres -qc \"CREATE DATABASE pier OWNER pier\"");
         return c;
     }
 
@@ -79,8 +83,10 @@ public final class PostgresCluster implements AutoCloseable {
             return null;
         }
         try (var versions = Files.list(root)) {
-            List<Path> found = versions.map(v -> v.resolve("bin")).filter(b -> Files.isExecutable(b.resolve("pg_ctl")))
-                    .sorted().toList();
+            List<Path> found = versions.map(v -> v.resolve("bin"))
+                    .filter(b -> Files.isExecutable(b.resolve("pg_ctl")))
+                    .sorted()
+                    .toList();
             return found.isEmpty() ? null : found.getLast();
         } catch (IOException e) {
             return null;

@@ -63,7 +63,8 @@ public final class ServerProcess implements AutoCloseable {
         all.put("PIER_DB_URL", jdbcUrl);
         all.put("PIER_DB_USER", "pier");
         all.put("PIER_DB_PASSWORD", "pier");
-        ServerProcess p = new ServerProcess(Files.createTempDirectory("pier-process").resolve("data"), null, all);
+        ServerProcess p =
+                new ServerProcess(Files.createTempDirectory("pier-process").resolve("data"), null, all);
         p.launch();
         return p;
     }
@@ -89,9 +90,20 @@ public final class ServerProcess implements AutoCloseable {
         port = freePort();
         String java = ProcessHandle.current().info().command().orElse("java");
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-cp", classpath,
-                "dev.pier.Main", "serve", "--port", Integer.toString(port), "--data", dataDir.toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        List<String> cmd = new ArrayList<>(List.of(
+                java,
+                "-Xmx256m",
+                "-XX:+UseSerialGC",
+                "-cp",
+                classpath,
+                "dev.pier.Main",
+                "serve",
+                "--port",
+                Integer.toString(port),
+                "--data",
+                dataDir.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().keySet().removeIf(k -> k.startsWith("PIER_"));
         pb.environment().putAll(environment());
@@ -158,7 +170,9 @@ public final class ServerProcess implements AutoCloseable {
 
     /** The TCP ports this process listens on, as {@code ss} sees them. */
     public List<Integer> listeningPorts() throws IOException, InterruptedException {
-        Process ss = new ProcessBuilder("ss", "-H", "-ltnp").redirectErrorStream(true).start();
+        Process ss = new ProcessBuilder("ss", "-H", "-ltnp")
+                .redirectErrorStream(true)
+                .start();
         String out = new String(ss.getInputStream().readAllBytes());
         ss.waitFor();
         List<Integer> ports = new ArrayList<>();

@@ -16,5 +16,4 @@ import java.lang.annotation.Target;
 @Target(ElementType.FIELD)
 @Retention(RetentionPolicy.RUNTIME)
 @ExtendWith(SharedExtension.class)
-public @interface Shared {
-}
+public @interface Shared {}

@@ -75,9 +75,11 @@ public final class SharedExtension implements BeforeAllCallback, AfterEachCallba
     }
 
     private static List<Field> fields(Class<?> testClass) {
-        List<Field> found = AnnotationSupport.findAnnotatedFields(testClass, Shared.class, ModifierSupport::isStatic,
-                HierarchyTraversalMode.TOP_DOWN);
-        if (found.size() != AnnotationSupport.findAnnotatedFields(testClass, Shared.class).size()) {
+        List<Field> found = AnnotationSupport.findAnnotatedFields(
+                testClass, Shared.class, ModifierSupport::isStatic, HierarchyTraversalMode.TOP_DOWN);
+        if (found.size()
+                != AnnotationSupport.findAnnotatedFields(testClass, Shared.class)
+                        .size()) {
             throw new IllegalStateException("@Shared fields must be static: " + testClass.getName());
         }
         return found;

@@ -17,8 +17,7 @@ import java.util.UUID;
  * server the tests skip, except with {@code CI=true}, where that is a failure.
  */
 public final class TestDatabases {
-    private TestDatabases() {
-    }
+    private TestDatabases() {}
 
     public static boolean postgres() {
         return "postgres".equals(System.getProperty("pier.test.db", "sqlite").toLowerCase(Locale.ROOT));
@@ -38,9 +37,10 @@ public final class TestDatabases {
 
     /** Creates an empty database and returns its JDBC URL. */
     public static String createPostgresDatabase() {
-        String name = "pier_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
+        String name =
+                "pier_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 16);
         try (Connection c = DriverManager.getConnection(pgAdminUrl(), pgUser(), pgPassword());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             s.execute("CREATE DATABASE " + name);
         } catch (SQLException e) {
             requireOrSkip("PostgreSQL is not reachable at " + pgAdminUrl() + " as " + pgUser() + ": " + e.getMessage());
@@ -52,7 +52,7 @@ public final class TestDatabases {
     public static void dropPostgresDatabase(String url) {
         String name = url.substring(url.lastIndexOf('/') + 1);
         try (Connection c = DriverManager.getConnection(pgAdminUrl(), pgUser(), pgPassword());
-             Statement s = c.createStatement()) {
+                Statement s = c.createStatement()) {
             s.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
         } catch (SQLException ignored) {
             // best effort: a leftover test database is harmless

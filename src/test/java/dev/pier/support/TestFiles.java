@@ -8,8 +8,7 @@ import java.util.stream.Stream;
 
 /** File helpers for tests. */
 public final class TestFiles {
-    private TestFiles() {
-    }
+    private TestFiles() {}
 
     /** Deletes a directory and everything in it; best effort (a leftover temporary file is harmless). */
     public static void deleteTree(Path dir) {

@@ -2,12 +2,12 @@ package dev.pier.support;
 
 import dev.pier.App;
 import dev.pier.Core;
-import dev.pier.security.Principal;
 import dev.pier.auth.Totp;
 import dev.pier.config.Config;
 import dev.pier.nodes.NodeService;
-import dev.pier.users.Enrollment;
+import dev.pier.security.Principal;
 import dev.pier.security.Role;
+import dev.pier.users.Enrollment;
 import dev.pier.users.UserService;
 import io.javalin.Javalin;
 import org.bouncycastle.util.encoders.Base32;
@@ -124,8 +124,8 @@ public final class TestServer implements AutoCloseable {
 
     /** Logs in through the Matrix API and returns the access token. */
     public Http.Response login(Enrollment e) {
-        return http.postJson("/api/v1/user/auth",
-                "{\"username\":\"" + e.user().username() + "\",\"code\":\"" + code(e) + "\"}");
+        return http.postJson(
+                "/api/v1/user/auth", "{\"username\":\"" + e.user().username() + "\",\"code\":\"" + code(e) + "\"}");
     }
 
     public String accessToken(Enrollment e) {

@@ -1,12 +1,12 @@
 package dev.pier.userkeys;
 
-import dev.pier.security.Principal;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.keys.KeyFormat;
+import dev.pier.security.Principal;
+import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.TestServer;
 import dev.pier.users.Enrollment;
-import dev.pier.security.Role;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,14 +38,20 @@ class PasswordLockoutTest {
 
     private Enrollment userWithPassword() {
         Enrollment e = server.createUser(KeyFixtures.name("lock"), Role.VIEWER);
-        server.core().users.setPasswordHash(Principal.system(), e.user().username(),
-                server.core().passwords.hash(PASSWORD));
+        server.core()
+                .users
+                .setPasswordHash(
+                        Principal.system(),
+                        e.user().username(),
+                        server.core().passwords.hash(PASSWORD));
         return e;
     }
 
     private Http.Response createKey(String username, String password) {
-        return server.http().postForm("/api/user/create_apikey", form("username", username, "password", password,
-                "access_level", "full"));
+        return server.http()
+                .postForm(
+                        "/api/user/create_apikey",
+                        form("username", username, "password", password, "access_level", "full"));
     }
 
     /** The right password with the current code appended; the clock then moves on, since a code works once. */
@@ -120,8 +126,8 @@ class PasswordLockoutTest {
         Enrollment e = userWithPassword();
         String wrong = server.code(e).equals("000000") ? "111111" : "000000";
         for (int i = 0; i < 5; i++) {
-            Http.Response r = server.http().postJson("/api/v1/user/auth",
-                    json("username", e.user().username(), "code", wrong));
+            Http.Response r = server.http()
+                    .postJson("/api/v1/user/auth", json("username", e.user().username(), "code", wrong));
             assertThat(r.status()).isEqualTo(400);
         }
         retryAfter(createKey(e.user().username(), PASSWORD + server.code(e)));
@@ -147,7 +153,8 @@ class PasswordLockoutTest {
             Http.Response r = createKey(KeyFixtures.name("spray"), "wrong");
             assertThat(r.status()).as("attempt %d: %s", i, r.body()).isEqualTo(401);
         }
-        assertThat(retryAfter(createKey(bob.user().username(), PASSWORD + server.code(bob)))).isBetween(500L, 600L);
+        assertThat(retryAfter(createKey(bob.user().username(), PASSWORD + server.code(bob))))
+                .isBetween(500L, 600L);
 
         server.clock.advance(Duration.ofMinutes(10).plusSeconds(1));
         assertThat(rightKey(bob).status()).isEqualTo(200);

@@ -43,7 +43,12 @@ class SecondFactorTest {
 
     private Enrollment user() {
         Enrollment e = server.createUser(KeyFixtures.name("twofa"), Role.VIEWER);
-        server.core().users.setPasswordHash(Principal.system(), e.user().username(), server.core().passwords.hash(PASSWORD));
+        server.core()
+                .users
+                .setPasswordHash(
+                        Principal.system(),
+                        e.user().username(),
+                        server.core().passwords.hash(PASSWORD));
         return e;
     }
 
@@ -89,7 +94,8 @@ class SecondFactorTest {
     void a_wrong_code_with_the_right_password_fails_like_a_wrong_password() {
         Enrollment e = user();
         Http.Response wrongCode = create("username", e.user().username(), "password", PASSWORD, "code", wrongCode(e));
-        Http.Response wrongPassword = create("username", e.user().username(), "password", "not it", "code", server.code(e));
+        Http.Response wrongPassword =
+                create("username", e.user().username(), "password", "not it", "code", server.code(e));
         assertUserKeysError(wrongCode, 401, "user/login-failed");
         assertThat(wrongCode.body()).isEqualTo(wrongPassword.body());
         assertThat(KeyFixtures.keyCount(server)).isZero();
@@ -99,9 +105,11 @@ class SecondFactorTest {
     void a_code_works_once_here_and_is_spent_for_logins_too() {
         Enrollment e = user();
         String code = server.code(e);
-        assertThat(create("username", e.user().username(), "password", PASSWORD, "code", code).status()).isEqualTo(200);
-        assertUserKeysError(create("username", e.user().username(), "password", PASSWORD, "code", code), 401,
-                "user/login-failed");
+        assertThat(create("username", e.user().username(), "password", PASSWORD, "code", code)
+                        .status())
+                .isEqualTo(200);
+        assertUserKeysError(
+                create("username", e.user().username(), "password", PASSWORD, "code", code), 401, "user/login-failed");
         // the same code at the Matrix login: already used (one atomic update consumed it)
         Matrix.assertError(Matrix.login(server.http(), e.user().username(), code), 400, 902);
         assertThat(KeyFixtures.keyCount(server)).isEqualTo(1);
@@ -111,12 +119,16 @@ class SecondFactorTest {
     void five_wrong_codes_with_the_right_password_lock_the_user() {
         Enrollment e = user();
         for (int i = 0; i < 5; i++) {
-            assertUserKeysError(create("username", e.user().username(), "password", PASSWORD, "code", wrongCode(e)), 401,
+            assertUserKeysError(
+                    create("username", e.user().username(), "password", PASSWORD, "code", wrongCode(e)),
+                    401,
                     "user/login-failed");
         }
         Http.Response locked = create("username", e.user().username(), "password", PASSWORD, "code", server.code(e));
         assertThat(locked.status()).as(locked.body()).isEqualTo(429);
-        assertThat(Matrix.login(server.http(), e.user().username(), server.code(e)).status()).isEqualTo(429);
+        assertThat(Matrix.login(server.http(), e.user().username(), server.code(e))
+                        .status())
+                .isEqualTo(429);
     }
 
     /** Before the fix, a right password reset the count of wrong codes: the attacker got 4 guesses per reset. */
@@ -124,14 +136,18 @@ class SecondFactorTest {
     void a_successful_login_does_not_clear_the_count_of_wrong_passwords() {
         Enrollment e = user();
         for (int i = 0; i < 4; i++) {
-            assertUserKeysError(create("username", e.user().username(), "password", "guess " + i, "code", server.code(e)),
-                    401, "user/login-failed");
+            assertUserKeysError(
+                    create("username", e.user().username(), "password", "guess " + i, "code", server.code(e)),
+                    401,
+                    "user/login-failed");
         }
         // a code-only Matrix login proves the code, not the password: the password failures stay counted
         Matrix.assertTokens(Matrix.login(server.http(), e.user().username(), server.code(e)));
         server.clock.advance(Duration.ofSeconds(30));
-        assertUserKeysError(create("username", e.user().username(), "password", "guess 5", "code", server.code(e)),
-                401, "user/login-failed");
+        assertUserKeysError(
+                create("username", e.user().username(), "password", "guess 5", "code", server.code(e)),
+                401,
+                "user/login-failed");
         Http.Response locked = create("username", e.user().username(), "password", PASSWORD, "code", server.code(e));
         assertThat(locked.status()).as(locked.body()).isEqualTo(429);
     }
@@ -143,13 +159,15 @@ class SecondFactorTest {
             create("username", e.user().username(), "password", "guess " + i, "code", server.code(e));
             create("username", e.user().username(), "password", PASSWORD, "code", wrongCode(e));
         }
-        assertThat(create("username", e.user().username(), "password", PASSWORD, "code", server.code(e)).status())
+        assertThat(create("username", e.user().username(), "password", PASSWORD, "code", server.code(e))
+                        .status())
                 .isEqualTo(200);
         server.clock.advance(Duration.ofSeconds(30));
         for (int i = 0; i < 4; i++) {
             create("username", e.user().username(), "password", "again " + i, "code", server.code(e));
         }
-        assertThat(create("username", e.user().username(), "password", PASSWORD, "code", server.code(e)).status())
+        assertThat(create("username", e.user().username(), "password", PASSWORD, "code", server.code(e))
+                        .status())
                 .isEqualTo(200);
     }
 
@@ -159,11 +177,22 @@ class SecondFactorTest {
         Enrollment e = user();
         KeyFixtures.Holder h = KeyFixtures.withKey(server, e.user(), AccessLevel.FULL);
         int before = KeyFixtures.keyCount(server);
-        Http.Response both = create("apikey", h.key(), "username", e.user().username(), "password", PASSWORD,
-                "code", server.code(e));
+        Http.Response both = create(
+                "apikey", h.key(), "username", e.user().username(), "password", PASSWORD, "code", server.code(e));
         assertUserKeysError(both, 400, "api/invalid-request");
-        Http.Response headerAndPassword = server.http().postForm(CREATE, form("username", e.user().username(),
-                "password", PASSWORD, "code", server.code(e), "access_level", "full"), h.xApiKey());
+        Http.Response headerAndPassword = server.http()
+                .postForm(
+                        CREATE,
+                        form(
+                                "username",
+                                e.user().username(),
+                                "password",
+                                PASSWORD,
+                                "code",
+                                server.code(e),
+                                "access_level",
+                                "full"),
+                        h.xApiKey());
         assertUserKeysError(headerAndPassword, 400, "api/invalid-request");
         assertThat(KeyFixtures.keyCount(server)).isEqualTo(before);
     }
@@ -171,11 +200,14 @@ class SecondFactorTest {
     @Test
     void a_password_session_is_audited_as_a_password_login() {
         Enrollment e = user();
-        assertThat(create("username", e.user().username(), "password", PASSWORD, "code", server.code(e)).status())
+        assertThat(create("username", e.user().username(), "password", PASSWORD, "code", server.code(e))
+                        .status())
                 .isEqualTo(200);
         assertThat(KeyFixtures.audit(server, "auth.password", e.user().username()))
-                .extracting(r -> r.get("outcome")).containsExactly("success");
+                .extracting(r -> r.get("outcome"))
+                .containsExactly("success");
         assertThat(KeyFixtures.rows(server, "SELECT credential_id FROM audit_log WHERE action = 'key.create'"))
-                .extracting(r -> r.get("credential_id")).containsExactly("password");
+                .extracting(r -> r.get("credential_id"))
+                .containsExactly("password");
     }
 }

@@ -1,12 +1,12 @@
 package dev.pier.users;
 
-import dev.pier.support.Shared;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.keys.KeyFixtures;
 import dev.pier.security.AccessLevel;
 import dev.pier.security.Role;
 import dev.pier.support.Http;
 import dev.pier.support.Matrix;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,8 +25,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class SessionsEndTest {
     private static final AtomicInteger SEQ = new AtomicInteger();
+
     @Shared
     static TestServer server;
+
     static Http http;
     static KeyFixtures.Holder owner;
 
@@ -50,12 +52,18 @@ class SessionsEndTest {
 
     /** 400 (unknown user) while the token is good, 401 once it is not. */
     private static int probe(String access) {
-        return http.delete("/api/v1/user/auth/revoke/nobody-at-all", Matrix.bearer(access)).status();
+        return http.delete("/api/v1/user/auth/revoke/nobody-at-all", Matrix.bearer(access))
+                .status();
     }
 
     private static Http.Response refresh(JsonNode t) {
-        return http.postJson(Matrix.REFRESH, Matrix.json("grant_type", "refresh_token",
-                "refresh_token", t.get("refresh_token").asText()));
+        return http.postJson(
+                Matrix.REFRESH,
+                Matrix.json(
+                        "grant_type",
+                        "refresh_token",
+                        "refresh_token",
+                        t.get("refresh_token").asText()));
     }
 
     private static Http.Response patch(String username, String json) {
@@ -77,7 +85,8 @@ class SessionsEndTest {
         assertThat(r.body()).doesNotContain("passphrase").doesNotContain("argon2");
         assertEnded(a);
         assertEnded(b);
-        assertThat(KeyFixtures.audit(server, "user.password", e.user().username())).hasSize(1);
+        assertThat(KeyFixtures.audit(server, "user.password", e.user().username()))
+                .hasSize(1);
         // a new login works
         assertThat(probe(session(e).get("access_token").asText())).isEqualTo(400);
     }
@@ -86,8 +95,12 @@ class SessionsEndTest {
     void a_user_changing_their_own_password_ends_their_sessions_too() {
         Enrollment e = user(Role.VIEWER);
         JsonNode a = session(e);
-        Http.Response r = http.send("PATCH", "/api/v1/users/" + e.user().username(), "application/json",
-                Matrix.json("password", "my own new passphrase"), Matrix.bearer(a.get("access_token").asText()));
+        Http.Response r = http.send(
+                "PATCH",
+                "/api/v1/users/" + e.user().username(),
+                "application/json",
+                Matrix.json("password", "my own new passphrase"),
+                Matrix.bearer(a.get("access_token").asText()));
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         assertEnded(a);
     }
@@ -106,8 +119,8 @@ class SessionsEndTest {
     void a_totp_reset_ends_every_session_and_issues_a_pending_secret() {
         Enrollment e = user(Role.VIEWER);
         JsonNode a = session(e);
-        Http.Response r = http.send("POST", "/api/v1/users/" + e.user().username() + "/totp/reset", null, null,
-                owner.xApiKey());
+        Http.Response r =
+                http.send("POST", "/api/v1/users/" + e.user().username() + "/totp/reset", null, null, owner.xApiKey());
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         assertThat(r.header("Cache-Control")).isEqualTo("no-store");
         String secret = r.json().get("secret").asText();
@@ -125,7 +138,8 @@ class SessionsEndTest {
         assertThat(http.get("/api/v1/api_tokens", k.xApiKey()).status()).isEqualTo(200);
         JsonNode a = session(e);
 
-        assertThat(patch(e.user().username(), Matrix.json("disabled", true)).status()).isEqualTo(200);
+        assertThat(patch(e.user().username(), Matrix.json("disabled", true)).status())
+                .isEqualTo(200);
         assertEnded(a);
         assertThat(http.get("/api/v1/api_tokens", k.xApiKey()).status()).isEqualTo(401);
 
@@ -138,8 +152,14 @@ class SessionsEndTest {
         assertThat(stillOff.status()).isEqualTo(401);
         assertThat(stillOff.body()).contains("not enabled");
         // ... until it is enabled again on its own
-        assertThat(http.send("PATCH", "/api/v1/api_tokens/" + k.keyId(), "application/json",
-                Matrix.json("enabled", true), owner.xApiKey()).status()).isEqualTo(200);
+        assertThat(http.send(
+                                "PATCH",
+                                "/api/v1/api_tokens/" + k.keyId(),
+                                "application/json",
+                                Matrix.json("enabled", true),
+                                owner.xApiKey())
+                        .status())
+                .isEqualTo(200);
         assertThat(http.get("/api/v1/api_tokens", k.xApiKey()).status()).isEqualTo(200);
     }
 
@@ -150,10 +170,18 @@ class SessionsEndTest {
         JsonNode a = session(viewer);
         JsonNode b = session(other);
         String t = a.get("access_token").asText();
-        Http.Response r = http.send("PATCH", "/api/v1/users/" + other.user().username(), "application/json",
-                Matrix.json("password", "hijacked passphrase 1"), Matrix.bearer(t));
-        Http.Response ghost = http.send("PATCH", "/api/v1/users/ghost-" + SEQ.incrementAndGet(), "application/json",
-                Matrix.json("password", "hijacked passphrase 1"), Matrix.bearer(t));
+        Http.Response r = http.send(
+                "PATCH",
+                "/api/v1/users/" + other.user().username(),
+                "application/json",
+                Matrix.json("password", "hijacked passphrase 1"),
+                Matrix.bearer(t));
+        Http.Response ghost = http.send(
+                "PATCH",
+                "/api/v1/users/ghost-" + SEQ.incrementAndGet(),
+                "application/json",
+                Matrix.json("password", "hijacked passphrase 1"),
+                Matrix.bearer(t));
         assertThat(r.status()).isEqualTo(404);
         assertThat(ghost.status()).isEqualTo(404);
         assertThat(r.json().get("detail").asText()).contains("not found, or not one you may manage");
@@ -164,14 +192,22 @@ class SessionsEndTest {
     void bad_input_is_a_400_and_changes_nothing() {
         Enrollment e = user(Role.VIEWER);
         JsonNode a = session(e);
-        for (String body : new String[]{"{}", Matrix.json("role", "emperor"), Matrix.json("role", "owner"),
-                Matrix.json("disabled", "perhaps"), Matrix.json("password", 12345678), Matrix.json("password", "short"),
-                Matrix.json("password", "password1234"), "{\"role\":\"viewer\",\"role\":\"admin\"}"}) {
+        for (String body : new String[] {
+            "{}",
+            Matrix.json("role", "emperor"),
+            Matrix.json("role", "owner"),
+            Matrix.json("disabled", "perhaps"),
+            Matrix.json("password", 12345678),
+            Matrix.json("password", "short"),
+            Matrix.json("password", "password1234"),
+            "{\"role\":\"viewer\",\"role\":\"admin\"}"
+        }) {
             Http.Response r = patch(e.user().username(), body);
             assertThat(r.status()).as(body + " -> " + r.body()).isBetween(400, 403);
             assertThat(r.header("Content-Type")).contains("application/problem+json");
         }
         assertThat(probe(a.get("access_token").asText())).isEqualTo(400);
-        assertThat(server.core().users.find(e.user().username()).orElseThrow().role()).isEqualTo(Role.VIEWER);
+        assertThat(server.core().users.find(e.user().username()).orElseThrow().role())
+                .isEqualTo(Role.VIEWER);
     }
 }

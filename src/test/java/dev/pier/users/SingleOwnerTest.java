@@ -1,10 +1,10 @@
 package dev.pier.users;
 
-import dev.pier.support.Shared;
-import dev.pier.security.Role;
-import dev.pier.security.Principal;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
+import dev.pier.security.Principal;
+import dev.pier.security.Role;
+import dev.pier.support.Shared;
 import dev.pier.support.TestServer;
 import org.jdbi.v3.core.Jdbi;
 import org.junit.jupiter.api.BeforeEach;
@@ -44,12 +44,19 @@ class SingleOwnerTest {
                         INSERT INTO users (id, username, username_key, role, owner_slot, totp_secret, totp_last_step,
                                            created_at, updated_at)
                         VALUES (:id, :u, :k, :r, :slot, 'v1:AAAA', 0, :now, :now)""")
-                .bind("id", UUID.randomUUID()).bind("u", username).bind("k", username.toLowerCase())
-                .bind("r", role).bind("slot", ownerSlot).bind("now", Instant.now()).execute());
+                .bind("id", UUID.randomUUID())
+                .bind("u", username)
+                .bind("k", username.toLowerCase())
+                .bind("r", role)
+                .bind("slot", ownerSlot)
+                .bind("now", Instant.now())
+                .execute());
     }
 
     private long owners() {
-        return jdbi().withHandle(h -> h.createQuery("SELECT COUNT(*) FROM users WHERE role = 'owner'").mapTo(Long.class).one());
+        return jdbi().withHandle(h -> h.createQuery("SELECT COUNT(*) FROM users WHERE role = 'owner'")
+                .mapTo(Long.class)
+                .one());
     }
 
     @Test
@@ -78,8 +85,9 @@ class SingleOwnerTest {
     void promoting_an_admin_to_owner_by_hand_is_refused_by_the_database() {
         server.createUser("first-owner", Role.OWNER);
         Enrollment admin = server.createUser("ambitious", Role.ADMIN);
-        assertThatThrownBy(() -> jdbi().useHandle(h -> h.createUpdate(
-                        "UPDATE users SET role = 'owner' WHERE id = :id").bind("id", admin.user().id()).execute()))
+        assertThatThrownBy(() -> jdbi().useHandle(h -> h.createUpdate("UPDATE users SET role = 'owner' WHERE id = :id")
+                        .bind("id", admin.user().id())
+                        .execute()))
                 .isInstanceOf(RuntimeException.class);
         assertThat(owners()).isEqualTo(1);
     }
@@ -88,8 +96,10 @@ class SingleOwnerTest {
     void promoting_an_admin_into_the_owner_slot_by_hand_is_refused_by_the_database() {
         server.createUser("first-owner", Role.OWNER);
         Enrollment admin = server.createUser("ambitious", Role.ADMIN);
-        assertThatThrownBy(() -> jdbi().useHandle(h -> h.createUpdate(
-                        "UPDATE users SET role = 'owner', owner_slot = 1 WHERE id = :id").bind("id", admin.user().id()).execute()))
+        assertThatThrownBy(() -> jdbi().useHandle(
+                                h -> h.createUpdate("UPDATE users SET role = 'owner', owner_slot = 1 WHERE id = :id")
+                                        .bind("id", admin.user().id())
+                                        .execute()))
                 .isInstanceOf(RuntimeException.class);
         assertThat(owners()).isEqualTo(1);
     }
@@ -113,8 +123,11 @@ class SingleOwnerTest {
                 results.add(pool.submit(() -> {
                     go.await();
                     try {
-                        return server.core().users.create(Principal.system(),
-                                new UserService.NewUser(null, name, Role.OWNER, null, null));
+                        return server.core()
+                                .users
+                                .create(
+                                        Principal.system(),
+                                        new UserService.NewUser(null, name, Role.OWNER, null, null));
                     } catch (PierException e) {
                         return e;
                     }
