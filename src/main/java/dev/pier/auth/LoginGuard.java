@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.regex.Pattern;
 
 /**
@@ -149,8 +150,33 @@ public final class LoginGuard {
         return new Attempt(user, addr);
     }
 
-    /** The conditional UPDATE that admits and reserves in one step; inserts the bucket on first use. */
+    /**
+     * Admits or refuses in the database (so every process shares the decision), one attempt per bucket at a
+     * time within this process: a burst of attempts for one name then waits here, in memory, instead of
+     * holding every pooled connection on the same row's lock while the rest of the server waits for one.
+     */
     private boolean reserve(String kind, String subject, Instant now) {
+        ReentrantLock stripe = STRIPES[Math.floorMod((kind + ':' + subject).hashCode(), STRIPES.length)];
+        stripe.lock();
+        try {
+            return reserveInDatabase(kind, subject, now);
+        } finally {
+            stripe.unlock();
+        }
+    }
+
+    private static final ReentrantLock[] STRIPES = stripes(64);
+
+    private static ReentrantLock[] stripes(int n) {
+        ReentrantLock[] locks = new ReentrantLock[n];
+        for (int i = 0; i < n; i++) {
+            locks[i] = new ReentrantLock();
+        }
+        return locks;
+    }
+
+    /** The conditional UPDATE that admits and reserves in one step; inserts the bucket on first use. */
+    private boolean reserveInDatabase(String kind, String subject, Instant now) {
         Instant stale = now.minus(STALE_RESERVATION);
         for (int attempt = 0; ; attempt++) {
             int updated = jdbi.withHandle(h -> h.createUpdate("""

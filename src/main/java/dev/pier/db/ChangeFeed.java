@@ -114,13 +114,10 @@ public final class ChangeFeed implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
-            // the database is away: what it would tell us is unknown, so every copy is dropped (reads then go
-            // to the database and fail there, visibly) — and the outage is logged once, not every tick
+            // the database is away. The copies stay: while it is away nobody can change what they copy, and
+            // the first poll that works again compares the counters and drops whatever moved meanwhile. The
+            // outage is logged once, not every tick.
             health.failed(e);
-            for (Topic t : Topic.values()) {
-                seen.remove(t);
-                fire(t);
-            }
         } catch (Error e) {
             log.error("change poll failed", e);
         }

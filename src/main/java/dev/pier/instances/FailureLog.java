@@ -1,5 +1,6 @@
 package dev.pier.instances;
 
+import dev.pier.db.DatabaseHealth;
 import dev.pier.errors.PierException;
 import dev.pier.runtime.ContainerRuntimeException;
 import org.slf4j.Logger;
@@ -44,6 +45,11 @@ final class FailureLog {
 
     /** {@code task} failed with {@code error}. */
     void failed(String task, Throwable error) {
+        if (DatabaseHealth.classify(error).isPresent()) {
+            // the database is away, busy or full: DatabaseHealth says so once per outage for everything
+            log.debug("{} failed: the database is unavailable ({})", task, error.toString());
+            return;
+        }
         long now = nanos.getAsLong();
         String kind = kind(error);
         boolean[] first = {false};

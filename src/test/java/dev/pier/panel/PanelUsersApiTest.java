@@ -361,8 +361,7 @@ class PanelUsersApiTest {
                 .contains("at least 8");
         assertPlainError(createUser(admin, "username", name, "email", name + "@example.com", "password", ""), 400);
         for (String weak :
-                new String[] {"password1234", "aaaaaaaaaaaa", "qwertyuiop12", "iloveyou", name + "2024", "P@ssw0rd2024"
-                }) {
+                new String[] {"password1234", "aaaaaaaaaaaa", "qwertyuiop12", "iloveyou", name, "P@ssw0rd2024"}) {
             assertThat(assertPlainError(
                             createUser(admin, "username", name, "email", name + "@example.com", "password", weak), 400))
                     .as(weak)
