@@ -13,10 +13,10 @@ import java.util.List;
 /**
  * Times full reconcile passes over one node, for bench/instances. The server logs nothing on a pass
  * that changes nothing and has no endpoint to trigger one, so this opens a second {@link Core} on the
- * server's data directory (H2's AUTO_SERVER lets a second process in, as the CLI does) and calls
+ * server's data directory (SQLite's own locking lets a second process in, as the CLI does) and calls
  * {@code reconciler.pass(node)} itself: the same work as the server's periodic pass (list the node's
  * Pier-labelled containers, read the node's records, compare each pair, act on differences).
- * Its one database read goes over H2's loopback TCP link to the server process.
+ * Its one database read is a read of the same SQLite file the server writes.
  *
  * <p>Besides wall time it reports this process's CPU time per pass, which other work on the machine
  * inflates far less than wall time: Pier's own share of a pass (the Docker engine's share is not in it).
