@@ -77,6 +77,8 @@ public final class NodeService implements AutoCloseable {
     private final Map<UUID, Instant> seenWritten = new ConcurrentHashMap<>();
     /** Nodes whose current status could not be written (the database was away). */
     private final java.util.Set<UUID> unwritten = ConcurrentHashMap.newKeySet();
+    /** Nodes being checked now on behalf of a failed call (see {@link #reportUnreachable}). */
+    private final java.util.Set<UUID> checking = ConcurrentHashMap.newKeySet();
 
     public NodeService(
             Jdbi jdbi,
@@ -343,7 +345,15 @@ public final class NodeService implements AutoCloseable {
 
     /** Marks a node offline after a runtime call found it unreachable. */
     public void reportUnreachable(Node node, RuntimeUnavailableException e) {
-        failed(node, e);
+        // a call that ran out of time may have met an engine that is busy, not gone: the ping decides (one
+        // check at a time per node; a check already running decides for this failure too)
+        if (checking.add(node.id())) {
+            try {
+                checkOne(node);
+            } finally {
+                checking.remove(node.id());
+            }
+        }
     }
 
     void checkOne(Node node) {
@@ -426,6 +436,10 @@ public final class NodeService implements AutoCloseable {
         if (before != status) {
             if (status == NodeStatus.OFFLINE) {
                 log.warn("node '{}' is offline: {}", node.name(), why);
+                ContainerRuntime rt = runtimes.get(node.id());
+                if (rt != null) {
+                    rt.abortCalls("node '" + node.name() + "' stopped answering (" + why + ")");
+                }
             } else {
                 log.info("node '{}' is {}", node.name(), status.wire());
             }

@@ -146,6 +146,13 @@ public interface ContainerRuntime extends AutoCloseable {
      */
     Closeable events(Consumer<RuntimeEvent> consumer);
 
+    /**
+     * Cuts short every call in flight (not the event streams): each fails at once with
+     * {@link RuntimeUnavailableException} saying {@code why}. For an engine found not to answer any more,
+     * so that no action waits out its whole deadline on it.
+     */
+    default void abortCalls(String why) {}
+
     /** Releases connections and ends event subscriptions. Containers are left as they are. */
     @Override
     void close();

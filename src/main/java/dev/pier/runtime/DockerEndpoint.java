@@ -24,7 +24,10 @@ public record DockerEndpoint(URI uri, Optional<TlsMaterial> tls, Deadlines deadl
     /**
      * The deadline of each kind of engine call, from sending the request to the answer's last byte. A call
      * still running at its deadline is aborted and fails with {@link RuntimeUnavailableException}: no caller
-     * (and no lock a caller holds) waits on an engine longer than this.
+     * (and no lock a caller holds) waits on an engine longer than this. The deadlines of ordinary calls leave
+     * room for an engine that is busy (fifty containers starting at once take it many seconds); an engine
+     * that has stopped answering is found by the ping within a few seconds, and then its calls in flight
+     * are cut short at once ({@link ContainerRuntime#abortCalls}).
      *
      * @param connect    establishing a connection (and the TLS handshake): how long an unreachable node holds
      *                   a caller up
@@ -40,9 +43,9 @@ public record DockerEndpoint(URI uri, Optional<TlsMaterial> tls, Deadlines deadl
         public static final Deadlines DEFAULT = new Deadlines(
                 Duration.ofSeconds(2),
                 Duration.ofSeconds(3),
-                Duration.ofSeconds(5),
-                Duration.ofSeconds(10),
-                Duration.ofSeconds(10),
+                Duration.ofSeconds(15),
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(15),
                 Duration.ofMinutes(10));
 
         public Deadlines {

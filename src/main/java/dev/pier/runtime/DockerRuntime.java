@@ -116,6 +116,11 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
+    public void abortCalls(String why) {
+        http.abortCalls(why);
+    }
+
+    @Override
     public void ping() {
         Quarantine q = quarantine;
         if (q != null && q.untilNanos() - System.nanoTime() > 0) {

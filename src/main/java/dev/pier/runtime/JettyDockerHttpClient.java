@@ -66,6 +66,8 @@ final class JettyDockerHttpClient implements DockerHttpClient {
     private final String base;
     private final Transport unix;
     private final Consumer<EngineAnswerException> misbehaviour;
+    private final java.util.Set<org.eclipse.jetty.client.Request> calls =
+            java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /**
      * @param misbehaviour told of every answer refused because the engine broke the protocol (redirects,
@@ -181,6 +183,9 @@ final class JettyDockerHttpClient implements DockerHttpClient {
             r.body(new BytesRequestContent(type, body));
         }
         if (x.deadline() != null) {
+            // an ordinary call, cut short by abortCalls when the engine is found not to answer any more
+            calls.add(r);
+            r.onComplete(result -> calls.remove(r));
             r.timeout(x.deadline().toMillis(), TimeUnit.MILLISECONDS);
             r.idleTimeout(x.deadline().toMillis(), TimeUnit.MILLISECONDS);
         } else {
@@ -231,6 +236,13 @@ final class JettyDockerHttpClient implements DockerHttpClient {
             throw new UncheckedIOException(big);
         }
         return new JettyResponse(r, response, new BoundedInput(r, listener.getInputStream(), x));
+    }
+
+    /** Aborts every ordinary call in flight (not the event streams), with {@code why}. */
+    void abortCalls(String why) {
+        for (org.eclipse.jetty.client.Request r : calls) {
+            r.abort(new EngineAnswerException(EngineAnswerException.Kind.DEADLINE, why));
+        }
     }
 
     @Override

@@ -1,8 +1,12 @@
 package dev.pier.db;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Container;
 import dev.pier.Core;
 import dev.pier.auth.Totp;
+import dev.pier.instances.InstanceFixture;
+import dev.pier.instances.TestEngine;
 import dev.pier.security.Principal;
 import dev.pier.security.Role;
 import dev.pier.support.DatabaseFree;
@@ -20,6 +24,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
@@ -171,6 +176,98 @@ class KillNineTest {
                             .status())
                     .isEqualTo(401);
         }
+    }
+
+    @Test
+    void acknowledged_deploys_and_deletes_survive_kill_9() throws Exception {
+        // passes every second after the restart: an undone delete or a lost deploy shows within seconds
+        try (ServerProcess server = ServerProcess.start(Map.of("PIER_RECONCILE_SECONDS", "1"));
+                DockerClient docker = TestEngine.connect()) {
+            String token = ownerToken(server);
+            Http http = server.http();
+            UUID installation;
+            try (Core cli = server.cli()) {
+                installation = Installation.id(cli.db.jdbi());
+            }
+            try {
+                awaitOnline(http, token);
+                Http.Response image = http.postJson(
+                        "/api/v1/images",
+                        "{\"name\":\"sleeper\",\"reference\":\"" + TestEngine.SLEEPER + "\",\"default\":true}",
+                        "Authorization",
+                        "Bearer " + token);
+                assertThat(image.status()).as(image.body()).isEqualTo(201);
+                List<String> toDelete = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    toDelete.add(deploy(http, token, "doomed-" + i));
+                }
+                List<String> deployed = new ArrayList<>();
+                List<String> deleted = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    deployed.add(deploy(http, token, "kept-" + i));
+                    Http.Response d =
+                            http.delete("/api/v1/instances/" + toDelete.get(i), "Authorization", "Bearer " + token);
+                    assertThat(d.status()).as(d.body()).isEqualTo(204);
+                    deleted.add(toDelete.get(i));
+                }
+                // the last write was acknowledged a moment ago: kill now
+                server.kill9();
+                server.restart();
+
+                Http again = server.http();
+                for (String id : deployed) {
+                    assertThat(again.get("/api/v1/instances/" + id, "Authorization", "Bearer " + token)
+                                    .status())
+                            .as("acknowledged deploy %s", id)
+                            .isEqualTo(200);
+                }
+                // a few reconcile passes later: every acknowledged deploy runs, every acknowledged delete stays done
+                Thread.sleep(4000);
+                for (String id : deployed) {
+                    List<Container> c = TestEngine.containersOf(docker, installation, UUID.fromString(id));
+                    assertThat(c).as("containers of acknowledged deploy %s", id).hasSize(1);
+                    assertThat(TestEngine.running(docker, c.getFirst().getId())).isTrue();
+                }
+                for (String id : deleted) {
+                    assertThat(again.get("/api/v1/instances/" + id, "Authorization", "Bearer " + token)
+                                    .status())
+                            .as("acknowledged delete %s", id)
+                            .isEqualTo(404);
+                    assertThat(TestEngine.containersOf(docker, installation, UUID.fromString(id)))
+                            .as("containers of acknowledged delete %s", id)
+                            .isEmpty();
+                }
+                log.info(
+                        "kill -9 after deploys and deletes ({}): {} deploys and {} deletes acknowledged, all held",
+                        TestDatabases.postgres() ? "PostgreSQL" : "SQLite",
+                        deployed.size(),
+                        deleted.size());
+            } finally {
+                TestEngine.removeContainers(docker, installation);
+            }
+        }
+    }
+
+    private static String deploy(Http http, String token, String prefix) {
+        Http.Response r = http.postJson(
+                "/api/v1/instances",
+                "{\"name\":\"" + InstanceFixture.name(prefix) + "\",\"memory_mib\":32,\"ports\":\"\"}",
+                "Authorization",
+                "Bearer " + token);
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return r.json().get("id").asText();
+    }
+
+    private static void awaitOnline(Http http, String token) throws InterruptedException {
+        for (int i = 0; i < 100; i++) {
+            if (http.get("/api/v1/nodes", "Authorization", "Bearer " + token)
+                    .body()
+                    .contains("\"status\":\"online\"")) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("node local never came online");
     }
 
     @Test

@@ -46,6 +46,11 @@ final class HookedRuntime implements ContainerRuntime {
     }
 
     @Override
+    public void abortCalls(String why) {
+        delegate.abortCalls(why);
+    }
+
+    @Override
     public boolean imageExists(String imageRef) {
         return delegate.imageExists(imageRef);
     }

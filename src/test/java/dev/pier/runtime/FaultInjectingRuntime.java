@@ -227,6 +227,11 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
     }
 
     @Override
+    public void abortCalls(String why) {
+        delegate.abortCalls(why);
+    }
+
+    @Override
     public void ping() {
         around(Operation.PING, delegate::ping);
     }
