@@ -77,6 +77,10 @@ public final class NodeService implements AutoCloseable {
     private final Map<UUID, Instant> seenWritten = new ConcurrentHashMap<>();
     /** Nodes whose current status could not be written (the database was away). */
     private final java.util.Set<UUID> unwritten = ConcurrentHashMap.newKeySet();
+    /** Pings in a row that ran out of time, per node. */
+    private final Map<UUID, Integer> slowPings = new ConcurrentHashMap<>();
+
+    static final int PING_TIMEOUTS_TO_OFFLINE = 2;
     /** Nodes being checked now on behalf of a failed call (see {@link #reportUnreachable}). */
     private final java.util.Set<UUID> checking = ConcurrentHashMap.newKeySet();
 
@@ -368,10 +372,20 @@ public final class NodeService implements AutoCloseable {
         }
         try {
             rt.ping();
+        } catch (RuntimeUnavailableException e) {
+            // one ping out of time may be an engine busy starting fifty containers; two in a row is one that
+            // stopped answering (offline within two checks: under 10 s with the defaults)
+            if (e.timedOut() && slowPings.merge(node.id(), 1, Integer::sum) < PING_TIMEOUTS_TO_OFFLINE) {
+                log.debug("node '{}' did not answer a ping in time: {}", node.name(), e.getMessage());
+                return;
+            }
+            failed(node, e);
+            return;
         } catch (RuntimeException e) {
             failed(node, e);
             return;
         }
+        slowPings.remove(node.id());
         setStatus(node, NodeStatus.ONLINE, null);
     }
 

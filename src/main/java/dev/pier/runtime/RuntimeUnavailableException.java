@@ -13,4 +13,20 @@ public final class RuntimeUnavailableException extends ContainerRuntimeException
     public RuntimeUnavailableException(String message) {
         super(message, null);
     }
+
+    /**
+     * Whether the engine was reached but did not answer in time (a busy engine looks like this for a
+     * moment; a frozen one for good), as opposed to a refused or broken connection.
+     */
+    public boolean timedOut() {
+        for (Throwable t = getCause(); t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof EngineAnswerException e && e.kind() == EngineAnswerException.Kind.DEADLINE) {
+                return true;
+            }
+            if (t instanceof java.net.SocketTimeoutException || t instanceof java.util.concurrent.TimeoutException) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

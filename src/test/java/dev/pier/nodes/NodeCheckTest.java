@@ -75,6 +75,30 @@ class NodeCheckTest {
     }
 
     @Test
+    void one_ping_out_of_time_is_a_busy_engine_and_two_in_a_row_a_gone_one() {
+        NodeService nodes = server.core().nodes;
+        nodes.checkAll();
+        assertThat(online()).isTrue();
+        runtime.get().arm(Operation.PING, When.BEFORE, Fault.throwing(NodeCheckTest::slowPing));
+        nodes.checkAll();
+        assertThat(online()).as("after one slow ping").isTrue();
+        nodes.checkAll(); // answered in time: the count starts over
+        runtime.get().arm(Operation.PING, When.BEFORE, Fault.throwing(NodeCheckTest::slowPing));
+        nodes.checkAll();
+        assertThat(online()).as("after one slow ping again").isTrue();
+        runtime.get().arm(Operation.PING, When.BEFORE, Fault.throwing(NodeCheckTest::slowPing));
+        nodes.checkAll();
+        assertThat(online()).as("after two slow pings in a row").isFalse();
+        nodes.checkAll();
+        assertThat(online()).isTrue();
+    }
+
+    private static RuntimeUnavailableException slowPing() {
+        return new RuntimeUnavailableException(
+                "injected: no answer within 3 s", new java.net.SocketTimeoutException("no answer within 3 s"));
+    }
+
+    @Test
     void a_failed_runtime_call_takes_the_node_offline_only_when_its_ping_fails_too() {
         NodeService nodes = server.core().nodes;
         nodes.checkAll();
