@@ -77,8 +77,6 @@ public final class NodeService implements AutoCloseable {
     private final Map<UUID, Instant> seenWritten = new ConcurrentHashMap<>();
     /** Nodes whose current status could not be written (the database was away). */
     private final java.util.Set<UUID> unwritten = ConcurrentHashMap.newKeySet();
-    /** Pings in a row that ran out of time, per node. */
-    private final Map<UUID, Integer> slowPings = new ConcurrentHashMap<>();
 
     static final int PING_TIMEOUTS_TO_OFFLINE = 2;
     /** Nodes being checked now on behalf of a failed call (see {@link #reportUnreachable}). */
@@ -350,8 +348,9 @@ public final class NodeService implements AutoCloseable {
     /** Marks a node offline after a runtime call found it unreachable. */
     public void reportUnreachable(Node node, RuntimeUnavailableException e) {
         // a call that ran out of time may have met an engine that is busy, not gone: the ping decides (one
-        // check at a time per node; a check already running decides for this failure too)
-        if (checking.add(node.id())) {
+        // check at a time per node; a check already running decides for this failure too). A node already
+        // offline (whose going offline may have cut this very call short) is left to the periodic check.
+        if (isOnline(node) && checking.add(node.id())) {
             try {
                 checkOne(node);
             } finally {
@@ -370,22 +369,25 @@ public final class NodeService implements AutoCloseable {
             } // else: the database is away, which says nothing about the node
             return;
         }
-        try {
-            rt.ping();
-        } catch (RuntimeUnavailableException e) {
-            // one ping out of time may be an engine busy starting fifty containers; two in a row is one that
-            // stopped answering (offline within two checks: under 10 s with the defaults)
-            if (e.timedOut() && slowPings.merge(node.id(), 1, Integer::sum) < PING_TIMEOUTS_TO_OFFLINE) {
-                log.debug("node '{}' did not answer a ping in time: {}", node.name(), e.getMessage());
+        // a ping out of time may have met an engine busy starting fifty containers, so it is asked once more
+        // at once; two in a row is an engine that stopped answering (offline within the check interval plus
+        // two ping deadlines: 6 s with the defaults)
+        for (int attempt = 1; ; attempt++) {
+            try {
+                rt.ping();
+                break;
+            } catch (RuntimeUnavailableException e) {
+                if (e.timedOut() && attempt < PING_TIMEOUTS_TO_OFFLINE && !interrupted(e)) {
+                    log.debug("node '{}' did not answer a ping in time, asking again: {}", node.name(), e.getMessage());
+                    continue;
+                }
+                failed(node, e);
+                return;
+            } catch (RuntimeException e) {
+                failed(node, e);
                 return;
             }
-            failed(node, e);
-            return;
-        } catch (RuntimeException e) {
-            failed(node, e);
-            return;
         }
-        slowPings.remove(node.id());
         setStatus(node, NodeStatus.ONLINE, null);
     }
 

@@ -32,7 +32,7 @@ public record DockerEndpoint(URI uri, Optional<TlsMaterial> tls, Deadlines deadl
      * @param connect    establishing a connection (and the TLS handshake): how long an unreachable node holds
      *                   a caller up
      * @param ping       {@code /_ping}: the node check runs it every few seconds, so that a hung engine is marked
-     *                   offline within the check interval plus this
+     *                   offline within the check interval plus two of these (a ping out of time is asked once more at once)
      * @param read       calls that only read (inspect, list, logs), and the wait for an event stream's headers
      * @param write      calls that change something and should be quick (create, start, kill, remove)
      * @param stopMargin what a stop or a restart may take beyond the grace period it was given
@@ -42,7 +42,7 @@ public record DockerEndpoint(URI uri, Optional<TlsMaterial> tls, Deadlines deadl
             Duration connect, Duration ping, Duration read, Duration write, Duration stopMargin, Duration pull) {
         public static final Deadlines DEFAULT = new Deadlines(
                 Duration.ofSeconds(2),
-                Duration.ofSeconds(3),
+                Duration.ofSeconds(2),
                 Duration.ofSeconds(15),
                 Duration.ofSeconds(30),
                 Duration.ofSeconds(15),

@@ -63,6 +63,7 @@ final class JettyDockerHttpClient implements DockerHttpClient {
 
     private final DockerEndpoint endpoint;
     private final HttpClient client;
+    private final HttpClient pingClient;
     private final String base;
     private final Transport unix;
     private final Consumer<EngineAnswerException> misbehaviour;
@@ -76,20 +77,6 @@ final class JettyDockerHttpClient implements DockerHttpClient {
     JettyDockerHttpClient(DockerEndpoint endpoint, Consumer<EngineAnswerException> misbehaviour) {
         this.endpoint = endpoint;
         this.misbehaviour = misbehaviour;
-        QueuedThreadPool threads = new QueuedThreadPool(16, 2, 30_000);
-        threads.setName("pier-docker " + endpoint.uri());
-        threads.setDaemon(true);
-        threads.setReservedThreads(0);
-        client = new HttpClient();
-        client.setExecutor(threads);
-        client.setFollowRedirects(false);
-        client.setMaxRedirects(0);
-        client.setConnectTimeout(endpoint.deadlines().connect().toMillis());
-        client.setIdleTimeout(30_000);
-        client.setMaxConnectionsPerDestination(32);
-        client.setMaxResponseHeadersSize(MAX_HEADER_BYTES);
-        client.setHttpCookieStore(new HttpCookieStore.Empty());
-        client.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, "Pier"));
         if (endpoint.isUnixSocket()) {
             unix = new Transport.TCPUnix(Path.of(endpoint.uri().getPath()));
             base = "http://localhost";
@@ -97,22 +84,46 @@ final class JettyDockerHttpClient implements DockerHttpClient {
             unix = null;
             String scheme = endpoint.tls().isPresent() ? "https" : "http";
             base = scheme + "://" + endpoint.uri().getRawAuthority();
-            client.setSocketAddressResolver(new PolicyResolver());
+        }
+        client = newClient("pier-docker " + endpoint.uri(), 64, 64);
+        // the ping has its own client: a node check measures the engine, not the queue of Pier's own calls
+        // (fifty deploys at once would otherwise hold the ping behind them, past its deadline)
+        pingClient = newClient("pier-docker-ping " + endpoint.uri(), 2, 8);
+    }
+
+    private HttpClient newClient(String name, int maxConnections, int maxThreads) {
+        QueuedThreadPool threads = new QueuedThreadPool(maxThreads, 2, 30_000);
+        threads.setName(name);
+        threads.setDaemon(true);
+        threads.setReservedThreads(0);
+        HttpClient c = new HttpClient();
+        c.setExecutor(threads);
+        c.setFollowRedirects(false);
+        c.setMaxRedirects(0);
+        c.setConnectTimeout(endpoint.deadlines().connect().toMillis());
+        c.setIdleTimeout(30_000);
+        c.setMaxConnectionsPerDestination(maxConnections);
+        c.setMaxResponseHeadersSize(MAX_HEADER_BYTES);
+        c.setHttpCookieStore(new HttpCookieStore.Empty());
+        c.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, "Pier"));
+        if (unix == null) {
+            c.setSocketAddressResolver(new PolicyResolver(c));
         }
         endpoint.tls().ifPresent(t -> {
             SslContextFactory.Client ssl = new SslContextFactory.Client();
             ssl.setSslContext(t.sslContext());
             // the engine's certificate is checked against the node's CA; its name is what the admin typed
             ssl.setEndpointIdentificationAlgorithm("HTTPS");
-            client.setSslContextFactory(ssl);
+            c.setSslContextFactory(ssl);
         });
         try {
-            client.start();
+            c.start();
         } catch (Exception e) {
             throw new IllegalStateException("cannot start the HTTP client for " + endpoint.display(), e);
         }
         // Jetty loads every content decoder it finds when there is none; Pier accepts no encoding at all
-        client.getContentDecoderFactories().clear();
+        c.getContentDecoderFactories().clear();
+        return c;
     }
 
     /** What kind of call a request is: its deadline and how much of an answer it may have. */
@@ -166,7 +177,8 @@ final class JettyDockerHttpClient implements DockerHttpClient {
                         new EngineAnswerException(EngineAnswerException.Kind.ADDRESS_REFUSED, e.getMessage()));
             }
         }
-        org.eclipse.jetty.client.Request r = client.newRequest(URI.create(base + request.path()))
+        HttpClient via = isPing(request.path()) ? pingClient : client;
+        org.eclipse.jetty.client.Request r = via.newRequest(URI.create(base + request.path()))
                 .method(request.method())
                 .followRedirects(false);
         if (unix != null) {
@@ -194,7 +206,7 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         InputStreamResponseListener listener = new InputStreamResponseListener();
         Scheduler.Task headersDeadline = x.deadline() != null
                 ? null
-                : client.getScheduler()
+                : via.getScheduler()
                         .schedule(
                                 () -> r.abort(deadline(x.headersDeadline(), null)),
                                 x.headersDeadline().toMillis(),
@@ -247,11 +259,20 @@ final class JettyDockerHttpClient implements DockerHttpClient {
 
     @Override
     public void close() {
-        try {
-            client.stop();
-        } catch (Exception e) {
-            // closing: what is left is released with the threads
+        for (HttpClient c : new HttpClient[] {client, pingClient}) {
+            try {
+                c.stop();
+            } catch (Exception e) {
+                // closing: what is left is released with the threads
+            }
         }
+    }
+
+    private static boolean isPing(String path) {
+        int q = path.indexOf('?');
+        String p = q < 0 ? path : path.substring(0, q);
+        Matcher v = VERSION_PREFIX.matcher(p);
+        return (v.matches() ? v.group(1) : p).equals("/_ping");
     }
 
     private EngineAnswerException misbehaved(EngineAnswerException e) {
@@ -317,6 +338,12 @@ final class JettyDockerHttpClient implements DockerHttpClient {
 
     /** Resolves a node's name on every new connection, and refuses what the policy refuses. */
     private final class PolicyResolver implements SocketAddressResolver {
+        private final HttpClient client;
+
+        PolicyResolver(HttpClient client) {
+            this.client = client;
+        }
+
         @Override
         public void resolve(
                 String host,

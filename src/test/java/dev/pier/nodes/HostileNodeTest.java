@@ -124,7 +124,7 @@ class HostileNodeTest {
         assertThat(register("slow", "127.0.0.1", engine.port()).status()).isEqualTo(201);
         assertThat(node("slow").path("status").asText()).isEqualTo("online");
         engine.on("/_ping", x -> Thread.sleep(60_000));
-        offlineBecause("slow", "no answer within 3 s");
+        offlineBecause("slow", "no answer within 2 s");
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
         // a deploy onto it is refused at once
         Http.Response deploy = http().postJson(

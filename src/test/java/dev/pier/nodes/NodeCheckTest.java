@@ -81,21 +81,26 @@ class NodeCheckTest {
         assertThat(online()).isTrue();
         runtime.get().arm(Operation.PING, When.BEFORE, Fault.throwing(NodeCheckTest::slowPing));
         nodes.checkAll();
-        assertThat(online()).as("after one slow ping").isTrue();
-        nodes.checkAll(); // answered in time: the count starts over
-        runtime.get().arm(Operation.PING, When.BEFORE, Fault.throwing(NodeCheckTest::slowPing));
-        nodes.checkAll();
-        assertThat(online()).as("after one slow ping again").isTrue();
-        runtime.get().arm(Operation.PING, When.BEFORE, Fault.throwing(NodeCheckTest::slowPing));
+        assertThat(runtime.get().armed()).as("the fault fired").isFalse();
+        assertThat(online())
+                .as("after one slow ping, answered when asked again")
+                .isTrue();
+        runtime.get()
+                .arm(
+                        Operation.PING,
+                        When.BEFORE,
+                        Fault.throwing(NodeCheckTest::slowPing).times(2));
         nodes.checkAll();
         assertThat(online()).as("after two slow pings in a row").isFalse();
+        assertThat(nodes.statusReason(nodes.list().getFirst()))
+                .hasValueSatisfying(r -> assertThat(r).contains("no answer within 2 s"));
         nodes.checkAll();
         assertThat(online()).isTrue();
     }
 
     private static RuntimeUnavailableException slowPing() {
         return new RuntimeUnavailableException(
-                "injected: no answer within 3 s", new java.net.SocketTimeoutException("no answer within 3 s"));
+                "injected: no answer within 2 s", new java.net.SocketTimeoutException("no answer within 2 s"));
     }
 
     @Test

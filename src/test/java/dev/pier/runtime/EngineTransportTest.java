@@ -50,9 +50,9 @@ class EngineTransportTest {
     void each_kind_of_call_gets_its_deadline_and_limits() {
         DockerEndpoint.Deadlines d = DockerEndpoint.Deadlines.DEFAULT;
         var ping = JettyDockerHttpClient.exchange("GET", "/_ping", d);
-        assertThat(ping.deadline()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(ping.deadline()).isEqualTo(Duration.ofSeconds(2));
         assertThat(JettyDockerHttpClient.exchange("GET", "/v1.41/_ping", d).deadline())
-                .isEqualTo(Duration.ofSeconds(3));
+                .isEqualTo(Duration.ofSeconds(2));
         assertThat(JettyDockerHttpClient.exchange("GET", "/containers/json?all=true", d)
                         .deadline())
                 .isEqualTo(Duration.ofSeconds(15));

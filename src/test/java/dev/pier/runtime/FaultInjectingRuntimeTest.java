@@ -13,8 +13,10 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -165,7 +167,11 @@ class FaultInjectingRuntimeTest {
 
     @Test
     void every_operation_has_a_fault_point() {
-        // the decorator forwards all of ContainerRuntime; a new operation must get a name here too
-        assertThat(List.of(Operation.values())).hasSize(ContainerRuntime.class.getDeclaredMethods().length - 1);
+        // the decorator forwards all of ContainerRuntime; a new engine call must get a name here too.
+        // close() and abortCalls() control the client itself and reach no engine, so they have none.
+        long engineCalls = Arrays.stream(ContainerRuntime.class.getDeclaredMethods())
+                .filter(m -> !Set.of("close", "abortCalls").contains(m.getName()))
+                .count();
+        assertThat(List.of(Operation.values())).hasSize((int) engineCalls);
     }
 }
