@@ -36,7 +36,7 @@ import java.util.stream.Stream;
 
 /**
  * What checking a credential costs the server per request: {@code Authenticator.resolve} as the
- * request handler calls it, on a real {@link Core} over embedded H2 in a temporary data directory.
+ * request handler calls it, on a real {@link Core} over embedded SQLite in a temporary data directory.
  * <ul>
  *   <li>{@link #knownAccessToken}: a logged-in user's access token, the path of every authenticated
  *       request (SHA-256 of the token, then the in-memory session cache);</li>

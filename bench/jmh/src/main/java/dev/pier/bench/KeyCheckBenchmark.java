@@ -37,7 +37,7 @@ import java.util.stream.Stream;
 
 /**
  * An API key against a session token through the same entry point, {@code Authenticator.resolve},
- * on a real {@link Core} over embedded H2 (SPEC: a key-authenticated request should cost about what a
+ * on a real {@link Core} over embedded SQLite (SPEC: a key-authenticated request should cost about what a
  * session-authenticated one does). bench/keys measures the same over HTTP.
  * <ul>
  *   <li>{@link #sessionToken}: a logged-in owner's access token (SHA-256, session cache);</li>
