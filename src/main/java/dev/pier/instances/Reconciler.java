@@ -234,7 +234,7 @@ public final class Reconciler implements AutoCloseable {
                 }
                 // converge on the record as it is now, under the lock: the listing above may be seconds old, and a
                 // user action since (a stop, a delete) must not be undone by it
-                boolean ran = locks.ifFree(
+                boolean ran = ifFreeAndOpen(
                         inst.id(),
                         () -> store.find(inst.id())
                                 .filter(fresh -> fresh.nodeId().equals(node.id()))
@@ -250,6 +250,9 @@ public final class Reconciler implements AutoCloseable {
             }
         }
         for (ContainerSummary orphan : byInstance.values()) {
+            if (closed) {
+                break;
+            }
             UUID id = orphan.instanceId().orElseThrow();
             // a record may have appeared since the listing (a deploy in progress): check before removing
             if (store.find(id).isEmpty()) {
@@ -264,6 +267,22 @@ public final class Reconciler implements AutoCloseable {
             }
         }
         return result.failed == 0;
+    }
+
+    /**
+     * Runs {@code work} under the instance's lock when the instance is free and this reconciler is not
+     * closed. Closing stops the background the way a dead process's stops: a task already running when
+     * {@link #close} is called may be past its last interruption point, and it must not act on an instance
+     * a user action was in the middle of (a delete that removed the container and had not yet dropped the
+     * record, say). The check is made under the lock, so once close returns no instance is changed by this
+     * reconciler that was not already being changed.
+     */
+    private boolean ifFreeAndOpen(UUID id, Runnable work) {
+        return locks.ifFree(id, () -> {
+            if (!closed) {
+                work.run();
+            }
+        });
     }
 
     /**
@@ -289,7 +308,7 @@ public final class Reconciler implements AutoCloseable {
             if (!inst.get().nodeId().equals(node.id())) {
                 return;
             }
-            boolean ran = locks.ifFree(
+            boolean ran = ifFreeAndOpen(
                     instanceId,
                     () -> store.find(instanceId).ifPresent(fresh -> {
                         if (fresh.containerId().isPresent()

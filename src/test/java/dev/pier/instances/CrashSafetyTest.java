@@ -228,6 +228,15 @@ class CrashSafetyTest {
         assertThatThrownBy(() -> pier.server.core().instances.delete(Principal.system(), i.id(), false))
                 .isInstanceOf(FaultInjectingRuntime.Halted.class);
         assertThat(pier.containersOf(i.id())).isEmpty();
+        // a reconcile task already running when the process "died" (the container's destroy event) must not
+        // finish the delete in the dead process either: run one now, as such a task would
+        pier.server
+                .core()
+                .reconciler
+                .reconcile(
+                        pier.server.core().nodes.require(pier.localNode),
+                        i.id(),
+                        i.containerId().orElseThrow());
         assertThat(pier.server.core().instances.find(i.id())).isPresent();
 
         restart();
