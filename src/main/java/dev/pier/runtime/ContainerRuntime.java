@@ -134,6 +134,42 @@ public interface ContainerRuntime extends AutoCloseable {
     String logs(String containerId, int tail);
 
     /**
+     * Opens a read of the container's log: lines with the engine's timestamps, in the order the engine
+     * stored them. Returns once the engine accepted the read (so a missing container fails here, not on the
+     * first {@link LogReader#next}). A followed read has no total deadline, only one for the engine's first
+     * answer; it ends when the container stops.
+     *
+     * @throws ContainerNotFoundException when it does not exist
+     */
+    LogReader readLogs(String containerId, LogRequest request);
+
+    /**
+     * Opens the container's stats stream (a sample about every second, while the container runs; a
+     * stopped container's stream delivers empty samples, which are skipped). Like a followed log read it has
+     * no total deadline, only one for the engine's first answer.
+     *
+     * @throws ContainerNotFoundException when it does not exist
+     */
+    StatsReader readStats(String containerId);
+
+    /**
+     * One stats sample now, with CPU use measured over the engine's own interval (about a second). For a
+     * container that is not running the sample shows zero use.
+     *
+     * @throws ContainerNotFoundException when it does not exist
+     */
+    StatsSample statsOnce(String containerId);
+
+    /**
+     * Attaches to the running container's main process: its stdout and stderr from now on, and its stdin
+     * when the container has one open. Has a deadline for connecting, none for the life of the attachment.
+     *
+     * @throws ContainerNotFoundException  when it does not exist
+     * @throws RuntimeOperationException   when it is not running
+     */
+    Attachment attach(String containerId);
+
+    /**
      * Subscribes to start, die, stop, destroy and oom events of Pier-labelled containers. Returns once the
      * stream is connected, so that whatever happens afterwards is delivered; when the engine is unreachable
      * it returns after the first failed attempt and keeps trying in the background. A stream that breaks

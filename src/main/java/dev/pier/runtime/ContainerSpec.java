@@ -28,6 +28,8 @@ import java.util.regex.Pattern;
  * @param pidsLimit  maximum number of processes in the container
  * @param ports      published ports, bound on all host addresses
  * @param labels     extra labels; keys under {@link PierLabels#PREFIX} are reserved
+ * @param stdin      whether the container's main process gets an open stdin (for a console)
+ * @param logMaxBytes how much of its output the engine keeps (in three rotated files); at least 3 MiB
  */
 public record ContainerSpec(
         UUID instanceId,
@@ -39,9 +41,16 @@ public record ContainerSpec(
         double cpus,
         int pidsLimit,
         List<PortBinding> ports,
-        Map<String, String> labels) {
+        Map<String, String> labels,
+        boolean stdin,
+        long logMaxBytes) {
 
     public static final int DEFAULT_PIDS_LIMIT = 512;
+    /** What the engine keeps of a container's output unless told otherwise: three files of 10 MiB. */
+    public static final long DEFAULT_LOG_MAX_BYTES = 30L << 20;
+    /** The least log an instance may keep: three files of 1 MiB. */
+    public static final long MIN_LOG_MAX_BYTES = 3L << 20;
+
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}");
 
     public enum Protocol {
@@ -120,6 +129,9 @@ public record ContainerSpec(
                 throw new IllegalArgumentException("label key is empty or reserved for Pier: " + key);
             }
         }
+        if (logMaxBytes < MIN_LOG_MAX_BYTES) {
+            throw new IllegalArgumentException("logMaxBytes must be at least 3 MiB, was " + logMaxBytes);
+        }
     }
 
     /** The labels the container gets: the extra ones plus Pier's own. */
@@ -159,6 +171,8 @@ public record ContainerSpec(
         private int pidsLimit = DEFAULT_PIDS_LIMIT;
         private final List<PortBinding> ports = new ArrayList<>();
         private final Map<String, String> labels = new LinkedHashMap<>();
+        private boolean stdin;
+        private long logMaxBytes = DEFAULT_LOG_MAX_BYTES;
 
         private Builder(UUID instanceId, String name, String image) {
             this.instanceId = instanceId;
@@ -220,8 +234,30 @@ public record ContainerSpec(
             return this;
         }
 
+        public Builder stdin(boolean stdin) {
+            this.stdin = stdin;
+            return this;
+        }
+
+        public Builder logMaxBytes(long logMaxBytes) {
+            this.logMaxBytes = logMaxBytes;
+            return this;
+        }
+
         public ContainerSpec build() {
-            return new ContainerSpec(instanceId, name, image, command, env, memoryMiB, cpus, pidsLimit, ports, labels);
+            return new ContainerSpec(
+                    instanceId,
+                    name,
+                    image,
+                    command,
+                    env,
+                    memoryMiB,
+                    cpus,
+                    pidsLimit,
+                    ports,
+                    labels,
+                    stdin,
+                    logMaxBytes);
         }
     }
 }

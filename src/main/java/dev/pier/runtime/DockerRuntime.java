@@ -420,6 +420,26 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
+    public LogReader readLogs(String containerId, LogRequest request) {
+        throw new UnsupportedOperationException("not yet");
+    }
+
+    @Override
+    public StatsReader readStats(String containerId) {
+        throw new UnsupportedOperationException("not yet");
+    }
+
+    @Override
+    public StatsSample statsOnce(String containerId) {
+        throw new UnsupportedOperationException("not yet");
+    }
+
+    @Override
+    public Attachment attach(String containerId) {
+        throw new UnsupportedOperationException("not yet");
+    }
+
+    @Override
     public Closeable events(Consumer<RuntimeEvent> consumer) {
         Objects.requireNonNull(consumer, "consumer");
         if (closed) {

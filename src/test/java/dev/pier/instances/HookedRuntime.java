@@ -112,6 +112,26 @@ final class HookedRuntime implements ContainerRuntime {
     }
 
     @Override
+    public dev.pier.runtime.LogReader readLogs(String containerId, dev.pier.runtime.LogRequest request) {
+        return delegate.readLogs(containerId, request);
+    }
+
+    @Override
+    public dev.pier.runtime.StatsReader readStats(String containerId) {
+        return delegate.readStats(containerId);
+    }
+
+    @Override
+    public dev.pier.runtime.StatsSample statsOnce(String containerId) {
+        return delegate.statsOnce(containerId);
+    }
+
+    @Override
+    public dev.pier.runtime.Attachment attach(String containerId) {
+        return delegate.attach(containerId);
+    }
+
+    @Override
     public Closeable events(Consumer<RuntimeEvent> consumer) {
         return delegate.events(consumer);
     }

@@ -45,6 +45,10 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
         INSPECT,
         LIST_MANAGED,
         LOGS,
+        READ_LOGS,
+        READ_STATS,
+        STATS_ONCE,
+        ATTACH,
         EVENTS
     }
 
@@ -294,6 +298,26 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
     @Override
     public String logs(String containerId, int tail) {
         return around(Operation.LOGS, () -> delegate.logs(containerId, tail));
+    }
+
+    @Override
+    public LogReader readLogs(String containerId, LogRequest request) {
+        return around(Operation.READ_LOGS, () -> delegate.readLogs(containerId, request));
+    }
+
+    @Override
+    public StatsReader readStats(String containerId) {
+        return around(Operation.READ_STATS, () -> delegate.readStats(containerId));
+    }
+
+    @Override
+    public StatsSample statsOnce(String containerId) {
+        return around(Operation.STATS_ONCE, () -> delegate.statsOnce(containerId));
+    }
+
+    @Override
+    public Attachment attach(String containerId) {
+        return around(Operation.ATTACH, () -> delegate.attach(containerId));
     }
 
     @Override
