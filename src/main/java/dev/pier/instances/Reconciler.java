@@ -820,6 +820,15 @@ public final class Reconciler implements AutoCloseable {
     @Override
     public synchronized void close() {
         closed = true;
+        stopBackground();
+    }
+
+    /**
+     * Stops what runs by itself (the timers, the event subscriptions, work already queued) and leaves
+     * {@link #passAll} and {@link #reconcile} to a caller that drives the passes itself, as some tests do.
+     * Unlike {@link #close}, a pass so driven still acts.
+     */
+    public synchronized void stopBackground() {
         timer.shutdownNow();
         subscriptions.values().forEach(Reconciler::closeQuietly);
         subscriptions.clear();

@@ -57,7 +57,7 @@ class ReconcilerRaceTest {
         JsonNode i = pier.deployQuiet("patient");
         String id = i.path("id").asText();
         String cid = i.path("container_id").asText();
-        pier.server.core().reconciler.close();
+        pier.server.core().reconciler.stopBackground();
         pier.docker.killContainerCmd(cid).exec();
         await().atMost(Duration.ofSeconds(10)).until(() -> !pier.running(cid));
 
@@ -97,7 +97,7 @@ class ReconcilerRaceTest {
         JsonNode a = pier.deployQuiet("race-a");
         JsonNode b = pier.deployQuiet("race-b");
         // only the pass below reconciles from here on: no events, no timers
-        pier.server.core().reconciler.close();
+        pier.server.core().reconciler.stopBackground();
         // both died behind Pier's back; both are desired running
         pier.docker.killContainerCmd(a.path("container_id").asText()).exec();
         pier.docker.killContainerCmd(b.path("container_id").asText()).exec();

@@ -36,7 +36,7 @@ class NodeCheckTest {
             runtime.set(r);
             return r;
         });
-        server.core().reconciler.close(); // only the checks this test makes
+        server.core().reconciler.stopBackground(); // only the checks this test makes
         server.core().nodes.checkAll();
         await().atMost(Duration.ofSeconds(10)).until(NodeCheckTest::online);
     }
