@@ -18,6 +18,7 @@ import dev.pier.http.SecurityFilter;
 import dev.pier.http.Tls;
 import dev.pier.images.ImageRoutes;
 import dev.pier.instances.InstanceRoutes;
+import dev.pier.live.LiveRoutes;
 import dev.pier.matrix.DropletRoutes;
 import dev.pier.matrix.MatrixUserRoutes;
 import dev.pier.nodes.NodeRoutes;
@@ -74,6 +75,7 @@ public final class App {
         NodeRoutes nodes = new NodeRoutes(core.nodes);
         ImageRoutes images = new ImageRoutes(core.images);
         AuditRoutes audit = new AuditRoutes(core.audit);
+        LiveRoutes live = new LiveRoutes(core.instances, core.nodes, core.logs, core.stats, core.events, core.streams);
         // every create route: a retry with the same Idempotency-Key gets the first answer
         Idempotency once = core.idempotency;
 
@@ -101,6 +103,9 @@ public final class App {
             });
             core.config.tlsDir().ifPresent(dir -> Tls.configure(cfg, dir, core.config.host(), core.config.port()));
             cfg.events.handlerAdded(h -> openApi.add(h.getHttpMethod(), h.getPath(), h.getRoles()));
+            // open streams end (with a last event saying so) before the server waits for requests in flight
+            cfg.events.serverStopping(() ->
+                    core.streams.endAll(new dev.pier.live.StreamGuard.Ending("shutdown", "the server is stopping")));
             cfg.requestLogger.http((ctx, ms) -> logAndMeasure(core, timers, ctx, ms));
 
             cfg.routes.before(rc::before);
@@ -200,8 +205,11 @@ public final class App {
                     get("/{id}", instances::get, Access.VIEW);
                     delete("/{id}", instances::delete, Access.OPERATE);
                     post("/{id}/actions", instances::action, Access.OPERATE);
-                    get("/{id}/logs", instances::logs, Access.VIEW);
+                    get("/{id}/logs", live::logs, Access.VIEW);
+                    get("/{id}/stats", live::instanceStats, Access.VIEW);
                 });
+                get("/api/v1/stats", live::allStats, Access.VIEW);
+                get("/api/v1/events", live::events, Access.VIEW);
                 path("/api/v1/nodes", () -> {
                     get("", nodes::list, Access.VIEW);
                     post("", once.wrap(nodes::create), Access.ADMIN_WRITE);

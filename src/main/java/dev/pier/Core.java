@@ -23,6 +23,10 @@ import dev.pier.instances.InstanceStore;
 import dev.pier.instances.Placement;
 import dev.pier.instances.Reconciler;
 import dev.pier.keys.ApiKeyService;
+import dev.pier.live.EventFeed;
+import dev.pier.live.LogService;
+import dev.pier.live.StatsService;
+import dev.pier.live.StreamGuard;
 import dev.pier.nodes.NodeService;
 import dev.pier.runtime.DockerRuntime;
 import dev.pier.runtime.EngineAddressPolicy;
@@ -56,6 +60,10 @@ public final class Core implements AutoCloseable {
     public final Reconciler reconciler;
     public final PrometheusMeterRegistry metrics;
     public final Idempotency idempotency;
+    public final EventFeed events;
+    public final StreamGuard streams;
+    public final LogService logs;
+    public final StatsService stats;
 
     private Core(Config config, Clock clock, int poolSize, NodeService.RuntimeFactory runtimes) {
         this.config = config;
@@ -121,6 +129,10 @@ public final class Core implements AutoCloseable {
                 new Reconciler.EventRetention(config.eventsMaxAge(), config.eventsPerInstance()),
                 metrics);
         this.idempotency = new Idempotency(db.jdbi(), box, clock);
+        this.events = new EventFeed(instances, nodes, changes, clock);
+        this.streams = new StreamGuard(authenticator, instances, changes, clock);
+        this.logs = new LogService(instances, nodes, events);
+        this.stats = new StatsService(instances, nodes, clock, metrics);
     }
 
     /** Everything a server needs; caches follow changes made by other processes. See {@link #startReconciler()}. */
@@ -143,6 +155,7 @@ public final class Core implements AutoCloseable {
      */
     public void startReconciler() {
         reconciler.start(config.nodeCheck().toMillis(), config.reconcile().toMillis());
+        events.start();
     }
 
     /** A short-lived CLI process: a small pool, no background work, no call to any Docker engine. */
@@ -161,6 +174,10 @@ public final class Core implements AutoCloseable {
 
     @Override
     public void close() {
+        streams.close();
+        logs.close();
+        stats.close();
+        events.close();
         reconciler.close();
         nodes.close();
         changes.close();

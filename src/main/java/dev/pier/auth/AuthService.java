@@ -324,6 +324,39 @@ public final class AuthService {
         throw new PierException.Unauthenticated(Reason.TOKEN_NOT_FOUND, "access token not found");
     }
 
+    /**
+     * A session as it stands now, for a stream opened with one of its access tokens: the user with the role
+     * they have now, until the session's current access token expires (a client that refreshed keeps its
+     * stream). Throws {@link PierException.Unauthenticated} when the session was ended, its access token
+     * expired, or its user was disabled or deleted.
+     *
+     * @return the principal, and when it stops holding
+     */
+    public Recheck recheckSession(UUID sessionId, String clientAddr) {
+        Optional<Recheck> found = jdbi.withHandle(h -> h.createQuery("""
+                        SELECT s.user_id, u.username, u.role, s.access_expires_at
+                        FROM sessions s JOIN users u ON u.id = s.user_id
+                        WHERE s.id = :id AND u.disabled = FALSE""")
+                .bind("id", sessionId)
+                .map((rs, ctx) -> new Recheck(
+                        new Principal(
+                                Columns.uuid(rs, 1, ctx),
+                                rs.getString(2),
+                                Role.parse(rs.getString(3)).orElseThrow(),
+                                AccessLevel.FULL,
+                                Principal.Kind.ACCESS_TOKEN,
+                                sessionId.toString(),
+                                clientAddr),
+                        Optional.of(Columns.instant(rs, 4, ctx))))
+                .findOne());
+        Recheck r = found.orElseThrow(
+                () -> new PierException.Unauthenticated(Reason.TOKEN_NOT_FOUND, "the session was ended"));
+        if (!r.until().orElseThrow().isAfter(clock.instant())) {
+            throw new PierException.Unauthenticated(Reason.TOKEN_EXPIRED, "access token expired");
+        }
+        return r;
+    }
+
     /** Deletes sessions whose refresh token expired; run periodically. */
     public int purgeExpired() {
         return jdbi.withHandle(h -> h.attach(SessionDao.class).deleteExpired(now()));

@@ -45,4 +45,13 @@ public final class Json {
         m.setSerializationInclusion(JsonInclude.Include.ALWAYS);
         return m;
     }
+
+    /** The value as JSON text on one line. */
+    public static String write(Object value) {
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("not writable as JSON: " + e.getOriginalMessage(), e);
+        }
+    }
 }

@@ -98,18 +98,6 @@ public final class InstanceRoutes {
         ctx.json(json(instances.act(RequestContext.principal(ctx), uuid(ctx.pathParam("id"), "id"), a), nodeNames()));
     }
 
-    public void logs(Context ctx) {
-        String t = ctx.queryParam("tail");
-        int tail;
-        try {
-            tail = t == null ? 100 : Integer.parseInt(t.strip());
-        } catch (NumberFormatException e) {
-            throw new PierException.Invalid("tail must be a whole number");
-        }
-        ctx.contentType("text/plain; charset=utf-8")
-                .result(instances.logs(RequestContext.principal(ctx), uuid(ctx.pathParam("id"), "id"), tail));
-    }
-
     private Map<UUID, String> nodeNames() {
         Map<UUID, String> m = new HashMap<>();
         for (Node n : nodes.list()) {

@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.pier.audit.AuditLog;
 import dev.pier.auth.KeyResolver;
+import dev.pier.auth.Recheck;
 import dev.pier.crypto.Hashing;
 import dev.pier.db.ChangeFeed;
 import dev.pier.db.Columns;
@@ -278,6 +279,48 @@ public final class ApiKeyService implements KeyResolver {
                 Principal.Kind.API_KEY,
                 r.keyId().toString(),
                 clientAddr);
+    }
+
+    /**
+     * An API key as it stands now, for a stream opened with it: its user's current role and the key's
+     * current level. Throws {@link PierException.Unauthenticated} when the key was deleted, disabled or
+     * expired, or its user disabled or deleted.
+     */
+    @Override
+    public Recheck recheck(UUID keyId, String clientAddr) {
+        Resolved r = jdbi.withHandle(h -> h.createQuery("""
+                        SELECT k.id, k.user_id, u.username, u.role, u.disabled, k.access_level, k.enabled, k.expires_at
+                        FROM api_keys k JOIN users u ON u.id = k.user_id
+                        WHERE k.id = :id""")
+                .bind("id", keyId)
+                .map((rs, ctx) -> new Resolved(
+                        Columns.uuid(rs, 1, ctx),
+                        Columns.uuid(rs, 2, ctx),
+                        rs.getString(3),
+                        Role.parse(rs.getString(4)).orElseThrow(),
+                        rs.getBoolean(5),
+                        AccessLevel.parse(rs.getString(6)).orElseThrow(),
+                        rs.getBoolean(7),
+                        Columns.instant(rs, 8, ctx)))
+                .findOne()
+                .orElseThrow(
+                        () -> new PierException.Unauthenticated(Reason.TOKEN_NOT_FOUND, "the API key was deleted")));
+        if (r.userDisabled() || !r.enabled()) {
+            throw new PierException.Unauthenticated(Reason.TOKEN_DISABLED, "token not enabled");
+        }
+        if (r.expiresAt() != null && !r.expiresAt().isAfter(clock.instant())) {
+            throw new PierException.Unauthenticated(Reason.TOKEN_EXPIRED, "token expired");
+        }
+        return new Recheck(
+                new Principal(
+                        r.userId(),
+                        r.username(),
+                        r.role(),
+                        r.level(),
+                        Principal.Kind.API_KEY,
+                        keyId.toString(),
+                        clientAddr),
+                Optional.ofNullable(r.expiresAt()));
     }
 
     /** Records last use at minute granularity, and audits the first use once. */

@@ -73,6 +73,7 @@ public final class NodeService implements AutoCloseable {
     private final Map<UUID, ContainerRuntime> runtimes = new ConcurrentHashMap<>();
     private final Map<UUID, NodeStatus> statuses = new ConcurrentHashMap<>();
     private final List<Consumer<Node>> onlineListeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Node>> statusListeners = new CopyOnWriteArrayList<>();
     private volatile List<Node> cached;
     private final Map<UUID, Instant> seenWritten = new ConcurrentHashMap<>();
     /** Nodes whose current status could not be written (the database was away). */
@@ -323,6 +324,14 @@ public final class NodeService implements AutoCloseable {
         return statuses.getOrDefault(node.id(), node.status()) == NodeStatus.ONLINE;
     }
 
+    /**
+     * Called with a node each time this process finds it online or offline, whether or not the database
+     * could record it (the event feed reports what actions go by).
+     */
+    public void onStatusChange(Consumer<Node> listener) {
+        statusListeners.add(listener);
+    }
+
     /** Called with a node each time it comes (back) online. */
     public void onOnline(Consumer<Node> listener) {
         onlineListeners.add(listener);
@@ -458,6 +467,13 @@ public final class NodeService implements AutoCloseable {
                 }
             } else {
                 log.info("node '{}' is {}", node.name(), status.wire());
+            }
+            for (Consumer<Node> l : statusListeners) {
+                try {
+                    l.accept(node);
+                } catch (RuntimeException e) {
+                    log.warn("a listener of node '{}' changing status failed: {}", node.name(), e.toString());
+                }
             }
             if (status == NodeStatus.ONLINE) {
                 for (Consumer<Node> l : onlineListeners) {

@@ -1,0 +1,481 @@
+package dev.pier.live;
+
+import dev.pier.errors.PierException;
+import dev.pier.instances.Instance;
+import dev.pier.instances.InstanceService;
+import dev.pier.instances.ObservedState;
+import dev.pier.nodes.Node;
+import dev.pier.nodes.NodeService;
+import dev.pier.runtime.ContainerNotFoundException;
+import dev.pier.runtime.ContainerRuntime;
+import dev.pier.runtime.LogLine;
+import dev.pier.runtime.LogReader;
+import dev.pier.runtime.LogRequest;
+import dev.pier.runtime.RuntimeUnavailableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * Instance logs: reads of what a container wrote, and followers of what it writes next.
+ *
+ * <p>Followers of one instance share one engine stream (a {@link Hub}), however many there are. Each
+ * follower has a queue of its own with a budget ({@link #FOLLOWER_BUDGET} characters): the hub never waits
+ * for a follower, and one that falls that far behind is dropped with a last item saying so, rather than
+ * growing a buffer or holding the others back. A follower first joins the hub (which from then on queues
+ * every new line for it), then reads the history it asked for; lines that came both ways are told apart
+ * by their {@link LogCursor}, so there is no gap and no duplicate. The hub follows the instance through
+ * stops, restarts and re-creations of its container, and ends when its last follower leaves.
+ */
+public final class LogService implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LogService.class);
+    /** How far (in characters of log text) a follower may fall behind before it is dropped. */
+    public static final long FOLLOWER_BUDGET = 256 * 1024;
+    /** The most lines a tail may ask for. */
+    public static final int MAX_TAIL = 100_000;
+
+    /**
+     * What part of a log to read, and which of its lines to pass on.
+     *
+     * @param grep only lines containing this (case-sensitive); null for all
+     */
+    public record Query(
+            OptionalInt tail,
+            Optional<Instant> since,
+            Optional<Instant> until,
+            String grep,
+            boolean stdout,
+            boolean stderr) {
+
+        boolean matches(LogLine l) {
+            return grep == null || l.text().contains(grep);
+        }
+    }
+
+    /** What a follower receives. */
+    public sealed interface Item {}
+
+    /** A line, with its resume id. */
+    public record Line(LogCursor cursor, LogLine line) implements Item {}
+
+    /** The instance changed state (stopped, running again, crash-looping, ...). */
+    public record State(EventFeed.Event event) implements Item {}
+
+    /** The follower was dropped or the stream must end; nothing comes after it. */
+    public record End(StreamGuard.Ending why) implements Item {}
+
+    private final InstanceService instances;
+    private final NodeService nodes;
+    private final EventFeed events;
+    private final Map<UUID, Hub> hubs = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    public LogService(InstanceService instances, NodeService nodes, EventFeed events) {
+        this.instances = instances;
+        this.nodes = nodes;
+        this.events = events;
+    }
+
+    /**
+     * Reads a part of the log, not followed, passing the lines that match to {@code out} in order, with
+     * their resume ids. With {@code after}, reads from that line on (and skips it and the ones before):
+     * a resumed stream. Memory does not depend on the log's size; a {@code grep} with a {@code tail} keeps the
+     * last {@code tail} matching lines.
+     *
+     * @return the cursor of the last line read, whether it matched or not ({@code after} if none)
+     */
+    public Optional<LogCursor> history(Instance inst, Query q, Optional<LogCursor> after, Consumer<Line> out) {
+        Optional<String> cid = inst.containerId();
+        if (cid.isEmpty()) {
+            return after;
+        }
+        LogRequest request;
+        if (after.isPresent()) {
+            request = new LogRequest(
+                    Optional.of(after.get().time()), q.until(), OptionalInt.empty(), false, q.stdout(), q.stderr());
+        } else {
+            OptionalInt tail = q.grep() != null ? OptionalInt.empty() : q.tail();
+            request = new LogRequest(q.since(), q.until(), tail, false, q.stdout(), q.stderr());
+        }
+        Node node = nodes.require(inst.nodeId());
+        ContainerRuntime runtime = nodes.onlineRuntime(node);
+        ArrayDeque<Line> lastMatching =
+                q.grep() != null && q.tail().isPresent() && after.isEmpty() ? new ArrayDeque<>() : null;
+        LogCursor last = after.orElse(null);
+        LogCursor.Counter counter = new LogCursor.Counter();
+        try (LogReader reader = runtime.readLogs(cid.get(), request)) {
+            LogLine l;
+            while ((l = reader.next()) != null) {
+                LogCursor c = counter.next(l.time());
+                if (last != null && c.compareTo(last) <= 0) {
+                    continue;
+                }
+                last = c;
+                if (!q.matches(l)) {
+                    continue;
+                }
+                Line line = new Line(c, l);
+                if (lastMatching != null) {
+                    lastMatching.addLast(line);
+                    if (lastMatching.size() > q.tail().getAsInt()) {
+                        lastMatching.removeFirst();
+                    }
+                } else {
+                    out.accept(line);
+                }
+            }
+        } catch (ContainerNotFoundException gone) {
+            // removed since the record was read (re-created, or being deleted): its log went with it
+        } catch (RuntimeUnavailableException e) {
+            nodes.reportUnreachable(node, e);
+            throw new PierException.Unavailable("node '" + node.name() + "' is unreachable: " + e.getMessage());
+        }
+        if (lastMatching != null) {
+            lastMatching.forEach(out);
+        }
+        return Optional.ofNullable(last);
+    }
+
+    /**
+     * Joins the instance's hub: from the moment this returns, every line the container writes is queued
+     * for the follower. Read the history after this, then take from the follower.
+     */
+    public Follower follow(Instance inst) {
+        if (closed) {
+            throw new PierException.Unavailable("the server is stopping");
+        }
+        while (true) {
+            Hub hub = hubs.computeIfAbsent(inst.id(), id -> new Hub(id));
+            Follower f = hub.join();
+            if (f != null) {
+                return f;
+            }
+            hubs.remove(inst.id(), hub); // it was ending as we came: make a new one
+        }
+    }
+
+    /** How many hubs (engine log streams) are open; for tests and metrics. */
+    public int openStreams() {
+        return hubs.size();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Hub h : hubs.values()) {
+            h.end(new StreamGuard.Ending("shutdown", "the server is stopping"));
+        }
+    }
+
+    /** One follower's place at its hub. Taken from by one thread; {@link #close} from any. */
+    public final class Follower implements AutoCloseable {
+        private final Hub hub;
+        private final LinkedBlockingQueue<Item> queue = new LinkedBlockingQueue<>();
+        private final AtomicLong queued = new AtomicLong();
+        private volatile boolean ended;
+
+        private Follower(Hub hub) {
+            this.hub = hub;
+        }
+
+        /** The next item, waiting up to {@code millis}; null when none came. */
+        public Item poll(long millis) throws InterruptedException {
+            Item i = queue.poll(millis, TimeUnit.MILLISECONDS);
+            taken(i);
+            return i;
+        }
+
+        /** The next item if one is waiting; null otherwise. */
+        public Item pollNow() {
+            Item i = queue.poll();
+            taken(i);
+            return i;
+        }
+
+        private void taken(Item i) {
+            if (i instanceof Line l) {
+                queued.addAndGet(-l.line().text().length());
+            }
+        }
+
+        /**
+         * Tells the hub what the follower's history read reached: a hub that has not yet followed any line
+         * (the container was stopped) starts its next stream there, not at the end of the log.
+         */
+        public void seen(Optional<LogCursor> c) {
+            c.ifPresent(cursor -> hub.seen(this, cursor));
+        }
+
+        /** Ends the follower from outside (its stream lost its authorization): {@code why} is its last item. */
+        public void end(StreamGuard.Ending why) {
+            if (!ended) {
+                ended = true;
+                queue.add(new End(why));
+                hub.leave(this);
+            }
+        }
+
+        void offer(Item i) {
+            if (ended) {
+                return;
+            }
+            if (i instanceof Line l) {
+                if (queued.addAndGet(l.line().text().length()) > FOLLOWER_BUDGET) {
+                    end(new StreamGuard.Ending(
+                            "too_slow",
+                            "this client fell too far behind the log and was dropped; reconnect with the last id"));
+                    return;
+                }
+            }
+            queue.add(i);
+        }
+
+        @Override
+        public void close() {
+            ended = true;
+            hub.leave(this);
+        }
+    }
+
+    /** The one engine stream of one instance's log, and its followers. */
+    private final class Hub {
+        private final UUID instanceId;
+        private final Set<Follower> followers = ConcurrentHashMap.newKeySet();
+        private final Object lock = new Object();
+        private final Consumer<EventFeed.Event> onEvent = this::event;
+        /** Whether the worker is past its first look: connected to the engine, or waiting for a container. */
+        private boolean ready;
+
+        private boolean ending;
+        private Thread worker;
+        private volatile LogReader reader;
+        /** The last line this hub passed on; only its worker writes it. */
+        private volatile LogCursor lastSeen;
+        /** How far each follower's history read went, for a hub that has not passed on a line yet. */
+        private final Map<Follower, LogCursor> reported = new ConcurrentHashMap<>();
+        /** The container stopped at least once while followed: its next run's lines are all new. */
+        private volatile boolean wasIdle;
+
+        private volatile boolean changed;
+
+        Hub(UUID instanceId) {
+            this.instanceId = instanceId;
+        }
+
+        /** Adds a follower once the hub is ready; null when the hub is ending. */
+        Follower join() {
+            Follower f = new Follower(this);
+            synchronized (lock) {
+                if (ending) {
+                    return null;
+                }
+                followers.add(f);
+                if (worker == null) {
+                    events.subscribe(null, onEvent);
+                    worker = Thread.ofVirtual().name("pier-logs " + instanceId).start(this::run);
+                }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (!ready && !ending) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break; // the engine is slow to answer: the follower's history read will say why
+                    }
+                    try {
+                        lock.wait(TimeUnit.NANOSECONDS.toMillis(left) + 1);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+            }
+            return f;
+        }
+
+        void seen(Follower f, LogCursor c) {
+            reported.put(f, c);
+        }
+
+        void leave(Follower f) {
+            followers.remove(f);
+            reported.remove(f);
+            synchronized (lock) {
+                if (followers.isEmpty() && !ending) {
+                    stop();
+                }
+            }
+        }
+
+        /** With the lock held. */
+        private void stop() {
+            ending = true;
+            hubs.remove(instanceId, this);
+            events.unsubscribe(onEvent);
+            lock.notifyAll();
+            LogReader r = reader;
+            if (r != null) {
+                r.close();
+            }
+            if (worker != null) {
+                worker.interrupt();
+            }
+        }
+
+        void end(StreamGuard.Ending why) {
+            for (Follower f : followers) {
+                f.end(why);
+            }
+            synchronized (lock) {
+                if (!ending) {
+                    stop();
+                }
+            }
+        }
+
+        private void event(EventFeed.Event e) {
+            if (!instanceId.equals(e.instanceId())) {
+                return;
+            }
+            if (e.type().equals("instance.state")) {
+                for (Follower f : followers) {
+                    f.offer(new State(e));
+                }
+            }
+            synchronized (lock) {
+                changed = true;
+                lock.notifyAll();
+            }
+        }
+
+        private void markReady() {
+            synchronized (lock) {
+                ready = true;
+                lock.notifyAll();
+            }
+        }
+
+        /** Waits for a change of the instance, at most {@code millis}; false when the hub is ending. */
+        private boolean awaitChange(long millis) {
+            synchronized (lock) {
+                long deadline = System.currentTimeMillis() + millis;
+                while (!changed && !ending) {
+                    long left = deadline - System.currentTimeMillis();
+                    if (left <= 0) {
+                        break;
+                    }
+                    try {
+                        lock.wait(left);
+                    } catch (InterruptedException e) {
+                        return false;
+                    }
+                }
+                changed = false;
+                return !ending;
+            }
+        }
+
+        private void run() {
+            long backoff = 500;
+            while (!ending) {
+                Optional<Instance> found = instances.find(instanceId);
+                if (found.isEmpty()) {
+                    end(new StreamGuard.Ending("deleted", "the instance was deleted"));
+                    return;
+                }
+                Instance inst = found.get();
+                boolean running =
+                        inst.observedState() == ObservedState.RUNNING || inst.observedState() == ObservedState.PAUSED;
+                if (!running || inst.containerId().isEmpty()) {
+                    wasIdle = true;
+                    markReady();
+                    if (!awaitChange(2_000)) {
+                        return;
+                    }
+                    continue;
+                }
+                try {
+                    pump(inst);
+                    backoff = 500;
+                } catch (RuntimeUnavailableException e) {
+                    nodes.find(inst.nodeId()).ifPresent(n -> nodes.reportUnreachable(n, e));
+                    backoff = Math.min(backoff * 2, 5_000);
+                } catch (ContainerNotFoundException e) {
+                    // re-created or being removed: the record will say which
+                } catch (RuntimeException e) {
+                    if (!ending) {
+                        log.warn("following the log of instance {} failed: {}", instanceId, e.toString());
+                        backoff = Math.min(backoff * 2, 5_000);
+                    }
+                }
+                // the stream ended: the container stopped (or the engine went away); look again when the
+                // instance changes, and not sooner than the back-off, so a stream that ends at once is no loop
+                markReady();
+                wasIdle = true;
+                if (!awaitChange(backoff)) {
+                    return;
+                }
+            }
+        }
+
+        /** Follows the container's log until it ends. */
+        private void pump(Instance inst) {
+            Node node = nodes.require(inst.nodeId());
+            ContainerRuntime runtime = nodes.onlineRuntime(node);
+            // every follower has all lines up to the hub's last one, or (before it had one) up to where its own
+            // history read went: start at the earliest of those, and let each follower drop what it has
+            LogCursor from = lastSeen;
+            if (from == null) {
+                from = reported.values().stream().min(LogCursor::compareTo).orElse(null);
+            }
+            LogRequest request;
+            if (from != null) {
+                request = LogRequest.followFrom(from.time());
+            } else if (wasIdle) {
+                // nothing was ever seen and the container was stopped: whatever it wrote since is new
+                request = new LogRequest(Optional.empty(), Optional.empty(), OptionalInt.empty(), true, true, true);
+            } else {
+                // the first look at a running container: from now on (followers read the history themselves)
+                request = new LogRequest(Optional.empty(), Optional.empty(), OptionalInt.of(0), true, true, true);
+            }
+            LogReader r = runtime.readLogs(inst.containerId().orElseThrow(), request);
+            synchronized (lock) {
+                if (ending) {
+                    r.close();
+                    return;
+                }
+                reader = r;
+            }
+            markReady();
+            LogCursor.Counter counter = new LogCursor.Counter();
+            try {
+                LogLine l;
+                while ((l = r.next()) != null) {
+                    LogCursor c = counter.next(l.time());
+                    LogCursor seen = lastSeen;
+                    if (seen != null && c.compareTo(seen) <= 0) {
+                        continue; // a reopened stream starts at (and so repeats) the last line passed on
+                    }
+                    lastSeen = c;
+                    Line line = new Line(c, l);
+                    for (Follower f : followers) {
+                        f.offer(line);
+                    }
+                }
+            } finally {
+                reader = null;
+                r.close();
+            }
+        }
+    }
+}
