@@ -140,7 +140,12 @@ public final class App {
             cfg.routes.apiBuilder(() -> {
                 get("/healthz", ops::health);
                 get("/readyz", ops::ready);
-                get("/metrics", ops::metrics);
+                get("/metrics", ctx -> {
+                    // the per-instance series: samples are taken when asked for, not in the background
+                    core.stats.latest(core.instances.list());
+                    core.stats.forgetGone();
+                    ops.metrics(ctx);
+                });
                 get("/openapi.json", ops::openApi);
 
                 path("/api/v1/user", () -> {

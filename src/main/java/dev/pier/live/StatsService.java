@@ -84,9 +84,11 @@ public final class StatsService implements AutoCloseable {
         if (s != null && fresh(s)) {
             return s;
         }
-        if (inst.containerId().isEmpty()) {
+        if (!runs(inst)) {
             throw new PierException.Conflict(
-                    dev.pier.errors.Reason.CONFLICT, "instance '" + inst.name() + "' has no container yet");
+                    dev.pier.errors.Reason.CONFLICT,
+                    "instance '" + inst.name() + "' is not running ("
+                            + inst.observedState().wire() + ")");
         }
         Node node = nodes.require(inst.nodeId());
         ContainerRuntime runtime = nodes.onlineRuntime(node);
