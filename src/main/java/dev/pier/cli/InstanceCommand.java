@@ -34,7 +34,8 @@ import java.util.Map;
             InstanceCommand.Suspend.class,
             InstanceCommand.Unsuspend.class,
             InstanceCommand.Delete.class,
-            InstanceCommand.Logs.class
+            LiveCommands.Logs.class,
+            LiveCommands.Stats.class
         })
 final class InstanceCommand extends GroupCommand {
 
@@ -214,34 +215,6 @@ final class InstanceCommand extends GroupCommand {
             Instance i = core.instances.resolve(instance);
             core.instances.delete(Principal.system(), i.id(), force);
             out.println("Deleted " + i.name() + ".");
-            return 0;
-        }
-    }
-
-    @Command(
-            name = "logs",
-            mixinStandardHelpOptions = true,
-            description = "Print the last lines of an instance's output.")
-    static final class Logs extends CoreCommand {
-        @Parameters(paramLabel = "INSTANCE", description = "Instance name or id")
-        String instance;
-
-        @Option(
-                names = "--tail",
-                paramLabel = "N",
-                defaultValue = "100",
-                description = "Lines (default ${DEFAULT-VALUE})")
-        int tail;
-
-        @Override
-        boolean contactsNodes() {
-            return true;
-        }
-
-        @Override
-        int run(Core core, PrintWriter out) {
-            out.print(core.instances.logs(
-                    Principal.system(), core.instances.resolve(instance).id(), tail));
             return 0;
         }
     }

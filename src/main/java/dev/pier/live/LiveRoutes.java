@@ -7,7 +7,6 @@ import dev.pier.instances.InstanceService;
 import dev.pier.instances.ObservedState;
 import dev.pier.nodes.Node;
 import dev.pier.nodes.NodeService;
-import dev.pier.runtime.Output;
 import dev.pier.security.Principal;
 import dev.pier.security.Role;
 import dev.pier.security.Scope;
@@ -158,7 +157,7 @@ public final class LiveRoutes {
                         case LogService.Line l -> {
                             if ((last == null || l.cursor().compareTo(last) > 0)) {
                                 last = l.cursor();
-                                if (wanted(q, l)) {
+                                if (q.wants(l.line())) {
                                     writeLine(out, l);
                                 }
                             }
@@ -182,11 +181,6 @@ public final class LiveRoutes {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    private static boolean wanted(LogService.Query q, LogService.Line l) {
-        Output o = l.line().output();
-        return (o == Output.STDOUT ? q.stdout() : q.stderr()) && q.matches(l.line());
     }
 
     private static void writeLine(StreamOut out, LogService.Line l) {

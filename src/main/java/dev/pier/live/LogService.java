@@ -59,8 +59,14 @@ public final class LogService implements AutoCloseable {
             boolean stdout,
             boolean stderr) {
 
-        boolean matches(LogLine l) {
+        /** Whether the line contains {@link #grep} (the engine already chose the streams of a read). */
+        public boolean matches(LogLine l) {
             return grep == null || l.text().contains(grep);
+        }
+
+        /** Whether a followed line is wanted: its stream, and {@link #grep}. */
+        public boolean wants(LogLine l) {
+            return (l.output() == dev.pier.runtime.Output.STDOUT ? stdout : stderr) && matches(l);
         }
     }
 
@@ -195,6 +201,11 @@ public final class LogService implements AutoCloseable {
             Item i = queue.poll(millis, TimeUnit.MILLISECONDS);
             taken(i);
             return i;
+        }
+
+        /** How many items are waiting. */
+        public int pending() {
+            return queue.size();
         }
 
         /** The next item if one is waiting; null otherwise. */
