@@ -26,6 +26,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -39,13 +41,16 @@ import java.util.regex.Pattern;
  * every one of them:
  * <ul>
  *   <li>each request has a total deadline (request to last byte of the answer) chosen by what it is
- *       ({@link #exchange}): Jetty's scheduler aborts it when it passes, whatever the socket does. An event
- *       stream has no total deadline, only one for its headers: the node check notices a frozen engine,
- *       and the stream is then closed and reconnected;</li>
+ *       ({@link #exchange}): Jetty's scheduler aborts it when it passes, whatever the socket does. A stream
+ *       (events, a followed log, stats) has no total deadline, only one for its headers: the node check
+ *       notices a frozen engine, and then the event stream is reconnected and the other streams are cut
+ *       short ({@link #abortCalls}). A whole log, which may be large and read slowly, has no total deadline
+ *       either, but may not fall silent for longer than the read deadline;</li>
  *   <li>no redirect is followed; a 3xx other than 304 (Docker's "nothing to do") is refused;</li>
  *   <li>answers are bounded: {@value #MAX_ANSWER_BYTES} bytes for an ordinary answer, {@value #MAX_STREAM_BYTES}
- *       for logs and pull progress, {@value #MAX_LINE_BYTES} per line of a line-delimited stream (events,
- *       pull progress), {@value #MAX_HEADER_BYTES} of headers; no content encoding is offered or decoded;</li>
+ *       for pull progress, {@value #MAX_LINE_BYTES} per line of a line-delimited stream (events, pull
+ *       progress, stats), {@value #MAX_HEADER_BYTES} of headers; a log is bounded per frame by its reader,
+ *       not in total; no content encoding is offered or decoded;</li>
  *   <li>every new TCP connection resolves the name again and checks the addresses against the
  *       {@link EngineAddressPolicy}; a socket path is checked before each request.</li>
  * </ul>
@@ -60,6 +65,9 @@ final class JettyDockerHttpClient implements DockerHttpClient {
     private static final Pattern VERSION_PREFIX = Pattern.compile("^/v\\d+(?:\\.\\d+)*(/.*)$");
     private static final Pattern STOP = Pattern.compile("^/containers/[^/]+/(stop|restart)$");
     private static final Pattern LOGS = Pattern.compile("^/containers/[^/]+/logs$");
+    private static final Pattern STATS = Pattern.compile("^/containers/[^/]+/stats$");
+    /** What one stats sample ({@code stream=0}) may take beyond the read deadline: the engine samples twice. */
+    static final Duration STATS_SAMPLING = Duration.ofSeconds(5);
 
     private final DockerEndpoint endpoint;
     private final HttpClient client;
@@ -67,8 +75,7 @@ final class JettyDockerHttpClient implements DockerHttpClient {
     private final String base;
     private final Transport unix;
     private final Consumer<EngineAnswerException> misbehaviour;
-    private final java.util.Set<org.eclipse.jetty.client.Request> calls =
-            java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<org.eclipse.jetty.client.Request> calls = ConcurrentHashMap.newKeySet();
 
     /**
      * @param misbehaviour told of every answer refused because the engine broke the protocol (redirects,
@@ -126,8 +133,33 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         return c;
     }
 
-    /** What kind of call a request is: its deadline and how much of an answer it may have. */
-    record Exchange(Duration deadline, Duration headersDeadline, long maxBytes, int maxLine, boolean stream) {}
+    /**
+     * What kind of call a request is: its deadline and how much of an answer it may have.
+     *
+     * @param deadline        from the request to the answer's last byte; null for a stream
+     * @param headersDeadline for the answer's headers
+     * @param idle            the longest silence in the answer; null for none (a quiet stream is not a dead one)
+     * @param maxBytes        the largest answer
+     * @param maxLine         the longest line of a line-delimited answer; 0 when it is not one
+     * @param stream          closing it before its end aborts it (an ordinary answer is drained, to reuse its
+     *                        connection)
+     * @param abortable       cut short by {@link #abortCalls}: everything but the event stream, which reconnects
+     *                        by itself
+     */
+    record Exchange(
+            Duration deadline,
+            Duration headersDeadline,
+            Duration idle,
+            long maxBytes,
+            int maxLine,
+            boolean stream,
+            boolean abortable) {
+
+        /** An ordinary call: one deadline for all of it. */
+        static Exchange call(Duration deadline, long maxBytes) {
+            return new Exchange(deadline, deadline, deadline, maxBytes, 0, false, true);
+        }
+    }
 
     /** The deadline and limits of a Docker API request, by its method and path. */
     static Exchange exchange(String method, String pathAndQuery, DockerEndpoint.Deadlines d) {
@@ -140,27 +172,33 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         }
         boolean get = method.equalsIgnoreCase("GET") || method.equalsIgnoreCase("HEAD");
         if (get && path.equals("/_ping")) {
-            return new Exchange(d.ping(), d.ping(), 1024, 0, false);
+            return Exchange.call(d.ping(), 1024);
         }
         if (get && path.equals("/events")) {
-            return new Exchange(null, d.read(), Long.MAX_VALUE, MAX_LINE_BYTES, true);
+            return new Exchange(null, d.read(), null, Long.MAX_VALUE, MAX_LINE_BYTES, true, false);
         }
         if (method.equalsIgnoreCase("POST") && path.equals("/images/create")) {
-            return new Exchange(d.pull(), d.pull(), MAX_STREAM_BYTES, MAX_LINE_BYTES, true);
+            return new Exchange(d.pull(), d.pull(), d.pull(), MAX_STREAM_BYTES, MAX_LINE_BYTES, true, true);
         }
         if (get && LOGS.matcher(path).matches()) {
             if (queryFlag(query, "follow")) {
-                return new Exchange(null, d.read(), Long.MAX_VALUE, 0, true);
+                return new Exchange(null, d.read(), null, Long.MAX_VALUE, 0, true, true);
             }
-            return new Exchange(d.read(), d.read(), MAX_STREAM_BYTES, 0, false);
+            // a whole log may be large and its reader slow (a download): no limit on its size or its length
+            // in time, as long as it keeps coming; its frames are bounded by the reader
+            return new Exchange(null, d.read(), d.read(), Long.MAX_VALUE, 0, true, true);
+        }
+        if (get && STATS.matcher(path).matches()) {
+            if (queryFlagOff(query, "stream")) {
+                return Exchange.call(d.read().plus(STATS_SAMPLING), MAX_ANSWER_BYTES);
+            }
+            return new Exchange(null, d.read(), null, Long.MAX_VALUE, MAX_LINE_BYTES, true, true);
         }
         if (method.equalsIgnoreCase("POST") && STOP.matcher(path).matches()) {
             Duration grace = Duration.ofSeconds(queryInt(query, "t", 10));
-            Duration deadline = d.stop(grace);
-            return new Exchange(deadline, deadline, MAX_ANSWER_BYTES, 0, false);
+            return Exchange.call(d.stop(grace), MAX_ANSWER_BYTES);
         }
-        Duration deadline = get ? d.read() : d.write();
-        return new Exchange(deadline, deadline, MAX_ANSWER_BYTES, 0, false);
+        return Exchange.call(get ? d.read() : d.write(), MAX_ANSWER_BYTES);
     }
 
     @Override
@@ -194,15 +232,16 @@ final class JettyDockerHttpClient implements DockerHttpClient {
                     .orElse("application/octet-stream");
             r.body(new BytesRequestContent(type, body));
         }
-        if (x.deadline() != null) {
-            // an ordinary call, cut short by abortCalls when the engine is found not to answer any more
+        if (x.abortable()) {
+            // cut short by abortCalls when the engine is found not to answer any more
             calls.add(r);
             r.onComplete(result -> calls.remove(r));
-            r.timeout(x.deadline().toMillis(), TimeUnit.MILLISECONDS);
-            r.idleTimeout(x.deadline().toMillis(), TimeUnit.MILLISECONDS);
-        } else {
-            r.idleTimeout(0, TimeUnit.MILLISECONDS); // a quiet event stream is not a dead one
         }
+        if (x.deadline() != null) {
+            r.timeout(x.deadline().toMillis(), TimeUnit.MILLISECONDS);
+        }
+        // without one, a quiet stream is not a dead one
+        r.idleTimeout(x.idle() == null ? 0 : x.idle().toMillis(), TimeUnit.MILLISECONDS);
         InputStreamResponseListener listener = new InputStreamResponseListener();
         Scheduler.Task headersDeadline = x.deadline() != null
                 ? null
@@ -250,7 +289,7 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         return new JettyResponse(r, response, new BoundedInput(r, listener.getInputStream(), x));
     }
 
-    /** Aborts every ordinary call in flight (not the event streams), with {@code why}. */
+    /** Aborts every call in flight (log and stats streams too, not the event streams), with {@code why}. */
     void abortCalls(String why) {
         for (org.eclipse.jetty.client.Request r : calls) {
             r.abort(new EngineAnswerException(EngineAnswerException.Kind.DEADLINE, why));
@@ -317,6 +356,15 @@ final class JettyDockerHttpClient implements DockerHttpClient {
     private static boolean queryFlag(String query, String name) {
         for (String part : query.split("&")) {
             if (part.equals(name + "=1") || part.equalsIgnoreCase(name + "=true")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean queryFlagOff(String query, String name) {
+        for (String part : query.split("&")) {
+            if (part.equals(name + "=0") || part.equalsIgnoreCase(name + "=false")) {
                 return true;
             }
         }
@@ -496,7 +544,9 @@ final class JettyDockerHttpClient implements DockerHttpClient {
                     return answer;
                 }
                 if (t instanceof TimeoutException) {
-                    return deadline(x.deadline() != null ? x.deadline() : x.headersDeadline(), e);
+                    Duration limit =
+                            x.deadline() != null ? x.deadline() : x.idle() != null ? x.idle() : x.headersDeadline();
+                    return deadline(limit, e);
                 }
             }
             return e;

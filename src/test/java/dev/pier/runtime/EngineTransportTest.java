@@ -75,12 +75,28 @@ class EngineTransportTest {
         assertThat(events.deadline()).isNull();
         assertThat(events.headersDeadline()).isEqualTo(Duration.ofSeconds(15));
         assertThat(events.maxLine()).isEqualTo(JettyDockerHttpClient.MAX_LINE_BYTES);
+        // a whole log: no limit on its size or length in time, only on silence (a download of a big log)
         var logs = JettyDockerHttpClient.exchange("GET", "/containers/abc/logs?stdout=1&tail=10", d);
-        assertThat(logs.deadline()).isEqualTo(Duration.ofSeconds(15));
-        assertThat(logs.maxBytes()).isEqualTo(JettyDockerHttpClient.MAX_STREAM_BYTES);
-        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/abc/logs?follow=1", d)
+        assertThat(logs.deadline()).isNull();
+        assertThat(logs.headersDeadline()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(logs.idle()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(logs.maxBytes()).isEqualTo(Long.MAX_VALUE);
+        assertThat(logs.stream()).isTrue();
+        var followed = JettyDockerHttpClient.exchange("GET", "/containers/abc/logs?follow=1", d);
+        assertThat(followed.deadline()).isNull();
+        assertThat(followed.idle()).isNull();
+        assertThat(followed.abortable()).isTrue();
+        assertThat(events.abortable()).isFalse();
+        var stats = JettyDockerHttpClient.exchange("GET", "/containers/abc/stats?stream=1", d);
+        assertThat(stats.deadline()).isNull();
+        assertThat(stats.headersDeadline()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(stats.maxLine()).isEqualTo(JettyDockerHttpClient.MAX_LINE_BYTES);
+        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/abc/stats", d)
                         .deadline())
                 .isNull();
+        var once = JettyDockerHttpClient.exchange("GET", "/v1.41/containers/abc/stats?stream=0", d);
+        assertThat(once.deadline()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(once.maxBytes()).isEqualTo(JettyDockerHttpClient.MAX_ANSWER_BYTES);
         assertThat(JettyDockerHttpClient.exchange("GET", "/containers/abc/json", d)
                         .maxBytes())
                 .isEqualTo(JettyDockerHttpClient.MAX_ANSWER_BYTES);
