@@ -63,8 +63,10 @@ import java.util.regex.Pattern;
  * <p>Every container gets the same hardened host configuration: memory limit with no extra swap, NanoCPUs,
  * a pids limit, Docker's init as PID 1 (so SIGTERM reaches the process and stops are prompt),
  * {@code no-new-privileges}, all capabilities dropped, not privileged, no binds, mounts or devices, the
- * default bridge network, restart policy {@code no} (Pier decides about restarts), and a size-capped
- * json-file log so {@link #logs} works and a chatty container cannot fill the disk.
+ * default bridge network, restart policy {@code no} (Pier decides about restarts), no terminal (so its
+ * output stays two streams), and a json-file log of {@value #LOG_FILES} rotated files holding
+ * {@link ContainerSpec#logMaxBytes} between them, so {@link #logs} works and a chatty container cannot fill
+ * the disk. Its stdin is open (and stays open between attachments) only when the spec asks for one.
  *
  * <p>Messages of the exceptions are in Pier's words: what the engine answered goes to the server log, never
  * into a message (messages reach API clients). An engine that breaks the protocol (a redirect, an answer
@@ -77,6 +79,8 @@ public final class DockerRuntime implements ContainerRuntime {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern STATUS_PREFIX = Pattern.compile("^Status (\\d+): (.*)$", Pattern.DOTALL);
     static final int MAX_LOG_BYTES = 1 << 20;
+    /** How many files the engine keeps a container's output in ({@link ContainerSpec#logMaxBytes} over them). */
+    static final int LOG_FILES = 3;
     /** The longest grace period a stop may be given (its deadline is the grace plus a margin). */
     static final Duration MAX_GRACE = Duration.ofMinutes(10);
     /** How long a node that broke the protocol fails its pings. */
@@ -238,8 +242,9 @@ public final class DockerRuntime implements ContainerRuntime {
                 .withRestartPolicy(RestartPolicy.noRestart())
                 .withPublishAllPorts(false)
                 .withPortBindings(bindings)
-                .withLogConfig(
-                        new LogConfig(LogConfig.LoggingType.JSON_FILE, Map.of("max-size", "10m", "max-file", "3")));
+                .withLogConfig(new LogConfig(
+                        LogConfig.LoggingType.JSON_FILE,
+                        Map.of("max-size", logFileSize(spec.logMaxBytes()), "max-file", Integer.toString(LOG_FILES))));
         List<String> env = spec.env().entrySet().stream()
                 .map(e -> e.getKey() + "=" + e.getValue())
                 .toList();
@@ -250,7 +255,11 @@ public final class DockerRuntime implements ContainerRuntime {
                         .withLabels(spec.allLabels())
                         .withEnv(env)
                         .withExposedPorts(exposed)
-                        .withHostConfig(host);
+                        .withHostConfig(host)
+                        // no terminal: output stays two streams, multiplexed; a stdin stays open across attachments
+                        .withTty(false)
+                        .withStdinOpen(spec.stdin())
+                        .withStdInOnce(false);
                 if (!spec.command().isEmpty()) {
                     cmd.withCmd(spec.command());
                 }
@@ -663,6 +672,18 @@ public final class DockerRuntime implements ContainerRuntime {
             // fall through to the raw body
         }
         return body.strip();
+    }
+
+    /** Docker's json-file {@code max-size} for one of the {@value #LOG_FILES} files: a third of the whole. */
+    static String logFileSize(long logMaxBytes) {
+        long perFile = logMaxBytes / LOG_FILES;
+        if (perFile % (1024 * 1024) == 0) {
+            return perFile / (1024 * 1024) + "m";
+        }
+        if (perFile % 1024 == 0) {
+            return perFile / 1024 + "k";
+        }
+        return Long.toString(perFile);
     }
 
     private int graceSeconds(Duration grace) {
