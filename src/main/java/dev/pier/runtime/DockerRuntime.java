@@ -34,6 +34,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
+import java.net.URLEncoder;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
@@ -42,6 +43,7 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -58,21 +60,23 @@ import java.util.regex.Pattern;
  * {@link ContainerRuntime} on a Docker engine, through docker-java over Pier's own transport
  * ({@link JettyDockerHttpClient}): every call has a deadline chosen by what it is (see
  * {@link DockerEndpoint.Deadlines}), on a unix socket as on TCP, and answers are size-limited; a call past
- * its deadline fails with {@link RuntimeUnavailableException}.
+ * its deadline fails with {@link RuntimeUnavailableException}. Log reads and stats go through the transport
+ * as Pier's own requests, parsed here as they stream ({@link DockerLogReader}, {@link DockerStats}).
  *
  * <p>Every container gets the same hardened host configuration: memory limit with no extra swap, NanoCPUs,
  * a pids limit, Docker's init as PID 1 (so SIGTERM reaches the process and stops are prompt),
  * {@code no-new-privileges}, all capabilities dropped, not privileged, no binds, mounts or devices, the
  * default bridge network, restart policy {@code no} (Pier decides about restarts), no terminal (so its
  * output stays two streams), and a json-file log of {@value #LOG_FILES} rotated files holding
- * {@link ContainerSpec#logMaxBytes} between them, so {@link #logs} works and a chatty container cannot fill
- * the disk. Its stdin is open (and stays open between attachments) only when the spec asks for one.
+ * {@link ContainerSpec#logMaxBytes} between them, so {@link #logs} and {@link #readLogs} work and a chatty
+ * container cannot fill the disk. Its stdin is open (and stays open between attachments) only when the
+ * spec asks for one.
  *
  * <p>Messages of the exceptions are in Pier's words: what the engine answered goes to the server log, never
  * into a message (messages reach API clients). An engine that breaks the protocol (a redirect, an answer
- * over the limits, something that is not Docker's JSON) fails its {@link #ping} for {@link #QUARANTINE}
- * afterwards, so the node check marks the node offline with the reason even when the misbehaviour was in
- * the event stream, which no caller waits on.
+ * over the limits, something that is not Docker's JSON or stream format) fails its {@link #ping} for
+ * {@link #QUARANTINE} afterwards, so the node check marks the node offline with the reason even when the
+ * misbehaviour was in a stream, which no caller waits on.
  */
 public final class DockerRuntime implements ContainerRuntime {
     private static final Logger log = LoggerFactory.getLogger(DockerRuntime.class);
@@ -430,22 +434,159 @@ public final class DockerRuntime implements ContainerRuntime {
 
     @Override
     public LogReader readLogs(String containerId, LogRequest request) {
-        throw new UnsupportedOperationException("not yet");
+        requireText(containerId, "containerId");
+        Objects.requireNonNull(request, "request");
+        int tail = request.tail().orElse(-1);
+        // the engine's until is inclusive; Pier's is not
+        Optional<Instant> through = request.until().map(u -> u.minusNanos(1));
+        if (tail > 0 && through.isPresent()) {
+            // the engine takes the last lines of the whole log before it applies until: count the lines
+            // before until, then read them again and keep the last ones
+            LogReader counting = openLogs(containerId, request, through, -1);
+            return new DockerLogReader.LastLines(
+                    counting, tail, last -> openLogs(containerId, request, Optional.of(last), -1));
+        }
+        return openLogs(containerId, request, through, tail);
+    }
+
+    /** Opens a log read; {@code through} is the engine's (inclusive) until, {@code tail} -1 for all. */
+    private LogReader openLogs(String containerId, LogRequest request, Optional<Instant> through, int tail) {
+        if (through.isPresent() && !through.get().isAfter(Instant.EPOCH)) {
+            // nothing is that old; the engine reads an until of 0 as none, so ask for no lines instead
+            through = Optional.empty();
+            tail = 0;
+        }
+        StringBuilder query = new StringBuilder()
+                .append("stdout=")
+                .append(request.stdout() ? 1 : 0)
+                .append("&stderr=")
+                .append(request.stderr() ? 1 : 0)
+                .append("&timestamps=1&follow=")
+                .append(request.follow() ? 1 : 0);
+        request.since()
+                .filter(t -> t.isAfter(Instant.EPOCH))
+                .ifPresent(t -> query.append("&since=").append(dockerTime(t)));
+        through.ifPresent(t -> query.append("&until=").append(dockerTime(t)));
+        query.append("&tail=").append(tail < 0 ? "all" : Integer.toString(tail));
+        String path = "/containers/" + pathSegment(containerId) + "/logs?" + query;
+        return call("read logs", containerId, () -> {
+            DockerHttpClient.Response r = get(path);
+            try {
+                expectOk(r, "read the log of", containerId);
+            } catch (RuntimeException e) {
+                closeQuietly(r);
+                throw e;
+            }
+            return new DockerLogReader(this, containerId, r);
+        });
     }
 
     @Override
     public StatsReader readStats(String containerId) {
-        throw new UnsupportedOperationException("not yet");
+        requireText(containerId, "containerId");
+        String path = "/containers/" + pathSegment(containerId) + "/stats?stream=1";
+        return call("read stats", containerId, () -> {
+            DockerHttpClient.Response r = get(path);
+            try {
+                expectOk(r, "read the stats of", containerId);
+            } catch (RuntimeException e) {
+                closeQuietly(r);
+                throw e;
+            }
+            return new DockerStats.Reader(this, containerId, r);
+        });
     }
 
     @Override
     public StatsSample statsOnce(String containerId) {
-        throw new UnsupportedOperationException("not yet");
+        requireText(containerId, "containerId");
+        String path = "/containers/" + pathSegment(containerId) + "/stats?stream=0";
+        return call("read stats", containerId, () -> {
+            try (DockerHttpClient.Response r = get(path)) {
+                expectOk(r, "read the stats of", containerId);
+                JsonNode answer;
+                try (InputStream body = r.getBody()) {
+                    answer = JSON.readTree(body);
+                }
+                StatsSample sample = DockerStats.sample(answer);
+                // a container that is not running: the engine has no data, which is no use
+                return sample != null ? sample : DockerStats.idle(Instant.now());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
     }
 
     @Override
     public Attachment attach(String containerId) {
         throw new UnsupportedOperationException("not yet");
+    }
+
+    /** A GET of Pier's own through the transport (its deadline and limits chosen by the path). */
+    private DockerHttpClient.Response get(String path) {
+        return http.execute(DockerHttpClient.Request.builder()
+                .method(DockerHttpClient.Request.Method.GET)
+                .path(path)
+                .build());
+    }
+
+    /**
+     * Lets a 200 through; a 404 is a missing container; anything else is the engine refusing, in Pier's
+     * words (its answer to the server log).
+     */
+    private void expectOk(DockerHttpClient.Response r, String what, String containerId) {
+        int status = r.getStatusCode();
+        if (status == 200) {
+            return;
+        }
+        if (status == 404) {
+            throw new ContainerNotFoundException(containerId);
+        }
+        String answer;
+        try (InputStream body = r.getBody()) {
+            answer = answerMessage(new String(body.readNBytes(64 * 1024), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        String operation = what + " " + containerId;
+        logAnswer(operation, "", status, answer);
+        throw new RuntimeOperationException(
+                "the node refused to " + operation + " (HTTP " + status + "); the server log has its answer");
+    }
+
+    /** The engine reported, inside a stream, that it failed: its words to the server log, Pier's to the caller. */
+    RuntimeOperationException streamFailed(String what, String containerId, byte[] engineText) {
+        String operation = what + " " + containerId;
+        log.warn(
+                "{} on {}: the engine failed: {}",
+                operation,
+                endpoint.display(),
+                printable(new String(engineText, StandardCharsets.UTF_8), 512));
+        return new RuntimeOperationException(
+                "the node failed to " + operation + " part way through; the server log has its answer");
+    }
+
+    /** The {@code message} of the engine's JSON error, or its text as it is. */
+    private static String answerMessage(String body) {
+        try {
+            JsonNode node = JSON.readTree(body);
+            if (node != null && node.hasNonNull("message")) {
+                return node.get("message").asText();
+            }
+        } catch (IOException notJson) {
+            // the raw text, then
+        }
+        return body.strip();
+    }
+
+    /** Docker's {@code since}/{@code until}: seconds since the epoch with a nine-digit fraction. */
+    static String dockerTime(Instant t) {
+        return t.getEpochSecond() + "." + String.format(Locale.ROOT, "%09d", t.getNano());
+    }
+
+    /** An id or name as one segment of a request path. */
+    private static String pathSegment(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     @Override

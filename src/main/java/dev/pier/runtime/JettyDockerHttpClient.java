@@ -49,8 +49,8 @@ import java.util.regex.Pattern;
  *   <li>no redirect is followed; a 3xx other than 304 (Docker's "nothing to do") is refused;</li>
  *   <li>answers are bounded: {@value #MAX_ANSWER_BYTES} bytes for an ordinary answer, {@value #MAX_STREAM_BYTES}
  *       for pull progress, {@value #MAX_LINE_BYTES} per line of a line-delimited stream (events, pull
- *       progress, stats), {@value #MAX_HEADER_BYTES} of headers; a log is bounded per frame by its reader,
- *       not in total; no content encoding is offered or decoded;</li>
+ *       progress, stats), {@value #MAX_HEADER_BYTES} of headers; a log is bounded per frame by its reader
+ *       ({@link Multiplexed}), not in total; no content encoding is offered or decoded;</li>
  *   <li>every new TCP connection resolves the name again and checks the addresses against the
  *       {@link EngineAddressPolicy}; a socket path is checked before each request.</li>
  * </ul>
