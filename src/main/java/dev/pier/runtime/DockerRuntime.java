@@ -61,7 +61,9 @@ import java.util.regex.Pattern;
  * ({@link JettyDockerHttpClient}): every call has a deadline chosen by what it is (see
  * {@link DockerEndpoint.Deadlines}), on a unix socket as on TCP, and answers are size-limited; a call past
  * its deadline fails with {@link RuntimeUnavailableException}. Log reads and stats go through the transport
- * as Pier's own requests, parsed here as they stream ({@link DockerLogReader}, {@link DockerStats}).
+ * as Pier's own requests, parsed here as they stream ({@link DockerLogReader}, {@link DockerStats}); an
+ * attachment is a connection the engine takes over ({@link JettyDockerHttpClient#hijack},
+ * {@link DockerAttachment}), closed with the runtime.
  *
  * <p>Every container gets the same hardened host configuration: memory limit with no extra swap, NanoCPUs,
  * a pids limit, Docker's init as PID 1 (so SIGTERM reaches the process and stops are prompt),
@@ -97,6 +99,7 @@ public final class DockerRuntime implements ContainerRuntime {
     private final JettyDockerHttpClient http;
     private final DockerClient docker;
     private final Set<EventStream> streams = ConcurrentHashMap.newKeySet();
+    private final Set<DockerAttachment> attachments = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
     private volatile Quarantine quarantine;
 
@@ -519,7 +522,52 @@ public final class DockerRuntime implements ContainerRuntime {
 
     @Override
     public Attachment attach(String containerId) {
-        throw new UnsupportedOperationException("not yet");
+        requireText(containerId, "containerId");
+        if (closed) {
+            throw new IllegalStateException("the runtime is closed");
+        }
+        DockerAttachment attachment = call("attach", containerId, () -> {
+            InspectContainerResponse c;
+            try {
+                c = docker.inspectContainerCmd(containerId).exec();
+            } catch (NotFoundException e) {
+                throw new ContainerNotFoundException(containerId, e);
+            }
+            // the engine would accept an attach to a stopped container and wait for its next start
+            var state = c.getState();
+            if (state == null || !Boolean.TRUE.equals(state.getRunning())) {
+                throw new RuntimeOperationException("container " + containerId + " is not running");
+            }
+            if (Boolean.TRUE.equals(state.getPaused())) {
+                throw new RuntimeOperationException("container " + containerId + " is paused");
+            }
+            boolean stdin =
+                    c.getConfig() != null && Boolean.TRUE.equals(c.getConfig().getStdinOpen());
+            boolean tty =
+                    c.getConfig() != null && Boolean.TRUE.equals(c.getConfig().getTty());
+            String path = "/containers/" + pathSegment(c.getId()) + "/attach?stream=1&stdin=" + (stdin ? 1 : 0)
+                    + "&stdout=1&stderr=1";
+            JettyDockerHttpClient.Hijacked h = http.hijack(path);
+            if (!h.upgraded()) {
+                if (h.status() == 404) {
+                    throw new ContainerNotFoundException(containerId);
+                }
+                logAnswer("attach", containerId, h.status(), answerMessage(h.refusal()));
+                if (h.status() == 409) {
+                    throw new RuntimeOperationException("container " + containerId
+                            + " cannot be attached to now (it is paused, restarting " + "or stopping)");
+                }
+                throw new RuntimeOperationException("the node refused to attach to " + containerId + " (HTTP "
+                        + h.status() + "); the server log has its answer");
+            }
+            return new DockerAttachment(this, containerId, h, stdin, tty, attachments::remove);
+        });
+        attachments.add(attachment);
+        if (closed) {
+            attachment.close();
+            throw new IllegalStateException("the runtime is closed");
+        }
+        return attachment;
     }
 
     /** A GET of Pier's own through the transport (its deadline and limits chosen by the path). */
@@ -606,6 +654,9 @@ public final class DockerRuntime implements ContainerRuntime {
         closed = true;
         for (EventStream s : streams) {
             s.close();
+        }
+        for (DockerAttachment a : attachments) {
+            a.close();
         }
         closeQuietly(docker);
         http.close();

@@ -172,7 +172,7 @@ class EngineTransportTest {
                         "no answer within 3 s",
                         () -> rt.pullImage("busybox:1", l -> {}));
 
-                // log and stats streams by the read deadline
+                // log and stats streams, and the attach's inspect, by the read deadline
                 endsBy(
                         Duration.ofSeconds(1).plus(slack),
                         "no answer within 1 s",
@@ -182,6 +182,7 @@ class EngineTransportTest {
                         "no answer within 1 s",
                         () -> rt.readLogs("x", LogRequest.followFrom(java.time.Instant.now())));
                 endsBy(Duration.ofSeconds(1).plus(slack), "no answer within 1 s", () -> rt.readStats("x"));
+                endsBy(Duration.ofSeconds(1).plus(slack), "no answer within 1 s", () -> rt.attach("x"));
 
                 // the event stream has no total deadline, but its headers do: the subscription returns
                 long t0 = System.nanoTime();
@@ -370,6 +371,19 @@ class EngineTransportTest {
                 endsBy(Duration.ofSeconds(4), "PIER_ALLOW_PLAIN_TCP", rt::ping);
                 assertThat(engine.hits("/_ping")).isEqualTo(before);
             }
+            // the attach's connection of its own too
+            try (JettyDockerHttpClient http = new JettyDockerHttpClient(
+                    DockerEndpoint.tcp("engine.test", engine.port()).withPolicy(policy), e -> {})) {
+                answer.set(InetAddress.getByName("169.254.169.254"));
+                assertThatThrownBy(() -> http.hijack("/containers/abc/attach?stream=1"))
+                        .hasRootCauseMessage("address 'engine.test' is a cloud metadata service (169.254.169.254), "
+                                + "never a Docker engine Pier talks to");
+                answer.set(InetAddress.getByName("10.1.2.3"));
+                assertThatThrownBy(() -> http.hijack("/containers/abc/attach?stream=1"))
+                        .rootCause()
+                        .hasMessageContaining("PIER_ALLOW_PLAIN_TCP");
+                assertThat(engine.hits("/containers/abc/attach")).isZero();
+            }
         }
     }
 
@@ -379,6 +393,12 @@ class EngineTransportTest {
                 new EngineAddressPolicy(Set.of(Path.of("/run/other.sock")), false, InetAddress::getAllByName);
         try (DockerRuntime rt = DockerRuntime.connect(TestDocker.endpoint().withPolicy(policy))) {
             endsBy(Duration.ofSeconds(2), "PIER_DOCKER_SOCKETS", rt::ping);
+        }
+        try (JettyDockerHttpClient http =
+                new JettyDockerHttpClient(TestDocker.endpoint().withPolicy(policy), e -> {})) {
+            assertThatThrownBy(() -> http.hijack("/containers/abc/attach?stream=1"))
+                    .rootCause()
+                    .hasMessageContaining("PIER_DOCKER_SOCKETS");
         }
     }
 
@@ -522,6 +542,41 @@ class EngineTransportTest {
                 assertThat(r.next()).isNull();
                 rt.ping(); // the engine failing is not the engine misbehaving
             }
+        }
+    }
+
+    private static final String RUNNING = "{\"Id\":\"abc\",\"State\":{\"Status\":\"running\",\"Running\":true},"
+            + "\"Config\":{\"OpenStdin\":true,\"Tty\":false}}";
+
+    @Test
+    void an_attach_ends_by_its_deadline_and_never_follows_a_redirect() throws Exception {
+        try (FakeEngine engine = new FakeEngine()) {
+            engine.on("/containers/abc/json", x -> FakeEngine.json(x, 200, RUNNING));
+            engine.on("/containers/abc/attach", x -> Thread.sleep(Long.MAX_VALUE)); // never answers
+            DockerEndpoint at = DockerEndpoint.tcp("127.0.0.1", engine.port());
+            try (DockerRuntime rt = DockerRuntime.connect(at.withDeadlines(SHORT))) {
+                // the inspect first, then a second for the answer to the attach
+                endsBy(Duration.ofMillis(3500), "no answer within 1 s", () -> rt.attach("abc"));
+            }
+            engine.on("/containers/abc/attach", x -> FakeEngine.json(x, 409, "{\"message\":\"s3cr3t is paused\"}"));
+            try (DockerRuntime rt = DockerRuntime.connect(at)) {
+                assertThatThrownBy(() -> rt.attach("abc"))
+                        .isInstanceOf(RuntimeOperationException.class)
+                        .hasMessageContaining("cannot be attached to now")
+                        .message()
+                        .doesNotContain("s3cr3t");
+            }
+            engine.on("/containers/abc/attach", x -> {
+                x.getResponseHeaders().set("Location", "http://169.254.169.254/");
+                x.sendResponseHeaders(307, -1);
+            });
+            try (DockerRuntime rt = DockerRuntime.connect(at)) {
+                endsBy(Duration.ofSeconds(2), "redirect", () -> rt.attach("abc"));
+                endsBy(Duration.ofSeconds(2), "redirect", rt::ping);
+            }
+            assertThat(engine.requests)
+                    .filteredOn(q -> q.contains("/attach"))
+                    .allMatch(q -> q.startsWith("POST /containers/abc/attach?stream=1&stdin=1&stdout=1&stderr=1"));
         }
     }
 
