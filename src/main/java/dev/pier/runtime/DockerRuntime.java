@@ -34,6 +34,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
+import java.net.URLEncoder;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
@@ -42,6 +43,7 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -58,25 +60,33 @@ import java.util.regex.Pattern;
  * {@link ContainerRuntime} on a Docker engine, through docker-java over Pier's own transport
  * ({@link JettyDockerHttpClient}): every call has a deadline chosen by what it is (see
  * {@link DockerEndpoint.Deadlines}), on a unix socket as on TCP, and answers are size-limited; a call past
- * its deadline fails with {@link RuntimeUnavailableException}.
+ * its deadline fails with {@link RuntimeUnavailableException}. Log reads and stats go through the transport
+ * as Pier's own requests, parsed here as they stream ({@link DockerLogReader}, {@link DockerStats}); an
+ * attachment is a connection the engine takes over ({@link JettyDockerHttpClient#hijack},
+ * {@link DockerAttachment}), closed with the runtime.
  *
  * <p>Every container gets the same hardened host configuration: memory limit with no extra swap, NanoCPUs,
  * a pids limit, Docker's init as PID 1 (so SIGTERM reaches the process and stops are prompt),
  * {@code no-new-privileges}, all capabilities dropped, not privileged, no binds, mounts or devices, the
- * default bridge network, restart policy {@code no} (Pier decides about restarts), and a size-capped
- * json-file log so {@link #logs} works and a chatty container cannot fill the disk.
+ * default bridge network, restart policy {@code no} (Pier decides about restarts), no terminal (so its
+ * output stays two streams), and a json-file log of {@value #LOG_FILES} rotated files holding
+ * {@link ContainerSpec#logMaxBytes} between them, so {@link #logs} and {@link #readLogs} work and a chatty
+ * container cannot fill the disk. Its stdin is open (and stays open between attachments) only when the
+ * spec asks for one.
  *
  * <p>Messages of the exceptions are in Pier's words: what the engine answered goes to the server log, never
  * into a message (messages reach API clients). An engine that breaks the protocol (a redirect, an answer
- * over the limits, something that is not Docker's JSON) fails its {@link #ping} for {@link #QUARANTINE}
- * afterwards, so the node check marks the node offline with the reason even when the misbehaviour was in
- * the event stream, which no caller waits on.
+ * over the limits, something that is not Docker's JSON or stream format) fails its {@link #ping} for
+ * {@link #QUARANTINE} afterwards, so the node check marks the node offline with the reason even when the
+ * misbehaviour was in a stream, which no caller waits on.
  */
 public final class DockerRuntime implements ContainerRuntime {
     private static final Logger log = LoggerFactory.getLogger(DockerRuntime.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern STATUS_PREFIX = Pattern.compile("^Status (\\d+): (.*)$", Pattern.DOTALL);
     static final int MAX_LOG_BYTES = 1 << 20;
+    /** How many files the engine keeps a container's output in ({@link ContainerSpec#logMaxBytes} over them). */
+    static final int LOG_FILES = 3;
     /** The longest grace period a stop may be given (its deadline is the grace plus a margin). */
     static final Duration MAX_GRACE = Duration.ofMinutes(10);
     /** How long a node that broke the protocol fails its pings. */
@@ -89,6 +99,7 @@ public final class DockerRuntime implements ContainerRuntime {
     private final JettyDockerHttpClient http;
     private final DockerClient docker;
     private final Set<EventStream> streams = ConcurrentHashMap.newKeySet();
+    private final Set<DockerAttachment> attachments = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
     private volatile Quarantine quarantine;
 
@@ -238,8 +249,9 @@ public final class DockerRuntime implements ContainerRuntime {
                 .withRestartPolicy(RestartPolicy.noRestart())
                 .withPublishAllPorts(false)
                 .withPortBindings(bindings)
-                .withLogConfig(
-                        new LogConfig(LogConfig.LoggingType.JSON_FILE, Map.of("max-size", "10m", "max-file", "3")));
+                .withLogConfig(new LogConfig(
+                        LogConfig.LoggingType.JSON_FILE,
+                        Map.of("max-size", logFileSize(spec.logMaxBytes()), "max-file", Integer.toString(LOG_FILES))));
         List<String> env = spec.env().entrySet().stream()
                 .map(e -> e.getKey() + "=" + e.getValue())
                 .toList();
@@ -250,7 +262,11 @@ public final class DockerRuntime implements ContainerRuntime {
                         .withLabels(spec.allLabels())
                         .withEnv(env)
                         .withExposedPorts(exposed)
-                        .withHostConfig(host);
+                        .withHostConfig(host)
+                        // no terminal: output stays two streams, multiplexed; a stdin stays open across attachments
+                        .withTty(false)
+                        .withStdinOpen(spec.stdin())
+                        .withStdInOnce(false);
                 if (!spec.command().isEmpty()) {
                     cmd.withCmd(spec.command());
                 }
@@ -421,22 +437,204 @@ public final class DockerRuntime implements ContainerRuntime {
 
     @Override
     public LogReader readLogs(String containerId, LogRequest request) {
-        throw new UnsupportedOperationException("not yet");
+        requireText(containerId, "containerId");
+        Objects.requireNonNull(request, "request");
+        int tail = request.tail().orElse(-1);
+        // the engine's until is inclusive; Pier's is not
+        Optional<Instant> through = request.until().map(u -> u.minusNanos(1));
+        if (tail > 0 && through.isPresent()) {
+            // the engine takes the last lines of the whole log before it applies until: count the lines
+            // before until, then read them again and keep the last ones
+            LogReader counting = openLogs(containerId, request, through, -1);
+            return new DockerLogReader.LastLines(
+                    counting, tail, last -> openLogs(containerId, request, Optional.of(last), -1));
+        }
+        return openLogs(containerId, request, through, tail);
+    }
+
+    /** Opens a log read; {@code through} is the engine's (inclusive) until, {@code tail} -1 for all. */
+    private LogReader openLogs(String containerId, LogRequest request, Optional<Instant> through, int tail) {
+        if (through.isPresent() && !through.get().isAfter(Instant.EPOCH)) {
+            // nothing is that old; the engine reads an until of 0 as none, so ask for no lines instead
+            through = Optional.empty();
+            tail = 0;
+        }
+        StringBuilder query = new StringBuilder()
+                .append("stdout=")
+                .append(request.stdout() ? 1 : 0)
+                .append("&stderr=")
+                .append(request.stderr() ? 1 : 0)
+                .append("&timestamps=1&follow=")
+                .append(request.follow() ? 1 : 0);
+        request.since()
+                .filter(t -> t.isAfter(Instant.EPOCH))
+                .ifPresent(t -> query.append("&since=").append(dockerTime(t)));
+        through.ifPresent(t -> query.append("&until=").append(dockerTime(t)));
+        query.append("&tail=").append(tail < 0 ? "all" : Integer.toString(tail));
+        String path = "/containers/" + pathSegment(containerId) + "/logs?" + query;
+        return call("read logs", containerId, () -> {
+            DockerHttpClient.Response r = get(path);
+            try {
+                expectOk(r, "read the log of", containerId);
+            } catch (RuntimeException e) {
+                closeQuietly(r);
+                throw e;
+            }
+            return new DockerLogReader(this, containerId, r);
+        });
     }
 
     @Override
     public StatsReader readStats(String containerId) {
-        throw new UnsupportedOperationException("not yet");
+        requireText(containerId, "containerId");
+        String path = "/containers/" + pathSegment(containerId) + "/stats?stream=1";
+        return call("read stats", containerId, () -> {
+            DockerHttpClient.Response r = get(path);
+            try {
+                expectOk(r, "read the stats of", containerId);
+            } catch (RuntimeException e) {
+                closeQuietly(r);
+                throw e;
+            }
+            return new DockerStats.Reader(this, containerId, r);
+        });
     }
 
     @Override
     public StatsSample statsOnce(String containerId) {
-        throw new UnsupportedOperationException("not yet");
+        requireText(containerId, "containerId");
+        String path = "/containers/" + pathSegment(containerId) + "/stats?stream=0";
+        return call("read stats", containerId, () -> {
+            try (DockerHttpClient.Response r = get(path)) {
+                expectOk(r, "read the stats of", containerId);
+                JsonNode answer;
+                try (InputStream body = r.getBody()) {
+                    answer = JSON.readTree(body);
+                }
+                StatsSample sample = DockerStats.sample(answer);
+                // a container that is not running: the engine has no data, which is no use
+                return sample != null ? sample : DockerStats.idle(Instant.now());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
     }
 
     @Override
     public Attachment attach(String containerId) {
-        throw new UnsupportedOperationException("not yet");
+        requireText(containerId, "containerId");
+        if (closed) {
+            throw new IllegalStateException("the runtime is closed");
+        }
+        DockerAttachment attachment = call("attach", containerId, () -> {
+            InspectContainerResponse c;
+            try {
+                c = docker.inspectContainerCmd(containerId).exec();
+            } catch (NotFoundException e) {
+                throw new ContainerNotFoundException(containerId, e);
+            }
+            // the engine would accept an attach to a stopped container and wait for its next start
+            var state = c.getState();
+            if (state == null || !Boolean.TRUE.equals(state.getRunning())) {
+                throw new RuntimeOperationException("container " + containerId + " is not running");
+            }
+            if (Boolean.TRUE.equals(state.getPaused())) {
+                throw new RuntimeOperationException("container " + containerId + " is paused");
+            }
+            boolean stdin =
+                    c.getConfig() != null && Boolean.TRUE.equals(c.getConfig().getStdinOpen());
+            boolean tty =
+                    c.getConfig() != null && Boolean.TRUE.equals(c.getConfig().getTty());
+            String path = "/containers/" + pathSegment(c.getId()) + "/attach?stream=1&stdin=" + (stdin ? 1 : 0)
+                    + "&stdout=1&stderr=1";
+            JettyDockerHttpClient.Hijacked h = http.hijack(path);
+            if (!h.upgraded()) {
+                if (h.status() == 404) {
+                    throw new ContainerNotFoundException(containerId);
+                }
+                logAnswer("attach", containerId, h.status(), answerMessage(h.refusal()));
+                if (h.status() == 409) {
+                    throw new RuntimeOperationException("container " + containerId
+                            + " cannot be attached to now (it is paused, restarting " + "or stopping)");
+                }
+                throw new RuntimeOperationException("the node refused to attach to " + containerId + " (HTTP "
+                        + h.status() + "); the server log has its answer");
+            }
+            return new DockerAttachment(this, containerId, h, stdin, tty, attachments::remove);
+        });
+        attachments.add(attachment);
+        if (closed) {
+            attachment.close();
+            throw new IllegalStateException("the runtime is closed");
+        }
+        return attachment;
+    }
+
+    /** A GET of Pier's own through the transport (its deadline and limits chosen by the path). */
+    private DockerHttpClient.Response get(String path) {
+        return http.execute(DockerHttpClient.Request.builder()
+                .method(DockerHttpClient.Request.Method.GET)
+                .path(path)
+                .build());
+    }
+
+    /**
+     * Lets a 200 through; a 404 is a missing container; anything else is the engine refusing, in Pier's
+     * words (its answer to the server log).
+     */
+    private void expectOk(DockerHttpClient.Response r, String what, String containerId) {
+        int status = r.getStatusCode();
+        if (status == 200) {
+            return;
+        }
+        if (status == 404) {
+            throw new ContainerNotFoundException(containerId);
+        }
+        String answer;
+        try (InputStream body = r.getBody()) {
+            answer = answerMessage(new String(body.readNBytes(64 * 1024), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        String operation = what + " " + containerId;
+        logAnswer(operation, "", status, answer);
+        throw new RuntimeOperationException(
+                "the node refused to " + operation + " (HTTP " + status + "); the server log has its answer");
+    }
+
+    /** The engine reported, inside a stream, that it failed: its words to the server log, Pier's to the caller. */
+    RuntimeOperationException streamFailed(String what, String containerId, byte[] engineText) {
+        String operation = what + " " + containerId;
+        log.warn(
+                "{} on {}: the engine failed: {}",
+                operation,
+                endpoint.display(),
+                printable(new String(engineText, StandardCharsets.UTF_8), 512));
+        return new RuntimeOperationException(
+                "the node failed to " + operation + " part way through; the server log has its answer");
+    }
+
+    /** The {@code message} of the engine's JSON error, or its text as it is. */
+    private static String answerMessage(String body) {
+        try {
+            JsonNode node = JSON.readTree(body);
+            if (node != null && node.hasNonNull("message")) {
+                return node.get("message").asText();
+            }
+        } catch (IOException notJson) {
+            // the raw text, then
+        }
+        return body.strip();
+    }
+
+    /** Docker's {@code since}/{@code until}: seconds since the epoch with a nine-digit fraction. */
+    static String dockerTime(Instant t) {
+        return t.getEpochSecond() + "." + String.format(Locale.ROOT, "%09d", t.getNano());
+    }
+
+    /** An id or name as one segment of a request path. */
+    private static String pathSegment(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     @Override
@@ -456,6 +654,9 @@ public final class DockerRuntime implements ContainerRuntime {
         closed = true;
         for (EventStream s : streams) {
             s.close();
+        }
+        for (DockerAttachment a : attachments) {
+            a.close();
         }
         closeQuietly(docker);
         http.close();
@@ -663,6 +864,18 @@ public final class DockerRuntime implements ContainerRuntime {
             // fall through to the raw body
         }
         return body.strip();
+    }
+
+    /** Docker's json-file {@code max-size} for one of the {@value #LOG_FILES} files: a third of the whole. */
+    static String logFileSize(long logMaxBytes) {
+        long perFile = logMaxBytes / LOG_FILES;
+        if (perFile % (1024 * 1024) == 0) {
+            return perFile / (1024 * 1024) + "m";
+        }
+        if (perFile % 1024 == 0) {
+            return perFile / 1024 + "k";
+        }
+        return Long.toString(perFile);
     }
 
     private int graceSeconds(Duration grace) {

@@ -13,22 +13,42 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.Scheduler;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import java.io.ByteArrayInputStream;
+import java.io.Closeable;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.io.SequenceInputStream;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.StandardProtocolFamily;
 import java.net.URI;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -39,17 +59,23 @@ import java.util.regex.Pattern;
  * every one of them:
  * <ul>
  *   <li>each request has a total deadline (request to last byte of the answer) chosen by what it is
- *       ({@link #exchange}): Jetty's scheduler aborts it when it passes, whatever the socket does. An event
- *       stream has no total deadline, only one for its headers: the node check notices a frozen engine,
- *       and the stream is then closed and reconnected;</li>
+ *       ({@link #exchange}): Jetty's scheduler aborts it when it passes, whatever the socket does. A stream
+ *       (events, a followed log, stats) has no total deadline, only one for its headers: the node check
+ *       notices a frozen engine, and then the event stream is reconnected and the other streams are cut
+ *       short ({@link #abortCalls}). A whole log, which may be large and read slowly, has no total deadline
+ *       either, but may not fall silent for longer than the read deadline;</li>
  *   <li>no redirect is followed; a 3xx other than 304 (Docker's "nothing to do") is refused;</li>
  *   <li>answers are bounded: {@value #MAX_ANSWER_BYTES} bytes for an ordinary answer, {@value #MAX_STREAM_BYTES}
- *       for logs and pull progress, {@value #MAX_LINE_BYTES} per line of a line-delimited stream (events,
- *       pull progress), {@value #MAX_HEADER_BYTES} of headers; no content encoding is offered or decoded;</li>
+ *       for pull progress, {@value #MAX_LINE_BYTES} per line of a line-delimited stream (events, pull
+ *       progress, stats), {@value #MAX_HEADER_BYTES} of headers; a log is bounded per frame by its reader
+ *       ({@link Multiplexed}), not in total; no content encoding is offered or decoded;</li>
  *   <li>every new TCP connection resolves the name again and checks the addresses against the
  *       {@link EngineAddressPolicy}; a socket path is checked before each request.</li>
  * </ul>
- * Failures are {@link UncheckedIOException}s around an {@link IOException}: an {@link EngineAnswerException}
+ * Docker's attach takes the connection over, which Jetty cannot hand out, so docker-java's attach is
+ * refused here and {@link #hijack} opens a connection of its own under the same rules.
+ *
+ * <p>Failures are {@link UncheckedIOException}s around an {@link IOException}: an {@link EngineAnswerException}
  * when Pier refused the answer, Jetty's or the JDK's exception when the connection failed. Thread-safe.
  */
 final class JettyDockerHttpClient implements DockerHttpClient {
@@ -57,9 +83,18 @@ final class JettyDockerHttpClient implements DockerHttpClient {
     static final int MAX_STREAM_BYTES = 64 * 1024 * 1024;
     static final int MAX_LINE_BYTES = 1024 * 1024;
     static final int MAX_HEADER_BYTES = 64 * 1024;
+    /** The most of an answer to an attach Pier reads before the connection is taken over: its head. */
+    static final int MAX_UPGRADE_HEAD_BYTES = 16 * 1024;
+    /** The most of an engine's refusal of an attach read, for the server log. */
+    private static final int MAX_REFUSAL_BYTES = 64 * 1024;
+
+    private static final Pattern STATUS_LINE = Pattern.compile("^HTTP/1\\.[01] (\\d{3})(?: .*)?$");
     private static final Pattern VERSION_PREFIX = Pattern.compile("^/v\\d+(?:\\.\\d+)*(/.*)$");
     private static final Pattern STOP = Pattern.compile("^/containers/[^/]+/(stop|restart)$");
     private static final Pattern LOGS = Pattern.compile("^/containers/[^/]+/logs$");
+    private static final Pattern STATS = Pattern.compile("^/containers/[^/]+/stats$");
+    /** What one stats sample ({@code stream=0}) may take beyond the read deadline: the engine samples twice. */
+    static final Duration STATS_SAMPLING = Duration.ofSeconds(5);
 
     private final DockerEndpoint endpoint;
     private final HttpClient client;
@@ -67,8 +102,8 @@ final class JettyDockerHttpClient implements DockerHttpClient {
     private final String base;
     private final Transport unix;
     private final Consumer<EngineAnswerException> misbehaviour;
-    private final java.util.Set<org.eclipse.jetty.client.Request> calls =
-            java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile SSLContext ssl;
+    private final Set<org.eclipse.jetty.client.Request> calls = ConcurrentHashMap.newKeySet();
 
     /**
      * @param misbehaviour told of every answer refused because the engine broke the protocol (redirects,
@@ -126,8 +161,33 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         return c;
     }
 
-    /** What kind of call a request is: its deadline and how much of an answer it may have. */
-    record Exchange(Duration deadline, Duration headersDeadline, long maxBytes, int maxLine, boolean stream) {}
+    /**
+     * What kind of call a request is: its deadline and how much of an answer it may have.
+     *
+     * @param deadline        from the request to the answer's last byte; null for a stream
+     * @param headersDeadline for the answer's headers
+     * @param idle            the longest silence in the answer; null for none (a quiet stream is not a dead one)
+     * @param maxBytes        the largest answer
+     * @param maxLine         the longest line of a line-delimited answer; 0 when it is not one
+     * @param stream          closing it before its end aborts it (an ordinary answer is drained, to reuse its
+     *                        connection)
+     * @param abortable       cut short by {@link #abortCalls}: everything but the event stream, which reconnects
+     *                        by itself
+     */
+    record Exchange(
+            Duration deadline,
+            Duration headersDeadline,
+            Duration idle,
+            long maxBytes,
+            int maxLine,
+            boolean stream,
+            boolean abortable) {
+
+        /** An ordinary call: one deadline for all of it. */
+        static Exchange call(Duration deadline, long maxBytes) {
+            return new Exchange(deadline, deadline, deadline, maxBytes, 0, false, true);
+        }
+    }
 
     /** The deadline and limits of a Docker API request, by its method and path. */
     static Exchange exchange(String method, String pathAndQuery, DockerEndpoint.Deadlines d) {
@@ -140,33 +200,40 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         }
         boolean get = method.equalsIgnoreCase("GET") || method.equalsIgnoreCase("HEAD");
         if (get && path.equals("/_ping")) {
-            return new Exchange(d.ping(), d.ping(), 1024, 0, false);
+            return Exchange.call(d.ping(), 1024);
         }
         if (get && path.equals("/events")) {
-            return new Exchange(null, d.read(), Long.MAX_VALUE, MAX_LINE_BYTES, true);
+            return new Exchange(null, d.read(), null, Long.MAX_VALUE, MAX_LINE_BYTES, true, false);
         }
         if (method.equalsIgnoreCase("POST") && path.equals("/images/create")) {
-            return new Exchange(d.pull(), d.pull(), MAX_STREAM_BYTES, MAX_LINE_BYTES, true);
+            return new Exchange(d.pull(), d.pull(), d.pull(), MAX_STREAM_BYTES, MAX_LINE_BYTES, true, true);
         }
         if (get && LOGS.matcher(path).matches()) {
             if (queryFlag(query, "follow")) {
-                return new Exchange(null, d.read(), Long.MAX_VALUE, 0, true);
+                return new Exchange(null, d.read(), null, Long.MAX_VALUE, 0, true, true);
             }
-            return new Exchange(d.read(), d.read(), MAX_STREAM_BYTES, 0, false);
+            // a whole log may be large and its reader slow (a download): no limit on its size or its length
+            // in time, as long as it keeps coming; its frames are bounded by the reader
+            return new Exchange(null, d.read(), d.read(), Long.MAX_VALUE, 0, true, true);
+        }
+        if (get && STATS.matcher(path).matches()) {
+            if (queryFlagOff(query, "stream")) {
+                return Exchange.call(d.read().plus(STATS_SAMPLING), MAX_ANSWER_BYTES);
+            }
+            return new Exchange(null, d.read(), null, Long.MAX_VALUE, MAX_LINE_BYTES, true, true);
         }
         if (method.equalsIgnoreCase("POST") && STOP.matcher(path).matches()) {
             Duration grace = Duration.ofSeconds(queryInt(query, "t", 10));
-            Duration deadline = d.stop(grace);
-            return new Exchange(deadline, deadline, MAX_ANSWER_BYTES, 0, false);
+            return Exchange.call(d.stop(grace), MAX_ANSWER_BYTES);
         }
-        Duration deadline = get ? d.read() : d.write();
-        return new Exchange(deadline, deadline, MAX_ANSWER_BYTES, 0, false);
+        return Exchange.call(get ? d.read() : d.write(), MAX_ANSWER_BYTES);
     }
 
     @Override
     public Response execute(Request request) {
         if (request.hijackedInput() != null) {
-            throw new UnsupportedOperationException("Pier does not attach to containers");
+            // docker-java's attach wants the connection handed over, which Jetty cannot do: see hijack()
+            throw new UnsupportedOperationException("docker-java's attach is not supported; use DockerRuntime.attach");
         }
         Exchange x = exchange(request.method(), request.path(), endpoint.deadlines());
         if (unix != null) {
@@ -194,15 +261,16 @@ final class JettyDockerHttpClient implements DockerHttpClient {
                     .orElse("application/octet-stream");
             r.body(new BytesRequestContent(type, body));
         }
-        if (x.deadline() != null) {
-            // an ordinary call, cut short by abortCalls when the engine is found not to answer any more
+        if (x.abortable()) {
+            // cut short by abortCalls when the engine is found not to answer any more
             calls.add(r);
             r.onComplete(result -> calls.remove(r));
-            r.timeout(x.deadline().toMillis(), TimeUnit.MILLISECONDS);
-            r.idleTimeout(x.deadline().toMillis(), TimeUnit.MILLISECONDS);
-        } else {
-            r.idleTimeout(0, TimeUnit.MILLISECONDS); // a quiet event stream is not a dead one
         }
+        if (x.deadline() != null) {
+            r.timeout(x.deadline().toMillis(), TimeUnit.MILLISECONDS);
+        }
+        // without one, a quiet stream is not a dead one
+        r.idleTimeout(x.idle() == null ? 0 : x.idle().toMillis(), TimeUnit.MILLISECONDS);
         InputStreamResponseListener listener = new InputStreamResponseListener();
         Scheduler.Task headersDeadline = x.deadline() != null
                 ? null
@@ -250,7 +318,391 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         return new JettyResponse(r, response, new BoundedInput(r, listener.getInputStream(), x));
     }
 
-    /** Aborts every ordinary call in flight (not the event streams), with {@code why}. */
+    /**
+     * Opens a connection of its own and sends a request that asks the engine to take the connection over
+     * ({@code Connection: Upgrade}, {@code Upgrade: tcp}): Docker's attach, which then carries raw bytes both
+     * ways. Jetty cannot hand a connection over, and docker-java's way through {@link #execute} stays refused;
+     * this goes around both, with the same rules as every other request: the {@link EngineAddressPolicy}
+     * (the socket path; the name resolved now and each address checked), the connect deadline (and the TLS
+     * handshake, the engine's certificate verified against the node's CA as for every call), the read deadline
+     * for the answer's head, which may be at most {@value #MAX_UPGRADE_HEAD_BYTES} bytes. Once taken over the
+     * connection has no deadline.
+     *
+     * @param pathAndQuery the request's path, e.g. {@code /containers/ID/attach?stream=1&stdout=1}
+     * @return the connection when the engine took it over (HTTP 101, or 200 from engines before API 1.24),
+     *     otherwise a closed one with the engine's status and the start of its answer
+     * @throws UncheckedIOException as {@link #execute} does
+     */
+    Hijacked hijack(String pathAndQuery) {
+        RawConnection c;
+        try {
+            c = connect();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try {
+            String host = unix != null ? "localhost" : endpoint.uri().getRawAuthority();
+            String head = "POST " + pathAndQuery + " HTTP/1.1\r\n"
+                    + "Host: " + host + "\r\n"
+                    + "User-Agent: Pier\r\n"
+                    + "Connection: Upgrade\r\n"
+                    + "Upgrade: tcp\r\n"
+                    + "\r\n";
+            Watchdog w = new Watchdog(c, endpoint.deadlines().read());
+            Hijacked answer;
+            try {
+                c.write(head.getBytes(StandardCharsets.US_ASCII));
+                answer = readAnswer(c);
+            } catch (IOException | RuntimeException e) {
+                if (!w.cancel()) {
+                    throw deadline(endpoint.deadlines().read(), e);
+                }
+                throw e;
+            }
+            if (!w.cancel()) {
+                // it came just as the deadline passed, and the watchdog closed it
+                throw deadline(endpoint.deadlines().read(), null);
+            }
+            return answer;
+        } catch (IOException e) {
+            c.close();
+            throw new UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /** Reads the answer's head; past it, either the connection as taken over or the engine's refusal. */
+    private Hijacked readAnswer(RawConnection c) throws IOException {
+        byte[] buf = new byte[MAX_UPGRADE_HEAD_BYTES];
+        int filled = 0;
+        int end = -1;
+        while (end < 0) {
+            if (filled == buf.length) {
+                throw misbehaved(new EngineAnswerException(
+                        EngineAnswerException.Kind.TOO_LARGE,
+                        "the head of its answer is larger than the " + MAX_UPGRADE_HEAD_BYTES / 1024
+                                + " KiB Pier accepts"));
+            }
+            int n = c.in.read(buf, filled, buf.length - filled);
+            if (n < 0) {
+                throw new EOFException("the engine closed the connection before it answered");
+            }
+            int from = Math.max(0, filled - 3);
+            filled += n;
+            for (int i = from; i + 3 < filled; i++) {
+                if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n') {
+                    end = i;
+                    break;
+                }
+            }
+        }
+        String[] lines = new String(buf, 0, end, StandardCharsets.ISO_8859_1).split("\r\n");
+        Matcher status = STATUS_LINE.matcher(lines[0]);
+        if (!status.matches()) {
+            throw misbehaved(new EngineAnswerException(
+                    EngineAnswerException.Kind.NOT_DOCKER, "its answer to an attach is not HTTP"));
+        }
+        int code = Integer.parseInt(status.group(1));
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (int i = 1; i < lines.length; i++) {
+            int colon = lines[i].indexOf(':');
+            if (colon > 0) {
+                headers.put(
+                        lines[i].substring(0, colon).strip().toLowerCase(Locale.ROOT),
+                        lines[i].substring(colon + 1).strip());
+            }
+        }
+        byte[] rest = Arrays.copyOfRange(buf, end + 4, filled);
+        if (code == 101 || code == 200) {
+            return new Hijacked(code, "", c, rest);
+        }
+        if (code >= 300 && code < 400) {
+            throw misbehaved(new EngineAnswerException(
+                    EngineAnswerException.Kind.REDIRECT,
+                    "answered with a redirect (HTTP " + code + "); Pier never follows a node's redirects"));
+        }
+        // a refusal: its JSON body, for the server log
+        long length = -1;
+        try {
+            length = Long.parseLong(headers.getOrDefault("content-length", "-1"));
+        } catch (NumberFormatException ignored) {
+            // read what came with the head
+        }
+        byte[] body = rest;
+        if (length > rest.length && length <= MAX_REFUSAL_BYTES) {
+            body = Arrays.copyOf(rest, (int) length);
+            int got = rest.length;
+            while (got < length) {
+                int n = c.in.read(body, got, (int) length - got);
+                if (n < 0) {
+                    break;
+                }
+                got += n;
+            }
+            body = Arrays.copyOf(body, got);
+        }
+        c.close();
+        String text = new String(body, 0, Math.min(body.length, MAX_REFUSAL_BYTES), StandardCharsets.UTF_8);
+        return new Hijacked(code, text, null, new byte[0]);
+    }
+
+    /** A raw connection to the engine, checked against the policy, within the connect deadline. */
+    private RawConnection connect() throws IOException {
+        Duration limit = endpoint.deadlines().connect();
+        if (unix != null) {
+            String path = endpoint.uri().getPath();
+            try {
+                endpoint.policy().checkSocket(path);
+            } catch (IllegalArgumentException e) {
+                throw new EngineAnswerException(EngineAnswerException.Kind.ADDRESS_REFUSED, e.getMessage());
+            }
+            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                // a unix socket connects at once or not at all
+                ch.connect(UnixDomainSocketAddress.of(path));
+            } catch (IOException e) {
+                ch.close();
+                throw e;
+            }
+            return RawConnection.of(ch);
+        }
+        String host = EngineAddressPolicy.host(endpoint.uri());
+        int port = endpoint.uri().getPort();
+        InetAddress[] all;
+        try {
+            EngineAddressPolicy.checkName(host);
+            all = endpoint.policy().resolver().resolve(host);
+            endpoint.policy().checkAddresses(host, all, endpoint.tls().isPresent());
+        } catch (IllegalArgumentException refused) {
+            throw new EngineAnswerException(EngineAnswerException.Kind.ADDRESS_REFUSED, refused.getMessage());
+        }
+        long until = System.nanoTime() + limit.toNanos();
+        IOException failed = null;
+        Socket socket = null;
+        for (InetAddress a : all) {
+            long left = TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime());
+            if (left <= 0) {
+                break;
+            }
+            Socket s = new Socket();
+            try {
+                s.connect(new InetSocketAddress(a, port), (int) Math.min(Integer.MAX_VALUE, left));
+                socket = s;
+                break;
+            } catch (IOException e) {
+                s.close();
+                failed = e;
+            }
+        }
+        if (socket == null) {
+            throw failed != null ? failed : new SocketTimeoutException("connect timed out");
+        }
+        if (endpoint.tls().isEmpty()) {
+            try {
+                return RawConnection.of(socket, null);
+            } catch (IOException e) {
+                socket.close();
+                throw e;
+            }
+        }
+        SSLSocket tls;
+        RawConnection c;
+        try {
+            tls = (SSLSocket) sslContext().getSocketFactory().createSocket(socket, host, port, true);
+            SSLParameters params = tls.getSSLParameters();
+            // the engine's certificate is checked against the node's CA; its name is what the admin typed
+            params.setEndpointIdentificationAlgorithm("HTTPS");
+            tls.setSSLParameters(params);
+            c = RawConnection.of(socket, tls);
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+        Watchdog w = new Watchdog(c, limit);
+        try {
+            tls.startHandshake();
+        } catch (IOException e) {
+            boolean inTime = w.cancel();
+            c.close();
+            throw inTime ? e : deadline(limit, e);
+        }
+        if (!w.cancel()) {
+            throw deadline(limit, null);
+        }
+        return c;
+    }
+
+    private SSLContext sslContext() {
+        SSLContext c = ssl;
+        if (c == null) {
+            c = endpoint.tls().orElseThrow().sslContext();
+            ssl = c;
+        }
+        return c;
+    }
+
+    /** Closes a connection that is not through a phase by its deadline. */
+    private final class Watchdog {
+        private final Scheduler.Task task;
+        private final AtomicBoolean settled = new AtomicBoolean();
+
+        Watchdog(RawConnection c, Duration limit) {
+            task = client.getScheduler()
+                    .schedule(
+                            () -> {
+                                if (settled.compareAndSet(false, true)) {
+                                    c.close();
+                                }
+                            },
+                            limit.toMillis(),
+                            TimeUnit.MILLISECONDS);
+        }
+
+        /** Ends the watch; false when the deadline came first and the connection was closed. */
+        boolean cancel() {
+            task.cancel();
+            return settled.compareAndSet(false, true);
+        }
+    }
+
+    /**
+     * A connection the engine took over (or the refusal it answered instead). Reading and writing may go on
+     * in two threads at once; {@link #close} may come from any thread and ends both.
+     */
+    static final class Hijacked implements Closeable {
+        private final int status;
+        private final String refusal;
+        private final RawConnection connection;
+        private final InputStream input;
+
+        private Hijacked(int status, String refusal, RawConnection connection, byte[] alreadyRead) {
+            this.status = status;
+            this.refusal = refusal;
+            this.connection = connection;
+            this.input = connection == null
+                    ? InputStream.nullInputStream()
+                    : new SequenceInputStream(new ByteArrayInputStream(alreadyRead), connection.in);
+        }
+
+        /** 101 or 200 when taken over; the engine's status otherwise. */
+        int status() {
+            return status;
+        }
+
+        boolean upgraded() {
+            return connection != null;
+        }
+
+        /** The start of the engine's answer when it refused (for the server log); empty otherwise. */
+        String refusal() {
+            return refusal;
+        }
+
+        /** What the engine sends, from the first byte after the answer's head. */
+        InputStream input() {
+            return input;
+        }
+
+        void write(byte[] bytes) throws IOException {
+            if (connection == null) {
+                throw new IOException("the engine did not take the connection over");
+            }
+            connection.write(bytes);
+        }
+
+        @Override
+        public void close() {
+            if (connection != null) {
+                connection.close();
+            }
+        }
+    }
+
+    /**
+     * A unix socket channel, or a TCP socket with TLS over it when the node has certificates. Reads and
+     * writes go straight to the channel or the socket (no stream that locks one against the other);
+     * {@link #close} closes what is underneath first, so it ends a blocked read in any thread at once.
+     */
+    private static final class RawConnection {
+        private final SocketChannel channel;
+        private final Socket socket;
+        private final SSLSocket tls;
+        final InputStream in;
+        private final OutputStream out;
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        private RawConnection(SocketChannel channel, Socket socket, SSLSocket tls, InputStream in, OutputStream out) {
+            this.channel = channel;
+            this.socket = socket;
+            this.tls = tls;
+            this.in = in;
+            this.out = out;
+        }
+
+        static RawConnection of(SocketChannel ch) {
+            InputStream in = new InputStream() {
+                @Override
+                public int read() throws IOException {
+                    byte[] one = new byte[1];
+                    int n = read(one, 0, 1);
+                    return n < 0 ? -1 : one[0] & 0xff;
+                }
+
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    if (len == 0) {
+                        return 0;
+                    }
+                    return ch.read(ByteBuffer.wrap(b, off, len));
+                }
+            };
+            OutputStream out = new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    ByteBuffer buf = ByteBuffer.wrap(b, off, len);
+                    while (buf.hasRemaining()) {
+                        ch.write(buf);
+                    }
+                }
+            };
+            return new RawConnection(ch, null, null, in, out);
+        }
+
+        static RawConnection of(Socket socket, SSLSocket tls) throws IOException {
+            socket.setTcpNoDelay(true);
+            Socket s = tls != null ? tls : socket;
+            return new RawConnection(null, socket, tls, s.getInputStream(), s.getOutputStream());
+        }
+
+        void write(byte[] bytes) throws IOException {
+            out.write(bytes);
+            out.flush();
+        }
+
+        void close() {
+            if (!closed.compareAndSet(false, true)) {
+                return;
+            }
+            for (Closeable c : new Closeable[] {channel, socket, tls}) {
+                if (c != null) {
+                    try {
+                        c.close();
+                    } catch (IOException ignored) {
+                        // closing: nothing more to do with it
+                    }
+                }
+            }
+        }
+    }
+
+    /** Aborts every call in flight (log and stats streams too, not the event streams), with {@code why}. */
     void abortCalls(String why) {
         for (org.eclipse.jetty.client.Request r : calls) {
             r.abort(new EngineAnswerException(EngineAnswerException.Kind.DEADLINE, why));
@@ -317,6 +769,15 @@ final class JettyDockerHttpClient implements DockerHttpClient {
     private static boolean queryFlag(String query, String name) {
         for (String part : query.split("&")) {
             if (part.equals(name + "=1") || part.equalsIgnoreCase(name + "=true")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean queryFlagOff(String query, String name) {
+        for (String part : query.split("&")) {
+            if (part.equals(name + "=0") || part.equalsIgnoreCase(name + "=false")) {
                 return true;
             }
         }
@@ -496,7 +957,9 @@ final class JettyDockerHttpClient implements DockerHttpClient {
                     return answer;
                 }
                 if (t instanceof TimeoutException) {
-                    return deadline(x.deadline() != null ? x.deadline() : x.headersDeadline(), e);
+                    Duration limit =
+                            x.deadline() != null ? x.deadline() : x.idle() != null ? x.idle() : x.headersDeadline();
+                    return deadline(limit, e);
                 }
             }
             return e;

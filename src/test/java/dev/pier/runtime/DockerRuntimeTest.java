@@ -119,6 +119,41 @@ class DockerRuntimeTest {
     }
 
     @Test
+    void create_sizes_the_log_and_opens_stdin_as_the_spec_says() {
+        // three files of a third each: in MiB, KiB or bytes, whichever is whole
+        Map<Long, String> perFile =
+                Map.of(ContainerSpec.DEFAULT_LOG_MAX_BYTES, "10m", (6L << 20) + 3 * 1024, "2049k", 4L << 20, "1398101");
+        for (var e : perFile.entrySet()) {
+            String id = runtime.create(
+                    TestDocker.spec(TestDocker.SLEEPER).logMaxBytes(e.getKey()).build());
+            HostConfig h = raw.inspectContainerCmd(id).exec().getHostConfig();
+            assertThat(h.getLogConfig().getType().getType()).isEqualTo("json-file");
+            assertThat(h.getLogConfig().getConfig())
+                    .as("log of %d bytes", e.getKey())
+                    .containsExactlyInAnyOrderEntriesOf(Map.of("max-size", e.getValue(), "max-file", "3"));
+        }
+        // the engine takes a size in bytes: the container runs
+        String odd = runtime.create(
+                TestDocker.spec(TestDocker.SLEEPER).logMaxBytes(4L << 20).build());
+        runtime.start(odd);
+        assertThat(runtime.inspect(odd).orElseThrow().running()).isTrue();
+
+        var withStdin = raw.inspectContainerCmd(runtime.create(
+                        TestDocker.spec(TestDocker.SLEEPER).stdin(true).build()))
+                .exec()
+                .getConfig();
+        assertThat(withStdin.getStdinOpen()).isTrue();
+        assertThat(withStdin.getStdInOnce()).isFalse();
+        assertThat(withStdin.getTty()).isFalse();
+        var without = raw.inspectContainerCmd(
+                        runtime.create(TestDocker.spec(TestDocker.SLEEPER).build()))
+                .exec()
+                .getConfig();
+        assertThat(without.getStdinOpen()).isFalse();
+        assertThat(without.getTty()).isFalse();
+    }
+
+    @Test
     void the_process_runs_without_capabilities_or_new_privileges_under_init() {
         String id = runtime.create(TestDocker.spec(TestDocker.BUSYBOX)
                 .command("sh", "-c", "grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; cat /proc/1/comm")

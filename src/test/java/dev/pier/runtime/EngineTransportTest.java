@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
@@ -75,12 +76,28 @@ class EngineTransportTest {
         assertThat(events.deadline()).isNull();
         assertThat(events.headersDeadline()).isEqualTo(Duration.ofSeconds(15));
         assertThat(events.maxLine()).isEqualTo(JettyDockerHttpClient.MAX_LINE_BYTES);
+        // a whole log: no limit on its size or length in time, only on silence (a download of a big log)
         var logs = JettyDockerHttpClient.exchange("GET", "/containers/abc/logs?stdout=1&tail=10", d);
-        assertThat(logs.deadline()).isEqualTo(Duration.ofSeconds(15));
-        assertThat(logs.maxBytes()).isEqualTo(JettyDockerHttpClient.MAX_STREAM_BYTES);
-        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/abc/logs?follow=1", d)
+        assertThat(logs.deadline()).isNull();
+        assertThat(logs.headersDeadline()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(logs.idle()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(logs.maxBytes()).isEqualTo(Long.MAX_VALUE);
+        assertThat(logs.stream()).isTrue();
+        var followed = JettyDockerHttpClient.exchange("GET", "/containers/abc/logs?follow=1", d);
+        assertThat(followed.deadline()).isNull();
+        assertThat(followed.idle()).isNull();
+        assertThat(followed.abortable()).isTrue();
+        assertThat(events.abortable()).isFalse();
+        var stats = JettyDockerHttpClient.exchange("GET", "/containers/abc/stats?stream=1", d);
+        assertThat(stats.deadline()).isNull();
+        assertThat(stats.headersDeadline()).isEqualTo(Duration.ofSeconds(15));
+        assertThat(stats.maxLine()).isEqualTo(JettyDockerHttpClient.MAX_LINE_BYTES);
+        assertThat(JettyDockerHttpClient.exchange("GET", "/containers/abc/stats", d)
                         .deadline())
                 .isNull();
+        var once = JettyDockerHttpClient.exchange("GET", "/v1.41/containers/abc/stats?stream=0", d);
+        assertThat(once.deadline()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(once.maxBytes()).isEqualTo(JettyDockerHttpClient.MAX_ANSWER_BYTES);
         assertThat(JettyDockerHttpClient.exchange("GET", "/containers/abc/json", d)
                         .maxBytes())
                 .isEqualTo(JettyDockerHttpClient.MAX_ANSWER_BYTES);
@@ -154,6 +171,18 @@ class EngineTransportTest {
                         Duration.ofSeconds(3).plus(slack),
                         "no answer within 3 s",
                         () -> rt.pullImage("busybox:1", l -> {}));
+
+                // log and stats streams, and the attach's inspect, by the read deadline
+                endsBy(
+                        Duration.ofSeconds(1).plus(slack),
+                        "no answer within 1 s",
+                        () -> rt.readLogs("x", LogRequest.tail(10)));
+                endsBy(
+                        Duration.ofSeconds(1).plus(slack),
+                        "no answer within 1 s",
+                        () -> rt.readLogs("x", LogRequest.followFrom(java.time.Instant.now())));
+                endsBy(Duration.ofSeconds(1).plus(slack), "no answer within 1 s", () -> rt.readStats("x"));
+                endsBy(Duration.ofSeconds(1).plus(slack), "no answer within 1 s", () -> rt.attach("x"));
 
                 // the event stream has no total deadline, but its headers do: the subscription returns
                 long t0 = System.nanoTime();
@@ -342,6 +371,19 @@ class EngineTransportTest {
                 endsBy(Duration.ofSeconds(4), "PIER_ALLOW_PLAIN_TCP", rt::ping);
                 assertThat(engine.hits("/_ping")).isEqualTo(before);
             }
+            // the attach's connection of its own too
+            try (JettyDockerHttpClient http = new JettyDockerHttpClient(
+                    DockerEndpoint.tcp("engine.test", engine.port()).withPolicy(policy), e -> {})) {
+                answer.set(InetAddress.getByName("169.254.169.254"));
+                assertThatThrownBy(() -> http.hijack("/containers/abc/attach?stream=1"))
+                        .hasRootCauseMessage("address 'engine.test' is a cloud metadata service (169.254.169.254), "
+                                + "never a Docker engine Pier talks to");
+                answer.set(InetAddress.getByName("10.1.2.3"));
+                assertThatThrownBy(() -> http.hijack("/containers/abc/attach?stream=1"))
+                        .rootCause()
+                        .hasMessageContaining("PIER_ALLOW_PLAIN_TCP");
+                assertThat(engine.hits("/containers/abc/attach")).isZero();
+            }
         }
     }
 
@@ -351,6 +393,218 @@ class EngineTransportTest {
                 new EngineAddressPolicy(Set.of(Path.of("/run/other.sock")), false, InetAddress::getAllByName);
         try (DockerRuntime rt = DockerRuntime.connect(TestDocker.endpoint().withPolicy(policy))) {
             endsBy(Duration.ofSeconds(2), "PIER_DOCKER_SOCKETS", rt::ping);
+        }
+        try (JettyDockerHttpClient http =
+                new JettyDockerHttpClient(TestDocker.endpoint().withPolicy(policy), e -> {})) {
+            assertThatThrownBy(() -> http.hijack("/containers/abc/attach?stream=1"))
+                    .rootCause()
+                    .hasMessageContaining("PIER_DOCKER_SOCKETS");
+        }
+    }
+
+    /** A log answer: the given bytes, as a stream without a length. */
+    private static FakeEngine.Handler logAnswer(byte[]... parts) {
+        return x -> {
+            x.getResponseHeaders().set("Content-Type", "application/vnd.docker.raw-stream");
+            x.sendResponseHeaders(200, 0);
+            try (var out = x.getResponseBody()) {
+                for (byte[] p : parts) {
+                    out.write(p);
+                }
+            }
+        };
+    }
+
+    private static byte[] frame(int stream, String payload) {
+        return frame(stream, payload.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static byte[] frame(int stream, byte[] payload) {
+        byte[] f = new byte[8 + payload.length];
+        f[0] = (byte) stream;
+        java.nio.ByteBuffer.wrap(f, 4, 4).putInt(payload.length);
+        System.arraycopy(payload, 0, f, 8, payload.length);
+        return f;
+    }
+
+    @Test
+    void log_frames_are_parsed_and_checked() throws Exception {
+        try (FakeEngine engine = new FakeEngine()) {
+            DockerEndpoint at = DockerEndpoint.tcp("127.0.0.1", engine.port());
+            engine.on(
+                    "/containers/abc/logs",
+                    logAnswer(
+                            frame(1, "2026-01-02T03:04:05.123456789Z hello\n"),
+                            frame(2, "2026-01-02T03:04:05.2Z caf\u00e9 \r\n"),
+                            frame(1, "2026-01-02T03:04:06Z \n"),
+                            frame(1, new byte[0]),
+                            frame(2, "2026-01-02T03:04:07.000000001+02:00 cut without newline")));
+            try (DockerRuntime rt = DockerRuntime.connect(at);
+                    LogReader r = rt.readLogs("abc", LogRequest.tail(10))) {
+                List<LogLine> lines = new ArrayList<>();
+                for (LogLine l = r.next(); l != null; l = r.next()) {
+                    lines.add(l);
+                }
+                assertThat(lines)
+                        .containsExactly(
+                                new LogLine(
+                                        java.time.Instant.parse("2026-01-02T03:04:05.123456789Z"),
+                                        Output.STDOUT,
+                                        "hello"),
+                                new LogLine(
+                                        java.time.Instant.parse("2026-01-02T03:04:05.2Z"), Output.STDERR, "caf\u00e9 "),
+                                new LogLine(java.time.Instant.parse("2026-01-02T03:04:06Z"), Output.STDOUT, ""),
+                                new LogLine(
+                                        java.time.Instant.parse("2026-01-02T01:04:07.000000001Z"),
+                                        Output.STDERR,
+                                        "cut without newline"));
+                assertThat(r.next()).isNull();
+                // the query: both streams, timestamps, everything
+                assertThat(engine.requests)
+                        .anyMatch(q ->
+                                q.contains("/containers/abc/logs?stdout=1&stderr=1&timestamps=1&follow=0&tail=10"));
+            }
+            // a container with a terminal has no frames: plain lines, all stdout
+            engine.on(
+                    "/containers/abc/logs",
+                    logAnswer("2026-01-02T03:04:05Z one\r\n2026-01-02T03:04:06Z two\r\n"
+                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+            try (DockerRuntime rt = DockerRuntime.connect(at);
+                    LogReader r = rt.readLogs("abc", LogRequest.tail(10))) {
+                assertThat(r.next()).extracting(LogLine::output, LogLine::text).containsExactly(Output.STDOUT, "one");
+                assertThat(r.next()).extracting(LogLine::text).isEqualTo("two");
+                assertThat(r.next()).isNull();
+            }
+        }
+    }
+
+    @Test
+    void a_log_or_stats_stream_that_breaks_the_format_is_refused_and_the_node_fails_its_pings() throws Exception {
+        byte[] huge = new byte[2 << 20];
+        java.util.Arrays.fill(huge, (byte) 'x');
+        byte[] ok = frame(1, "2026-01-02T03:04:05Z fine\n");
+        Map<String, FakeEngine.Handler> answers = new java.util.LinkedHashMap<>();
+        answers.put("larger than the 1 MiB", logAnswer(ok, frame(1, huge)));
+        answers.put("not Docker's multiplexed format", logAnswer(ok, new byte[] {1, 9, 9, 9, 0, 0, 0, 1, 'x'}));
+        answers.put("has no timestamp", logAnswer(frame(1, "s3cr3t\n")));
+        for (var a : answers.entrySet()) {
+            try (FakeEngine engine = new FakeEngine()) {
+                engine.on("/containers/abc/logs", a.getValue());
+                try (DockerRuntime rt = DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", engine.port()));
+                        LogReader r = rt.readLogs("abc", LogRequest.tail(10))) {
+                    assertThatThrownBy(() -> {
+                                while (r.next() != null) {
+                                    // read on
+                                }
+                            })
+                            .isInstanceOf(RuntimeUnavailableException.class)
+                            .hasMessageContaining(a.getKey())
+                            .message()
+                            .doesNotContain("s3cr3t");
+                    endsBy(Duration.ofSeconds(2), a.getKey(), rt::ping);
+                }
+            }
+        }
+        try (FakeEngine engine = new FakeEngine()) {
+            engine.on("/containers/abc/stats", x -> {
+                x.sendResponseHeaders(200, 0);
+                try (var out = x.getResponseBody()) {
+                    out.write("{\"read\":\"0001-01-01T00:00:00Z\"}\n<html>s3cr3t</html>\n"
+                            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                }
+            });
+            try (DockerRuntime rt = DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", engine.port()));
+                    StatsReader r = rt.readStats("abc")) {
+                assertThatThrownBy(r::next)
+                        .isInstanceOf(RuntimeUnavailableException.class)
+                        .hasMessageContaining("not the Docker API's JSON")
+                        .message()
+                        .doesNotContain("s3cr3t");
+                endsBy(Duration.ofSeconds(2), "not the Docker API's JSON", rt::ping);
+            }
+        }
+    }
+
+    @Test
+    void an_error_the_engine_reports_inside_a_log_stream_is_a_refusal_in_piers_words() throws Exception {
+        try (FakeEngine engine = new FakeEngine()) {
+            engine.on(
+                    "/containers/abc/logs",
+                    logAnswer(frame(1, "2026-01-02T03:04:05Z fine\n"), frame(3, "s3cr3t: error reading log file")));
+            try (DockerRuntime rt = DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", engine.port()));
+                    LogReader r = rt.readLogs("abc", LogRequest.tail(10))) {
+                assertThat(r.next().text()).isEqualTo("fine");
+                assertThatThrownBy(r::next)
+                        .isInstanceOf(RuntimeOperationException.class)
+                        .hasMessageContaining("server log")
+                        .message()
+                        .doesNotContain("s3cr3t");
+                assertThat(r.next()).isNull();
+                rt.ping(); // the engine failing is not the engine misbehaving
+            }
+        }
+    }
+
+    private static final String RUNNING = "{\"Id\":\"abc\",\"State\":{\"Status\":\"running\",\"Running\":true},"
+            + "\"Config\":{\"OpenStdin\":true,\"Tty\":false}}";
+
+    @Test
+    void an_attach_ends_by_its_deadline_and_never_follows_a_redirect() throws Exception {
+        try (FakeEngine engine = new FakeEngine()) {
+            engine.on("/containers/abc/json", x -> FakeEngine.json(x, 200, RUNNING));
+            engine.on("/containers/abc/attach", x -> Thread.sleep(Long.MAX_VALUE)); // never answers
+            DockerEndpoint at = DockerEndpoint.tcp("127.0.0.1", engine.port());
+            try (DockerRuntime rt = DockerRuntime.connect(at.withDeadlines(SHORT))) {
+                // the inspect first, then a second for the answer to the attach
+                endsBy(Duration.ofMillis(3500), "no answer within 1 s", () -> rt.attach("abc"));
+            }
+            engine.on("/containers/abc/attach", x -> FakeEngine.json(x, 409, "{\"message\":\"s3cr3t is paused\"}"));
+            try (DockerRuntime rt = DockerRuntime.connect(at)) {
+                assertThatThrownBy(() -> rt.attach("abc"))
+                        .isInstanceOf(RuntimeOperationException.class)
+                        .hasMessageContaining("cannot be attached to now")
+                        .message()
+                        .doesNotContain("s3cr3t");
+            }
+            engine.on("/containers/abc/attach", x -> {
+                x.getResponseHeaders().set("Location", "http://169.254.169.254/");
+                x.sendResponseHeaders(307, -1);
+            });
+            try (DockerRuntime rt = DockerRuntime.connect(at)) {
+                endsBy(Duration.ofSeconds(2), "redirect", () -> rt.attach("abc"));
+                endsBy(Duration.ofSeconds(2), "redirect", rt::ping);
+            }
+            assertThat(engine.requests)
+                    .filteredOn(q -> q.contains("/attach"))
+                    .allMatch(q -> q.startsWith("POST /containers/abc/attach?stream=1&stdin=1&stdout=1&stderr=1"));
+        }
+    }
+
+    @Test
+    void abort_calls_ends_log_and_stats_streams_but_not_events() throws Exception {
+        try (FakeEngine engine = new FakeEngine()) {
+            FakeEngine.Handler quiet = x -> {
+                x.sendResponseHeaders(200, 0);
+                x.getResponseBody().flush();
+                Thread.sleep(Long.MAX_VALUE);
+            };
+            engine.on("/containers/abc/logs", quiet);
+            engine.on("/containers/abc/stats", quiet);
+            try (DockerRuntime rt = DockerRuntime.connect(DockerEndpoint.tcp("127.0.0.1", engine.port()))) {
+                LogReader logs = rt.readLogs("abc", LogRequest.followFrom(java.time.Instant.now()));
+                StatsReader stats = rt.readStats("abc");
+                var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+                var nextLine = pool.submit(logs::next);
+                var nextSample = pool.submit(stats::next);
+                Thread.sleep(300);
+                rt.abortCalls("node 'n' stopped answering");
+                for (var f : List.of(nextLine, nextSample)) {
+                    assertThatThrownBy(() -> f.get(2, java.util.concurrent.TimeUnit.SECONDS))
+                            .hasCauseInstanceOf(RuntimeUnavailableException.class)
+                            .hasMessageContaining("stopped answering");
+                }
+                pool.shutdownNow();
+            }
         }
     }
 }
