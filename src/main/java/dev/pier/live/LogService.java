@@ -112,13 +112,14 @@ public final class LogService implements AutoCloseable {
             request = new LogRequest(
                     Optional.of(after.get().time()), q.until(), OptionalInt.empty(), false, q.stdout(), q.stderr());
         } else {
-            OptionalInt tail = q.grep() != null ? OptionalInt.empty() : q.tail();
+            // the engine counts a tail over both streams, before any filter: for one stream, or for a filter,
+            // read on and keep the last matching lines here
+            OptionalInt tail = keepsTail(q) ? OptionalInt.empty() : q.tail();
             request = new LogRequest(q.since(), q.until(), tail, false, q.stdout(), q.stderr());
         }
         Node node = nodes.require(inst.nodeId());
         ContainerRuntime runtime = nodes.onlineRuntime(node);
-        ArrayDeque<Line> lastMatching =
-                q.grep() != null && q.tail().isPresent() && after.isEmpty() ? new ArrayDeque<>() : null;
+        ArrayDeque<Line> lastMatching = keepsTail(q) && after.isEmpty() ? new ArrayDeque<>() : null;
         LogCursor last = after.orElse(null);
         LogCursor.Counter counter = new LogCursor.Counter();
         try (LogReader reader = runtime.readLogs(cid.get(), request)) {
@@ -152,6 +153,10 @@ public final class LogService implements AutoCloseable {
             lastMatching.forEach(out);
         }
         return Optional.ofNullable(last);
+    }
+
+    private static boolean keepsTail(Query q) {
+        return q.tail().isPresent() && (q.grep() != null || !(q.stdout() && q.stderr()));
     }
 
     /**

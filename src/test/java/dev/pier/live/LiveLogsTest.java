@@ -138,7 +138,9 @@ class LiveLogsTest {
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.header("Content-Type")).startsWith("text/plain");
         assertThat(r.header("Content-Disposition")).startsWith("attachment; filename=\"tick-");
-        assertThat(r.body()).startsWith("out 0\n").contains("err 0\n", "out 4\n");
+        // stdout and stderr reach the engine through two pipes: their relative order is the engine's
+        assertThat(r.body()).contains("out 0\n", "err 0\n", "out 4\n");
+        assertThat(r.body().indexOf("out 0\n")).isLessThan(r.body().indexOf("out 4\n"));
     }
 
     @Test
@@ -239,7 +241,7 @@ class LiveLogsTest {
                     .map(e -> number(e.data()))
                     .toList();
             int zero = numbers.lastIndexOf(0);
-            assertThat(zero).as("the new run's first line").isPositive();
+            assertThat(zero).as("the new run's first line").isNotNegative();
             assertThat(numbers.subList(zero, numbers.size())).containsExactly(0, 1, 2, 3, 4, 5);
         }
     }

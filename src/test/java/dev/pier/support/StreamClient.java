@@ -154,7 +154,13 @@ public final class StreamClient implements AutoCloseable {
                 throw new AssertionError("no matching event within " + timeout + "; got " + seen.size() + ": "
                         + seen.subList(Math.max(0, seen.size() - 5), seen.size()));
             }
-            Event e = next(Duration.ofNanos(left));
+            Event e;
+            try {
+                e = next(Duration.ofNanos(left));
+            } catch (AssertionError none) {
+                throw new AssertionError("no matching event within " + timeout + "; got " + seen.size() + ", the last: "
+                        + seen.subList(Math.max(0, seen.size() - 8), seen.size()));
+            }
             seen.add(e);
             if (until.test(e)) {
                 return seen;
