@@ -109,7 +109,7 @@ public final class Core implements AutoCloseable {
         this.images = new ImageService(db.jdbi(), nodes, audit, clock);
         InstanceStore instanceStore = new InstanceStore(db.jdbi(), changes, clock);
         InstanceLocks instanceLocks = new InstanceLocks();
-        Containers containers = new Containers(instanceStore, installation);
+        Containers containers = new Containers(instanceStore, installation, config.logMaxMib() * 1024L * 1024L);
         this.instances = new InstanceService(
                 instanceStore,
                 instanceLocks,

@@ -35,6 +35,7 @@ import java.util.function.Consumer;
  * @param allowPlainTcp   whether nodes may be reached over plain TCP (no TLS) at addresses other than loopback
  * @param eventsMaxAge    how long the reconciler keeps instance events (restarts, recreations, removals)
  * @param eventsPerInstance how many events the reconciler keeps per instance, the newest
+ * @param logMaxMib       how much of its output a new container keeps (MiB, in three rotated files)
  * @param maxKeysPerUser  how many API keys one user may hold
  * @param maxKeyLifetime  the longest an API key may live; empty: keys may never expire (the documents' default)
  */
@@ -60,7 +61,7 @@ public record Config(
         boolean allowPlainTcp,
         Duration eventsMaxAge,
         int eventsPerInstance,
-
+        int logMaxMib,
         int maxKeysPerUser,
         Optional<Duration> maxKeyLifetime) {
 
@@ -97,6 +98,9 @@ public record Config(
                     "PIER_EVENTS_KEEP_PER_INSTANCE (events.keep_per_instance) must be at least 1, got "
                             + eventsPerInstance);
         }
+        require(
+                logMaxMib >= 3 && logMaxMib <= 1_048_576,
+                "PIER_LOG_MAX_MIB (logs.max_mib) must be between 3 and 1048576, got " + logMaxMib);
         require(dockerSockets != null, "PIER_DOCKER_SOCKETS (docker_sockets) must be a list");
         dockerSockets = List.copyOf(dockerSockets);
         for (String socket : dockerSockets) {
@@ -148,6 +152,7 @@ public record Config(
                 false,
                 Duration.ofDays(30),
                 100,
+                30,
                 100,
                 Optional.empty());
     }
@@ -236,6 +241,7 @@ public record Config(
         public boolean allowPlainTcp;
         public Duration eventsMaxAge;
         public int eventsPerInstance;
+        public int logMaxMib;
         public int maxKeysPerUser;
         public Optional<Duration> maxKeyLifetime;
 
@@ -261,6 +267,7 @@ public record Config(
             allowPlainTcp = c.allowPlainTcp;
             eventsMaxAge = c.eventsMaxAge;
             eventsPerInstance = c.eventsPerInstance;
+            logMaxMib = c.logMaxMib;
             maxKeysPerUser = c.maxKeysPerUser;
             maxKeyLifetime = c.maxKeyLifetime;
         }
@@ -288,6 +295,7 @@ public record Config(
                     allowPlainTcp,
                     eventsMaxAge,
                     eventsPerInstance,
+                    logMaxMib,
                     maxKeysPerUser,
                     maxKeyLifetime);
         }

@@ -49,6 +49,7 @@ public final class ConfigLoader {
             "PIER_RECONCILE_SECONDS", "reconcile_seconds",
             "PIER_EVENTS_KEEP_DAYS", "events.keep_days",
             "PIER_EVENTS_KEEP_PER_INSTANCE", "events.keep_per_instance",
+            "PIER_LOG_MAX_MIB", "logs.max_mib",
             "PIER_MAX_KEYS_PER_USER", "max_keys_per_user",
             "PIER_MAX_KEY_LIFETIME_DAYS", "max_key_lifetime_days");
 
@@ -116,6 +117,7 @@ public final class ConfigLoader {
                     .orElse(base.eventsMaxAge());
             b.eventsPerInstance =
                     src.integer("PIER_EVENTS_KEEP_PER_INSTANCE", 1, 100_000).orElse(base.eventsPerInstance());
+            b.logMaxMib = src.integer("PIER_LOG_MAX_MIB", 3, 1_048_576).orElse(base.logMaxMib());
             b.maxKeysPerUser = src.integer("PIER_MAX_KEYS_PER_USER", 1, 100_000).orElse(base.maxKeysPerUser());
             b.maxKeyLifetime =
                     src.integer("PIER_MAX_KEY_LIFETIME_DAYS", 1, 36_500).map(Duration::ofDays);

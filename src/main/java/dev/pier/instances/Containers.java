@@ -23,10 +23,13 @@ public final class Containers {
 
     private final InstanceStore store;
     private final UUID installation;
+    private final long logMaxBytes;
 
-    public Containers(InstanceStore store, UUID installation) {
+    /** @param logMaxBytes how much output a new container keeps ({@code PIER_LOG_MAX_MIB}) */
+    public Containers(InstanceStore store, UUID installation, long logMaxBytes) {
         this.store = store;
         this.installation = installation;
+        this.logMaxBytes = logMaxBytes;
     }
 
     /**
@@ -41,7 +44,8 @@ public final class Containers {
                 .env(inst.variables())
                 .memoryMiB(inst.memoryMib())
                 .cpus(inst.cpu())
-                .label(INSTALLATION_LABEL, installation.toString());
+                .label(INSTALLATION_LABEL, installation.toString())
+                .logMaxBytes(logMaxBytes);
         for (PortMapping p : inst.ports()) {
             b.port(new ContainerSpec.PortBinding(
                     p.containerPort(),
