@@ -232,6 +232,7 @@ public final class PanelInstanceRoutes {
         m.put("Ports", i.ports());
         m.put("Variables", i.variables());
         m.put("Default", i.isDefault());
+        m.put("Stdin", i.stdin());
         return m;
     }
 
