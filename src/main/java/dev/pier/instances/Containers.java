@@ -41,6 +41,7 @@ public final class Containers {
                 .env(inst.variables())
                 .memoryMiB(inst.memoryMib())
                 .cpus(inst.cpu())
+                .stdin(inst.stdin())
                 .label(INSTALLATION_LABEL, installation.toString());
         for (PortMapping p : inst.ports()) {
             b.port(new ContainerSpec.PortBinding(

@@ -74,7 +74,8 @@ public final class PanelInstanceRoutes {
                         null,
                         f.scalar("ports"),
                         Validation.port(primary, "primary"),
-                        f.stringMap("variables")));
+                        f.stringMap("variables"),
+                        null));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("message", "Container deployed successfully");
         body.put("Id", i.id().toString());

@@ -250,7 +250,11 @@ public final class DockerRuntime implements ContainerRuntime {
                         .withLabels(spec.allLabels())
                         .withEnv(env)
                         .withExposedPorts(exposed)
-                        .withHostConfig(host);
+                        .withHostConfig(host)
+                        // no terminal: output stays two streams, multiplexed; a stdin stays open across attachments
+                        .withTty(false)
+                        .withStdinOpen(spec.stdin())
+                        .withStdInOnce(false);
                 if (!spec.command().isEmpty()) {
                     cmd.withCmd(spec.command());
                 }
