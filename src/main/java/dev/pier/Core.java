@@ -23,6 +23,7 @@ import dev.pier.instances.InstanceStore;
 import dev.pier.instances.Placement;
 import dev.pier.instances.Reconciler;
 import dev.pier.keys.ApiKeyService;
+import dev.pier.live.ConsoleTickets;
 import dev.pier.live.EventFeed;
 import dev.pier.live.LogService;
 import dev.pier.live.StatsService;
@@ -64,6 +65,7 @@ public final class Core implements AutoCloseable {
     public final StreamGuard streams;
     public final LogService logs;
     public final StatsService stats;
+    public final ConsoleTickets tickets;
 
     private Core(Config config, Clock clock, int poolSize, NodeService.RuntimeFactory runtimes) {
         this.config = config;
@@ -133,6 +135,7 @@ public final class Core implements AutoCloseable {
         this.streams = new StreamGuard(authenticator, instances, changes, clock);
         this.logs = new LogService(instances, nodes, events);
         this.stats = new StatsService(instances, nodes, clock, metrics);
+        this.tickets = new ConsoleTickets(db.jdbi(), authenticator, audit, clock);
     }
 
     /** Everything a server needs; caches follow changes made by other processes. See {@link #startReconciler()}. */

@@ -45,6 +45,11 @@ final class ImageCommand extends GroupCommand {
         @Option(names = "--default", description = "Make this the default image (Matrix droplet/add without an image)")
         boolean isDefault;
 
+        @Option(
+                names = "--stdin",
+                description = "Create its instances' containers with stdin open, for a console (default: closed)")
+        boolean stdin;
+
         @Parameters(index = "2..*", paramLabel = "COMMAND", description = "Command and arguments (after --)")
         List<String> command = new ArrayList<>();
 
@@ -65,13 +70,13 @@ final class ImageCommand extends GroupCommand {
             }
             Image i = core.images.create(
                     Principal.system(),
-                    new ImageService.Spec(name, reference, description, command, ports, variables, isDefault),
+                    new ImageService.Spec(name, reference, description, command, ports, variables, isDefault, stdin),
                     line -> {
                         out.println("pull: " + line);
                         out.flush();
                     });
             out.println("Registered image " + i.name() + " (" + i.id() + ") = " + i.reference()
-                    + (i.isDefault() ? ", the default" : ""));
+                    + (i.isDefault() ? ", the default" : "") + (i.stdin() ? ", stdin open" : ""));
             return 0;
         }
     }

@@ -124,7 +124,8 @@ final class InstanceCommand extends GroupCommand {
                             null,
                             ports,
                             null,
-                            variables));
+                            variables,
+                            null));
             out.println("Deployed " + i.name() + " (" + i.id() + "): "
                     + i.observedState().wire()
                     + (i.ports().isEmpty() ? "" : ", ports " + Validation.format(i.ports())));

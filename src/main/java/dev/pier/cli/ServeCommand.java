@@ -84,9 +84,12 @@ final class ServeCommand implements Runnable {
                 () -> {
                     try {
                         core.auth.purgeExpired();
+                        core.tickets.purgeExpired();
                         core.idempotency.purgeExpired();
                     } catch (RuntimeException e) {
-                        log.warn("purging expired sessions and idempotency keys failed: {}", e.toString());
+                        log.warn(
+                                "purging expired sessions, console tickets and idempotency keys failed: {}",
+                                e.toString());
                     }
                 },
                 1,

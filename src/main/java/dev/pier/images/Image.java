@@ -5,7 +5,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-/** A template to deploy instances from. */
+/**
+ * A template to deploy instances from.
+ *
+ * @param stdin whether its instances' containers get an open stdin (a console)
+ */
 public record Image(
         UUID id,
         String name,
@@ -15,5 +19,6 @@ public record Image(
         List<Integer> ports,
         Map<String, String> variables,
         boolean isDefault,
+        boolean stdin,
         Instant createdAt,
         Instant updatedAt) {}

@@ -15,7 +15,7 @@ import java.util.UUID;
 @RegisterConstructorMapper(ImageRow.class)
 interface ImageDao {
     String COLUMNS =
-            "id, name, reference, description, command, ports, variables, default_slot, created_at, updated_at";
+            "id, name, reference, description, command, ports, variables, default_slot, stdin, created_at, updated_at";
 
     @SqlQuery("SELECT " + COLUMNS + " FROM images ORDER BY created_at, name")
     List<ImageRow> listAll();
@@ -33,8 +33,9 @@ interface ImageDao {
     Optional<ImageRow> findDefault();
 
     @SqlUpdate("""
-            INSERT INTO images (id, name, reference, description, command, ports, variables, default_slot, created_at, updated_at)
-            VALUES (:id, :name, :reference, :description, :command, :ports, :variables, :slot, :now, :now)
+            INSERT INTO images (id, name, reference, description, command, ports, variables, default_slot, stdin,
+                                created_at, updated_at)
+            VALUES (:id, :name, :reference, :description, :command, :ports, :variables, :slot, :stdin, :now, :now)
             """)
     void insert(
             @Bind("id") UUID id,
@@ -45,11 +46,13 @@ interface ImageDao {
             @Bind("ports") @JsonColumn List<Integer> ports,
             @Bind("variables") @JsonColumn Map<String, String> variables,
             @Bind("slot") Integer defaultSlot,
+            @Bind("stdin") boolean stdin,
             @Bind("now") Instant now);
 
     @SqlUpdate("""
             UPDATE images SET name = :name, reference = :reference, description = :description, command = :command,
-                              ports = :ports, variables = :variables, default_slot = :slot, updated_at = :now
+                              ports = :ports, variables = :variables, default_slot = :slot, stdin = :stdin,
+                              updated_at = :now
             WHERE id = :id
             """)
     int update(
@@ -61,6 +64,7 @@ interface ImageDao {
             @Bind("ports") @JsonColumn List<Integer> ports,
             @Bind("variables") @JsonColumn Map<String, String> variables,
             @Bind("slot") Integer defaultSlot,
+            @Bind("stdin") boolean stdin,
             @Bind("now") Instant now);
 
     @SqlUpdate("UPDATE images SET default_slot = NULL WHERE default_slot = 1")

@@ -47,7 +47,8 @@ public final class ImageRoutes {
                 f.stringList("command"),
                 f.intList("ports"),
                 f.stringMap("variables"),
-                f.bool("default"));
+                f.bool("default"),
+                f.bool("stdin"));
     }
 
     private static UUID id(Context ctx) {
@@ -68,6 +69,7 @@ public final class ImageRoutes {
         m.put("ports", i.ports());
         m.put("variables", i.variables());
         m.put("default", i.isDefault());
+        m.put("stdin", i.stdin());
         m.put("created_at", i.createdAt().toString());
         m.put("updated_at", i.updatedAt().toString());
         return m;

@@ -16,5 +16,6 @@ record ImageRow(
         @JsonColumn List<Integer> ports,
         @JsonColumn Map<String, String> variables,
         Integer defaultSlot,
+        boolean stdin,
         Instant createdAt,
         Instant updatedAt) {}

@@ -53,7 +53,10 @@ public final class ImageService {
         this.clock = clock;
     }
 
-    /** A new image, or the full new state of one on update; null lists and maps mean empty. */
+    /**
+     * A new image, or the full new state of one on update; null lists and maps mean empty, a null flag false
+     * (on update: the current value).
+     */
     public record Spec(
             String name,
             String reference,
@@ -61,7 +64,8 @@ public final class ImageService {
             List<String> command,
             List<Integer> ports,
             Map<String, String> variables,
-            Boolean isDefault) {}
+            Boolean isDefault,
+            Boolean stdin) {}
 
     public Image create(Principal actor, Spec spec, Consumer<String> progress) {
         Policy.require(actor, Role.ADMIN, Scope.WRITE);
@@ -89,6 +93,7 @@ public final class ImageService {
                         s.ports(),
                         s.variables(),
                         makeDefault ? 1 : null,
+                        Boolean.TRUE.equals(s.stdin()),
                         now());
                 audit.record(h, actor.actor(), "image.create", s.name(), "success", s.reference());
             });
@@ -109,7 +114,8 @@ public final class ImageService {
                 patch.command() != null ? patch.command() : cur.command(),
                 patch.ports() != null ? patch.ports() : cur.ports(),
                 patch.variables() != null ? patch.variables() : cur.variables(),
-                patch.isDefault() != null ? patch.isDefault() : cur.isDefault()));
+                patch.isDefault() != null ? patch.isDefault() : cur.isDefault(),
+                patch.stdin() != null ? patch.stdin() : cur.stdin()));
         if (!merged.reference().equals(cur.reference())) {
             ensureAvailable(merged.reference(), progress);
         }
@@ -134,6 +140,7 @@ public final class ImageService {
                         merged.ports(),
                         merged.variables(),
                         makeDefault ? 1 : null,
+                        Boolean.TRUE.equals(merged.stdin()),
                         now());
                 audit.record(h, actor.actor(), "image.update", merged.name(), "success", merged.reference());
             });
@@ -269,7 +276,7 @@ public final class ImageService {
         }
         Map<String, String> vars = s.variables() == null ? Map.of() : Map.copyOf(s.variables());
         Validation.variables(vars);
-        return new Spec(s.name(), s.reference(), description, command, ports, vars, s.isDefault());
+        return new Spec(s.name(), s.reference(), description, command, ports, vars, s.isDefault(), s.stdin());
     }
 
     private static Image toImage(ImageRow r) {
@@ -282,6 +289,7 @@ public final class ImageService {
                 r.ports(),
                 r.variables(),
                 r.defaultSlot() != null,
+                r.stdin(),
                 r.createdAt(),
                 r.updatedAt());
     }

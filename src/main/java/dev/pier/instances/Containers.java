@@ -44,6 +44,7 @@ public final class Containers {
                 .env(inst.variables())
                 .memoryMiB(inst.memoryMib())
                 .cpus(inst.cpu())
+                .stdin(inst.stdin())
                 .label(INSTALLATION_LABEL, installation.toString())
                 .logMaxBytes(logMaxBytes);
         for (PortMapping p : inst.ports()) {

@@ -12,6 +12,7 @@ import java.util.UUID;
  * @param name        unique, a DNS label; names the container
  * @param displayName what a person called it (the Panel API's {@code name}: "Minecraft 1.21"); empty when
  *                    it was deployed by its {@code name}
+ * @param stdin       whether its container has an open stdin (a console); fixed at deploy
  */
 public record Instance(
         UUID id,
@@ -28,6 +29,7 @@ public record Instance(
         List<PortMapping> ports,
         Optional<Integer> primaryPort,
         Map<String, String> variables,
+        boolean stdin,
         DesiredState desiredState,
         ObservedState observedState,
         boolean suspended,

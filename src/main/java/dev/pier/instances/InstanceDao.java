@@ -16,7 +16,7 @@ import java.util.UUID;
 interface InstanceDao {
     String COLUMNS = """
             id, name, display_name, owner_id, node_id, image_id, image_ref, command, memory_mib, disk_mib, cpu, ports,
-            primary_port, variables, desired_state, observed_state, observed_condition, suspended, container_id,
+            primary_port, variables, stdin, desired_state, observed_state, observed_condition, suspended, container_id,
             last_error, exit_code, crashes, start_failures, next_attempt_at, created_at, updated_at""";
 
     @SqlQuery("SELECT " + COLUMNS + " FROM instances ORDER BY created_at, name")
@@ -50,10 +50,10 @@ interface InstanceDao {
 
     @SqlUpdate("""
             INSERT INTO instances (id, name, display_name, owner_id, node_id, image_id, image_ref, command, memory_mib,
-                                   disk_mib, cpu, ports, primary_port, variables, desired_state, observed_state,
-                                   suspended, crashes, start_failures, created_at, updated_at)
+                                   disk_mib, cpu, ports, primary_port, variables, stdin, desired_state,
+                                   observed_state, suspended, crashes, start_failures, created_at, updated_at)
             VALUES (:id, :name, :displayName, :ownerId, :nodeId, :imageId, :imageRef, :command, :memory, :disk, :cpu,
-                    :ports, :primary, :variables, 'running', 'creating', FALSE, 0, 0, :now, :now)
+                    :ports, :primary, :variables, :stdin, 'running', 'creating', FALSE, 0, 0, :now, :now)
             """)
     void insert(
             @Bind("id") UUID id,
@@ -70,6 +70,7 @@ interface InstanceDao {
             @Bind("ports") @JsonColumn List<PortMapping> ports,
             @Bind("primary") Integer primary,
             @Bind("variables") @JsonColumn Map<String, String> variables,
+            @Bind("stdin") boolean stdin,
             @Bind("now") Instant now);
 
     @SqlUpdate(

@@ -74,7 +74,8 @@ public final class InstanceRoutes {
                         f.whole("disk_mib"),
                         f.scalar("ports"),
                         Validation.port(f.whole("primary_port"), "primary_port"),
-                        f.stringMap("variables")));
+                        f.stringMap("variables"),
+                        f.bool("stdin")));
         ctx.status(201).json(json(i, nodeNames()));
     }
 
@@ -150,6 +151,7 @@ public final class InstanceRoutes {
                         .toList());
         m.put("primary_port", i.primaryPort().orElse(null));
         m.put("variables", i.variables());
+        m.put("stdin", i.stdin());
         m.put("desired_state", i.desiredState().wire());
         m.put("observed_state", i.observedState().wire());
         m.put("suspended", i.suspended());

@@ -76,10 +76,11 @@ public final class InstanceService {
     /**
      * A deploy request; null fields take defaults: the default image, a name (derived from the display
      * name when there is one, else generated), the image's ports with free host ports, 256 MiB, 1 core, the
-     * first online node, the caller as owner.
+     * first online node, the caller as owner, stdin open when the image asks for it.
      *
      * @param name        a DNS label; null for one derived from {@code displayName} or generated
      * @param displayName what a person calls it (1-64 printable characters); null for none
+     * @param stdin       whether its container gets an open stdin; null for what the image declares
      */
     public record DeployRequest(
             String name,
@@ -92,7 +93,8 @@ public final class InstanceService {
             Long diskMib,
             String ports,
             Integer primaryPort,
-            Map<String, String> variables) {}
+            Map<String, String> variables,
+            Boolean stdin) {}
 
     public Instance deploy(Principal actor, DeployRequest req) {
         Policy.require(actor, Role.MANAGER, Scope.WRITE);
@@ -162,7 +164,8 @@ public final class InstanceService {
                             cpu,
                             requested,
                             primary,
-                            vars),
+                            vars,
+                            req.stdin() != null ? req.stdin() : image.stdin()),
                     avoid);
             audit.record(
                     actor.actor(),

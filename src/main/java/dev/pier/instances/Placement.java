@@ -58,7 +58,8 @@ public final class Placement {
             double cpu,
             List<PortMapping> ports,
             Integer primaryPort,
-            Map<String, String> variables) {}
+            Map<String, String> variables,
+            boolean stdin) {}
 
     /** The node asked for (by id or name), or the first online one. */
     Node pickNode(String requested) {
@@ -137,6 +138,7 @@ public final class Placement {
                         ports,
                         r.primaryPort(),
                         r.variables(),
+                        r.stdin(),
                         store.now());
                 for (PortMapping p : ports) {
                     dao.insertPort(node.id(), p.hostPort(), p.protocol(), r.id());

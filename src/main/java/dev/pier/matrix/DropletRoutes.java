@@ -48,7 +48,8 @@ public final class DropletRoutes {
                         null,
                         f.scalar("ports"),
                         null,
-                        f.stringMap("variables")));
+                        f.stringMap("variables"),
+                        null));
         ctx.json(droplets());
     }
 

@@ -74,7 +74,8 @@ public final class PanelInstanceRoutes {
                         null,
                         f.scalar("ports"),
                         Validation.port(primary, "primary"),
-                        f.stringMap("variables")));
+                        f.stringMap("variables"),
+                        null));
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("message", "Container deployed successfully");
         body.put("Id", i.id().toString());
@@ -232,6 +233,7 @@ public final class PanelInstanceRoutes {
         m.put("Ports", i.ports());
         m.put("Variables", i.variables());
         m.put("Default", i.isDefault());
+        m.put("Stdin", i.stdin());
         return m;
     }
 

@@ -127,6 +127,70 @@ class ImagesApiTest {
     }
 
     @Test
+    void stdin_is_false_unless_given_and_is_kept_until_changed() {
+        String name = InstanceFixture.name("console");
+        Http.Response created = http().postJson(
+                        "/api/v1/images",
+                        json("name", name, "reference", TestEngine.SLEEPER, "stdin", true),
+                        bearer(pier.admin));
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        assertThat(created.json().path("stdin").isBoolean()).isTrue();
+        assertThat(created.json().path("stdin").asBoolean()).isTrue();
+        String id = created.json().path("id").asText();
+        assertThat(http().get("/api/v1/images/" + id, bearer(pier.viewer))
+                        .json()
+                        .path("stdin")
+                        .asBoolean())
+                .isTrue();
+        assertThat(pier.server.core().images.require(UUID.fromString(id)).stdin())
+                .isTrue();
+
+        // a change that does not name it keeps it; one that does, changes it
+        Http.Response other = http().send(
+                        "PATCH",
+                        "/api/v1/images/" + id,
+                        "application/json",
+                        json("description", "x"),
+                        bearer(pier.admin));
+        assertThat(other.status()).as(other.body()).isEqualTo(200);
+        assertThat(other.json().path("stdin").asBoolean()).isTrue();
+        Http.Response off = http().send(
+                        "PATCH", "/api/v1/images/" + id, "application/json", json("stdin", false), bearer(pier.admin));
+        assertThat(off.status()).as(off.body()).isEqualTo(200);
+        assertThat(off.json().path("stdin").asBoolean()).isFalse();
+        assertThat(http().get("/api/v1/images/" + id, bearer(pier.viewer))
+                        .json()
+                        .path("stdin")
+                        .asBoolean())
+                .isFalse();
+
+        // a wrong type is a 400 naming the field, and changes nothing
+        for (Object bad : List.of("maybe", 2, List.of(true), Map.of("on", true))) {
+            String detail = assertProblem(
+                    http().send(
+                                    "PATCH",
+                                    "/api/v1/images/" + id,
+                                    "application/json",
+                                    json("stdin", bad, "description", "changed"),
+                                    bearer(pier.admin)),
+                    400);
+            assertThat(detail).as("for %s", bad).contains("stdin");
+        }
+        JsonNode now = http().get("/api/v1/images/" + id, bearer(pier.viewer)).json();
+        assertThat(now.path("stdin").asBoolean()).isFalse();
+        assertThat(now.path("description").asText()).isEqualTo("x");
+
+        // without it, an image has none
+        Http.Response plain = http().postJson(
+                        "/api/v1/images",
+                        json("name", InstanceFixture.name("plain"), "reference", TestEngine.SLEEPER),
+                        bearer(pier.admin));
+        assertThat(plain.status()).as(plain.body()).isEqualTo(201);
+        assertThat(plain.json().path("stdin").isBoolean()).isTrue();
+        assertThat(plain.json().path("stdin").asBoolean()).isFalse();
+    }
+
+    @Test
     void a_new_default_image_replaces_the_old_default() {
         String name = InstanceFixture.name("dflt");
         Http.Response r = http().postJson(
@@ -360,6 +424,8 @@ class ImagesApiTest {
                         json("name", "var3", "reference", TestEngine.SLEEPER, "variables", Map.of("A", "x\u0000y")),
                         "variable A"),
                 new Case(json("name", "dfl", "reference", TestEngine.SLEEPER, "default", "maybe"), "default"),
+                new Case(json("name", "std", "reference", TestEngine.SLEEPER, "stdin", "maybe"), "stdin"),
+                new Case(json("name", "std2", "reference", TestEngine.SLEEPER, "stdin", List.of(true)), "stdin"),
                 new Case(
                         json("name", "desc", "reference", TestEngine.SLEEPER, "description", "d".repeat(1025)),
                         "description"),

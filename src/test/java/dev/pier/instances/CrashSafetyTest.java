@@ -82,6 +82,7 @@ class CrashSafetyTest {
                 null,
                 "80:" + TestEngine.freeTcpPort(),
                 null,
+                null,
                 null);
     }
 

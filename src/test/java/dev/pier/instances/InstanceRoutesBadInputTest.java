@@ -180,7 +180,10 @@ class InstanceRoutesBadInputTest {
             {"variables", "not json"},
             {"display_name", 5},
             {"display_name", ""},
-            {"display_name", "x".repeat(65)}
+            {"display_name", "x".repeat(65)},
+            {"stdin", "maybe"},
+            {"stdin", 2},
+            {"stdin", List.of(true)}
         }) {
             c.add(new Case(n, "POST", "/api/v1/instances", nativeDeploy(bad), manager, 400));
         }

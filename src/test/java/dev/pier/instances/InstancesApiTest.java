@@ -110,6 +110,81 @@ class InstancesApiTest {
     }
 
     @Test
+    void stdin_comes_from_the_image_or_the_request_and_opens_the_containers_stdin() {
+        String image = InstanceFixture.name("console");
+        Http.Response img = http().postJson(
+                        "/api/v1/images",
+                        json("name", image, "reference", TestEngine.SLEEPER, "stdin", true),
+                        bearer(pier.admin));
+        assertThat(img.status()).as(img.body()).isEqualTo(201);
+
+        JsonNode fromImage =
+                pier.deploy(pier.manager, "name", InstanceFixture.name("stdin"), "image", image, "memory_mib", 32);
+        assertThat(fromImage.path("stdin").asBoolean()).isTrue();
+        InspectContainerResponse open =
+                pier.inspectInstance(fromImage.path("id").asText());
+        assertThat(open.getConfig().getStdinOpen()).isTrue();
+        assertThat(open.getConfig().getStdInOnce()).isFalse();
+        assertThat(open.getConfig().getTty()).isFalse();
+
+        JsonNode plain = pier.deployQuiet("nostdin");
+        assertThat(plain.path("stdin").isBoolean()).isTrue();
+        assertThat(plain.path("stdin").asBoolean()).isFalse();
+        assertThat(pier.inspectInstance(plain.path("id").asText()).getConfig().getStdinOpen())
+                .isFalse();
+
+        // the request's field wins over the image's
+        JsonNode closed = pier.deploy(
+                pier.manager, "name", InstanceFixture.name("closed"), "image", image, "memory_mib", 32, "stdin", false);
+        assertThat(closed.path("stdin").asBoolean()).isFalse();
+        assertThat(pier.inspectInstance(closed.path("id").asText()).getConfig().getStdinOpen())
+                .isFalse();
+        JsonNode opened = pier.deploy(
+                pier.manager,
+                "name",
+                InstanceFixture.name("opened"),
+                "image",
+                InstanceFixture.QUIET_IMAGE,
+                "memory_mib",
+                32,
+                "stdin",
+                true);
+        assertThat(opened.path("stdin").asBoolean()).isTrue();
+        assertThat(pier.inspectInstance(opened.path("id").asText()).getConfig().getStdinOpen())
+                .isTrue();
+
+        // fixed at deploy: the image's later change or removal does not touch it, nor does a recreated container
+        String imageId = img.json().path("id").asText();
+        assertThat(http().delete("/api/v1/images/" + imageId, bearer(pier.admin))
+                        .status())
+                .isEqualTo(204);
+        String id = fromImage.path("id").asText();
+        assertThat(http().get("/api/v1/instances/" + id, bearer(pier.viewer))
+                        .json()
+                        .path("stdin")
+                        .asBoolean())
+                .isTrue();
+        pier.docker
+                .removeContainerCmd(fromImage.path("container_id").asText())
+                .withForce(true)
+                .exec();
+        pier.awaitConverged(() -> {
+            List<com.github.dockerjava.api.model.Container> cs = pier.containersOf(id);
+            assertThat(cs).hasSize(1);
+            assertThat(cs.getFirst().getState()).isEqualTo("running");
+        });
+        assertThat(pier.inspectInstance(id).getConfig().getStdinOpen()).isTrue();
+
+        // only the native API shows it: the Matrix droplets keep their shape
+        Http.Response droplets = http().get("/api/v1/droplet/list", bearer(pier.viewer));
+        assertThat(droplets.status()).as(droplets.body()).isEqualTo(200);
+        assertThat(droplets.json()).isNotEmpty();
+        for (JsonNode d : droplets.json()) {
+            assertThat(d.has("stdin")).as(d.toString()).isFalse();
+        }
+    }
+
+    @Test
     void the_list_pages_with_limit_and_offset_and_filters_by_node_owner_and_state() {
         String viewerId = pier.viewerUser.user().id().toString();
         JsonNode a = pier.deploy(

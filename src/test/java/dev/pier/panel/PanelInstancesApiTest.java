@@ -401,6 +401,8 @@ class PanelInstancesApiTest {
         }
         assertThat(sleeper).isNotNull();
         assertThat(sleeper.path("Image").asText()).isEqualTo(TestEngine.SLEEPER);
+        assertThat(sleeper.path("Stdin").isBoolean()).isTrue();
+        assertThat(sleeper.path("Stdin").asBoolean()).isFalse();
 
         Http.Response nodes = http().get("/api/nodes", admin());
         assertThat(nodes.status()).isEqualTo(200);
