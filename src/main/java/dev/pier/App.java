@@ -18,6 +18,7 @@ import dev.pier.http.SecurityFilter;
 import dev.pier.http.Tls;
 import dev.pier.images.ImageRoutes;
 import dev.pier.instances.InstanceRoutes;
+import dev.pier.live.ConsoleRoutes;
 import dev.pier.live.LiveRoutes;
 import dev.pier.matrix.DropletRoutes;
 import dev.pier.matrix.MatrixUserRoutes;
@@ -45,6 +46,7 @@ import static io.javalin.apibuilder.ApiBuilder.get;
 import static io.javalin.apibuilder.ApiBuilder.patch;
 import static io.javalin.apibuilder.ApiBuilder.path;
 import static io.javalin.apibuilder.ApiBuilder.post;
+import static io.javalin.apibuilder.ApiBuilder.ws;
 
 /**
  * The HTTP server: every route of every family on one screen, with the {@link Access} each needs.
@@ -76,6 +78,8 @@ public final class App {
         ImageRoutes images = new ImageRoutes(core.images);
         AuditRoutes audit = new AuditRoutes(core.audit);
         LiveRoutes live = new LiveRoutes(core.instances, core.nodes, core.logs, core.stats, core.events, core.streams);
+        ConsoleRoutes console =
+                new ConsoleRoutes(core.instances, core.nodes, core.authenticator, core.tickets, core.streams);
         // every create route: a retry with the same Idempotency-Key gets the first answer
         Idempotency once = core.idempotency;
 
@@ -112,6 +116,7 @@ public final class App {
             // an unknown version prefix is an unknown route, whoever asks: checked before authentication
             cfg.routes.before("/api/{version}/user/{endpoint}", userKeys::checkVersion);
             cfg.routes.beforeMatched(rc::authorize);
+            cfg.routes.wsBeforeUpgrade("/api/v1/instances/{id}/console", console::beforeUpgrade);
             cfg.routes.exception(PierException.class, (e, ctx) -> ErrorRenderer.render(ctx, e));
             cfg.routes.exception(HttpResponseException.class, (e, ctx) -> {
                 if (e.getStatus() == 405) {
@@ -212,7 +217,11 @@ public final class App {
                     post("/{id}/actions", instances::action, Access.OPERATE);
                     get("/{id}/logs", live::logs, Access.VIEW);
                     get("/{id}/stats", live::instanceStats, Access.VIEW);
+                    post("/{id}/console/ticket", console::ticket, Access.VIEW);
+                    post("/{id}/console", console::command, Access.OPERATE);
                 });
+                // the console socket: authenticated before the upgrade, by a header or a ticket
+                ws("/api/v1/instances/{id}/console", console::socket);
                 get("/api/v1/stats", live::allStats, Access.VIEW);
                 get("/api/v1/events", live::events, Access.VIEW);
                 path("/api/v1/nodes", () -> {

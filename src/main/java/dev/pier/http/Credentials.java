@@ -79,7 +79,7 @@ public final class Credentials {
         return Optional.of(new Password(f.scalar("username"), f.string("password"), f.scalar("code")));
     }
 
-    static PierException.Invalid conflict(String message) {
+    public static PierException.Invalid conflict(String message) {
         return new PierException.Invalid(Reason.INVALID_FIELD, message);
     }
 

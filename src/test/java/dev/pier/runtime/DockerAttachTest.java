@@ -66,14 +66,17 @@ class DockerAttachTest {
         Collector(Attachment a) {
             out.put(Output.STDOUT, new ByteArrayOutputStream());
             out.put(Output.STDERR, new ByteArrayOutputStream());
-            ended = CompletableFuture.runAsync(() -> {
-                for (Attachment.Chunk c = a.read(); c != null; c = a.read()) {
-                    ByteArrayOutputStream b = out.get(c.output());
-                    synchronized (b) {
-                        b.writeBytes(c.bytes());
-                    }
-                }
-            });
+            // a thread of its own: the common pool has one thread on two cores, and a read blocks it
+            ended = CompletableFuture.runAsync(
+                    () -> {
+                        for (Attachment.Chunk c = a.read(); c != null; c = a.read()) {
+                            ByteArrayOutputStream b = out.get(c.output());
+                            synchronized (b) {
+                                b.writeBytes(c.bytes());
+                            }
+                        }
+                    },
+                    r -> Thread.ofPlatform().daemon().start(r));
         }
 
         String text(Output o) {
@@ -117,6 +120,32 @@ class DockerAttachTest {
                     .until(() -> c.text(Output.STDOUT).contains("got again\n"));
         }
         assertThat(runtime.inspect(id).orElseThrow().running()).isTrue();
+    }
+
+    @Test
+    void two_attachments_at_once_both_see_the_output_and_either_may_write() {
+        String id = running(TestDocker.spec(TestDocker.BUSYBOX)
+                .stdin(true)
+                .command("sh", "-c", ECHO)
+                .build());
+        // made at the same time, as two clients opening consoles do
+        CompletableFuture<Attachment> a1 = CompletableFuture.supplyAsync(
+                () -> runtime.attach(id), r -> Thread.ofVirtual().start(r));
+        CompletableFuture<Attachment> a2 = CompletableFuture.supplyAsync(
+                () -> runtime.attach(id), r -> Thread.ofVirtual().start(r));
+        try (Attachment first = a1.orTimeout(10, TimeUnit.SECONDS).join();
+                Attachment second = a2.orTimeout(10, TimeUnit.SECONDS).join()) {
+            Collector one = new Collector(first);
+            Collector two = new Collector(second);
+            first.write("from one\n".getBytes(StandardCharsets.UTF_8));
+            await().atMost(Duration.ofSeconds(3))
+                    .until(() -> one.text(Output.STDOUT).contains("got from one\n")
+                            && two.text(Output.STDOUT).contains("got from one\n"));
+            second.write("from two\n".getBytes(StandardCharsets.UTF_8));
+            await().atMost(Duration.ofSeconds(3))
+                    .until(() -> one.text(Output.STDOUT).contains("got from two\n")
+                            && two.text(Output.STDOUT).contains("got from two\n"));
+        }
     }
 
     @Test
