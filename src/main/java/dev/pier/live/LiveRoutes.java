@@ -110,6 +110,8 @@ public final class LiveRoutes {
         if (download) {
             ctx.header("Content-Disposition", "attachment; filename=\"" + inst.name() + ".log\"");
         }
+        // an offline node is a 503 before anything is sent
+        nodes.onlineRuntime(nodes.require(inst.nodeId()));
         if (!follow) {
             StreamOut out = StreamOut.start(ctx, format);
             try {
@@ -136,6 +138,15 @@ public final class LiveRoutes {
             pumpLogs(out, f, q, last.orElse(null));
         } catch (UncheckedIOException gone) {
             // the client went away
+        } catch (PierException e) {
+            // the answer has begun: say why it ends in its own last event
+            try {
+                StreamOut out = StreamOut.start(ctx, format);
+                writeEnd(out, new StreamGuard.Ending("unavailable", e.getMessage()));
+                out.flush();
+            } catch (RuntimeException gone) {
+                // the client went away too
+            }
         } finally {
             f.close();
         }

@@ -204,7 +204,9 @@ class InstanceRoutesBadInputTest {
         c.add(new Case(n, "POST", "/api/v1/instances/" + random + "/actions", body("type", "start"), manager, 404));
         c.add(new Case(n, "POST", "/api/v1/instances/not-a-uuid/actions", body("type", "stop"), manager, 404));
         c.add(new Case(n, "GET", "/api/v1/instances/" + id + "/logs?tail=x", null, viewer, 400));
-        c.add(new Case(n, "GET", "/api/v1/instances/" + id + "/logs?tail=0", null, viewer, 400));
+        c.add(new Case(n, "GET", "/api/v1/instances/" + id + "/logs?tail=-1", null, viewer, 400));
+        c.add(new Case(n, "GET", "/api/v1/instances/" + id + "/logs?follow=maybe", null, viewer, 400));
+        c.add(new Case(n, "GET", "/api/v1/instances/" + id + "/logs?since=yesterday", null, viewer, 400));
         c.add(new Case(n, "GET", "/api/v1/instances/" + id + "/logs?tail=99999999999", null, viewer, 400));
         c.add(new Case(n, "GET", "/api/v1/instances/" + random + "/logs", null, viewer, 404));
         c.add(new Case(n, "GET", "/api/v1/instances/" + id + "/logs", null, none, 401));

@@ -356,17 +356,31 @@ class InstancesApiTest {
         String id = i.path("id").asText();
 
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-            Http.Response r = http().get("/api/v1/instances/" + id + "/logs?tail=5", bearer(pier.viewer));
+            // plain text for a client that asks for it
+            Http.Response r = http().get(
+                            "/api/v1/instances/" + id + "/logs?tail=5",
+                            bearer(pier.viewer)[0],
+                            bearer(pier.viewer)[1],
+                            "Accept",
+                            "text/plain");
             assertThat(r.status()).as(r.body()).isEqualTo(200);
             assertThat(r.header("Content-Type")).startsWith("text/plain");
-            assertThat(r.body()).contains("hello-pier");
+            assertThat(r.body()).contains("hello-pier\n");
         });
-        assertThat(http().get("/api/v1/instances/" + id + "/logs", bearer(pier.viewer))
-                        .body())
-                .contains("hello-pier");
+        // NDJSON otherwise
+        Http.Response nd = http().get("/api/v1/instances/" + id + "/logs", bearer(pier.viewer));
+        assertThat(nd.header("Content-Type")).startsWith("application/x-ndjson");
+        assertThat(Http.parse(nd.body().lines().findFirst().orElseThrow())
+                        .path("line")
+                        .asText())
+                .isEqualTo("hello-pier");
+        // tail=0: nothing (what a follower that wants only new lines asks for)
+        Http.Response none = http().get("/api/v1/instances/" + id + "/logs?tail=0", bearer(pier.viewer));
+        assertThat(none.status()).isEqualTo(200);
+        assertThat(none.body()).isEmpty();
 
-        assertProblem(http().get("/api/v1/instances/" + id + "/logs?tail=0", bearer(pier.viewer)), 400);
-        assertProblem(http().get("/api/v1/instances/" + id + "/logs?tail=10001", bearer(pier.viewer)), 400);
+        assertProblem(http().get("/api/v1/instances/" + id + "/logs?tail=-1", bearer(pier.viewer)), 400);
+        assertProblem(http().get("/api/v1/instances/" + id + "/logs?tail=100001", bearer(pier.viewer)), 400);
         assertProblem(http().get("/api/v1/instances/" + id + "/logs?tail=many", bearer(pier.viewer)), 400);
         assertProblem(http().get("/api/v1/instances/" + UUID.randomUUID() + "/logs", bearer(pier.viewer)), 404);
     }
