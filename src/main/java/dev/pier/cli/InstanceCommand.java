@@ -35,7 +35,8 @@ import java.util.Map;
             InstanceCommand.Unsuspend.class,
             InstanceCommand.Delete.class,
             LiveCommands.Logs.class,
-            LiveCommands.Stats.class
+            LiveCommands.Stats.class,
+            LiveCommands.Console.class
         })
 final class InstanceCommand extends GroupCommand {
 

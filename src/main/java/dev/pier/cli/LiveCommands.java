@@ -303,4 +303,88 @@ final class LiveCommands {
             }
         }
     }
+
+    @Command(
+            name = "console",
+            mixinStandardHelpOptions = true,
+            description = "Attach to an instance's main process: its output here, your typing to its stdin. "
+                    + "Ctrl-] detaches (the instance keeps running).")
+    static final class Console extends CoreCommand {
+        /** Ctrl-]: detaches, as telnet's escape does. */
+        static final int DETACH = 0x1d;
+
+        @Parameters(paramLabel = "INSTANCE", description = "Instance name or id")
+        String instance;
+
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
+
+        @Override
+        int run(Core core, PrintWriter out) throws Exception {
+            Instance inst = core.instances.resolve(instance);
+            if (inst.suspended()) {
+                throw new PierException.Invalid("instance '" + inst.name() + "' is suspended");
+            }
+            String cid = inst.containerId()
+                    .orElseThrow(() -> new PierException.Invalid("instance '" + inst.name() + "' has no container"));
+            dev.pier.runtime.ContainerRuntime runtime = core.nodes.onlineRuntime(core.nodes.require(inst.nodeId()));
+            java.io.PrintStream err = System.err;
+            boolean terminal = System.console() != null;
+            String saved = terminal ? stty("-g").strip() : null;
+            try (dev.pier.runtime.Attachment a = runtime.attach(cid)) {
+                err.println("-- attached to " + inst.name() + (inst.stdin() ? "" : " (read-only: no stdin)")
+                        + "; Ctrl-] detaches --\r");
+                if (terminal) {
+                    stty("raw", "-echo");
+                }
+                Thread output = Thread.ofPlatform().daemon().start(() -> {
+                    dev.pier.runtime.Attachment.Chunk c;
+                    while ((c = a.read()) != null) {
+                        java.io.PrintStream to = c.output() == dev.pier.runtime.Output.STDERR ? System.err : System.out;
+                        to.write(c.bytes(), 0, c.bytes().length);
+                        to.flush();
+                    }
+                });
+                byte[] buf = new byte[4096];
+                int n;
+                while (output.isAlive() && (n = System.in.read(buf)) >= 0) {
+                    int end = n;
+                    for (int i = 0; i < n; i++) {
+                        if ((buf[i] & 0xff) == DETACH) {
+                            end = i;
+                            break;
+                        }
+                    }
+                    if (end > 0 && inst.stdin()) {
+                        a.write(java.util.Arrays.copyOf(buf, end));
+                    }
+                    if (end < n) {
+                        break;
+                    }
+                }
+            } finally {
+                if (saved != null) {
+                    stty(saved);
+                }
+            }
+            err.println();
+            err.println("-- detached --");
+            return 0;
+        }
+
+        /** Runs stty on the terminal; what it printed. */
+        private static String stty(String... args) throws java.io.IOException, InterruptedException {
+            java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("stty"));
+            cmd.addAll(java.util.List.of(args));
+            Process p = new ProcessBuilder(cmd)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/tty")))
+                    .redirectError(ProcessBuilder.Redirect.INHERIT)
+                    .start();
+            String printed = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            p.waitFor();
+            return printed;
+        }
+    }
 }

@@ -1,0 +1,150 @@
+package dev.pier.live;
+
+import dev.pier.cli.PierCommand;
+import dev.pier.instances.InstanceFixture;
+import dev.pier.instances.TestEngine;
+import dev.pier.support.Http;
+import dev.pier.support.Shared;
+import dev.pier.support.TestDatabases;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static dev.pier.instances.InstanceFixture.bearer;
+import static dev.pier.instances.InstanceFixture.json;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The live view in the CLI, on the server's own data: logs, stats and an interactive console. */
+class LiveCliTest {
+    @Shared
+    static InstanceFixture pier;
+
+    @BeforeAll
+    static void start() throws IOException {
+        if (TestDatabases.postgres()) {
+            var c = pier.server.config();
+            Files.writeString(
+                    pier.server.dataDir().resolve("pier.properties"),
+                    "db.url=" + c.dbUrl().orElseThrow() + "\n" + "db.user=" + c.dbUser() + "\n" + "db.password="
+                            + c.dbPassword() + "\n");
+        }
+        Ticker.register(pier);
+        Http.Response r = pier.http()
+                .postJson(
+                        "/api/v1/images",
+                        json(
+                                "name",
+                                "cli-echoer",
+                                "reference",
+                                TestEngine.BUSYBOX,
+                                "command",
+                                List.of("/bin/sh", "-c", "while read line; do echo \"got $line\"; done"),
+                                "stdin",
+                                true),
+                        bearer(pier.admin));
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+    }
+
+    private static String cli(String... args) {
+        CommandLine cl = PierCommand.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("--data");
+        all.add(pier.server.dataDir().toString());
+        int exit = cl.execute(all.toArray(String[]::new));
+        assertThat(exit).as("pier %s: %s %s", String.join(" ", args), out, err).isZero();
+        return out.toString();
+    }
+
+    private static String nameOf(String id) {
+        return pier.http()
+                .get("/api/v1/instances/" + id, bearer(pier.viewer))
+                .json()
+                .path("name")
+                .asText();
+    }
+
+    @Test
+    void logs_and_stats() {
+        String name = nameOf(Ticker.deploy(pier));
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> cli("instance", "logs", name, "--tail", "all", "--stream", "stdout")
+                                .lines()
+                                .count()
+                        >= 10);
+        List<String> five = cli("instance", "logs", name, "--tail", "5").lines().toList();
+        assertThat(five).hasSize(5).allMatch(l -> l.matches("(out|err) \\d+"));
+        List<String> errs = cli("instance", "logs", name, "--tail", "3", "--stream", "stderr", "--timestamps")
+                .lines()
+                .toList();
+        assertThat(errs).hasSize(3).allMatch(l -> l.matches("\\d{4}-\\d\\d-\\d\\dT\\S+Z err \\d+"));
+        assertThat(cli("instance", "logs", name, "--tail", "2", "--grep", "out 1")
+                        .lines())
+                .hasSize(2)
+                .allMatch(l -> l.startsWith("out 1"));
+        String stats = cli("instance", "stats", name);
+        assertThat(stats.lines().toList()).hasSize(2);
+        assertThat(stats.lines().toList().get(1)).startsWith(name);
+        assertThat(cli("instance", "stats")).contains(name);
+    }
+
+    @Test
+    void a_console_session_types_into_the_process_and_ctrl_bracket_detaches() throws Exception {
+        String id = pier.deploy(pier.manager, "name", InstanceFixture.name("cli-echo"), "image", "cli-echoer")
+                .path("id")
+                .asText();
+        String name = nameOf(id);
+        InputStream stdin = System.in;
+        PrintStream stdout = System.out;
+        PipedOutputStream typing = new PipedOutputStream();
+        ByteArrayOutputStream screen = new ByteArrayOutputStream();
+        try {
+            System.setIn(new PipedInputStream(typing));
+            System.setOut(new PrintStream(screen, true, StandardCharsets.UTF_8));
+            CompletableFuture<String> session = CompletableFuture.supplyAsync(
+                    () -> cli("instance", "console", name),
+                    r -> Thread.ofPlatform().daemon().start(r));
+            // typed until the echo shows: the attachment is made a moment after the command starts
+            await().atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(300))
+                    .until(() -> {
+                        typing.write("hello\n".getBytes(StandardCharsets.UTF_8));
+                        typing.flush();
+                        return screen.toString(StandardCharsets.UTF_8).contains("got hello");
+                    });
+            typing.write(0x1d);
+            typing.flush();
+            session.get(10, TimeUnit.SECONDS);
+        } finally {
+            System.setIn(stdin);
+            System.setOut(stdout);
+        }
+        // detaching left the instance running
+        assertThat(pier.http()
+                        .get("/api/v1/instances/" + id, bearer(pier.viewer))
+                        .json()
+                        .path("observed_state")
+                        .asText())
+                .isEqualTo("running");
+    }
+}
