@@ -280,6 +280,15 @@ public final class App {
         o.describe("patch", "/api/v1/droplet/restart/{droplet}", "Matrix: restart a droplet by name or id");
         o.describe("delete", "/api/v1/droplet/delete/{droplet}", "Matrix: delete a droplet by name or id");
         o.describe("get", "/api/instances", "Panel: list instances");
+        o.describe(
+                "get",
+                "/api/v1/instances/{id}/logs",
+                "Instance log: tail, since, until, q, stream, follow (SSE or NDJSON with resume ids), download");
+        o.describe("get", "/api/v1/instances/{id}/stats", "Instance resource use: one sample, or follow=true");
+        o.describe("get", "/api/v1/stats", "Latest resource sample of every running instance, and node totals");
+        o.describe("get", "/api/v1/events", "Instance and node events (SSE or NDJSON, Last-Event-ID resumes)");
+        o.describe("post", "/api/v1/instances/{id}/console/ticket", "A single-use console ticket (30 s)");
+        o.describe("post", "/api/v1/instances/{id}/console", "Write one line to the instance's stdin");
         o.describe("post", "/api/instances/deploy", "Panel: deploy an instance");
         o.describe("delete", "/api/instance/delete", "Panel: delete an instance");
         o.describe("post", "/api/getUserInstance", "Panel: a user's instances");
