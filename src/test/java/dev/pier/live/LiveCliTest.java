@@ -13,8 +13,6 @@ import picocli.CommandLine;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -116,10 +114,10 @@ class LiveCliTest {
         String name = nameOf(id);
         InputStream stdin = System.in;
         PrintStream stdout = System.out;
-        PipedOutputStream typing = new PipedOutputStream();
+        Keyboard typing = new Keyboard();
         ByteArrayOutputStream screen = new ByteArrayOutputStream();
         try {
-            System.setIn(new PipedInputStream(typing));
+            System.setIn(typing);
             System.setOut(new PrintStream(screen, true, StandardCharsets.UTF_8));
             CompletableFuture<String> session = CompletableFuture.supplyAsync(
                     () -> cli("instance", "console", name),
@@ -128,12 +126,10 @@ class LiveCliTest {
             await().atMost(Duration.ofSeconds(20))
                     .pollInterval(Duration.ofMillis(300))
                     .until(() -> {
-                        typing.write("hello\n".getBytes(StandardCharsets.UTF_8));
-                        typing.flush();
+                        typing.type("hello\n".getBytes(StandardCharsets.UTF_8));
                         return screen.toString(StandardCharsets.UTF_8).contains("got hello");
                     });
-            typing.write(0x1d);
-            typing.flush();
+            typing.type(new byte[] {0x1d});
             session.get(10, TimeUnit.SECONDS);
         } finally {
             System.setIn(stdin);
@@ -146,5 +142,44 @@ class LiveCliTest {
                         .path("observed_state")
                         .asText())
                 .isEqualTo("running");
+    }
+
+    /**
+     * What a user types, as System.in: bytes handed over from any thread (a pipe would fail its reader once
+     * the thread that wrote last has ended).
+     */
+    static final class Keyboard extends InputStream {
+        private final java.util.concurrent.LinkedBlockingQueue<Integer> keys =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+
+        void type(byte[] bytes) {
+            for (byte b : bytes) {
+                keys.add(b & 0xff);
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                return keys.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException();
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            b[off] = (byte) read();
+            int n = 1;
+            Integer next;
+            while (n < len && (next = keys.poll()) != null) {
+                b[off + n++] = (byte) next.intValue();
+            }
+            return n;
+        }
     }
 }
