@@ -339,12 +339,11 @@ public final class LogService implements AutoCloseable {
             hubs.remove(instanceId, this);
             events.unsubscribe(onEvent);
             lock.notifyAll();
+            // closing the engine stream and the notify above wake the worker; an interrupt could land in a
+            // database call and break its connection
             LogReader r = reader;
             if (r != null) {
                 r.close();
-            }
-            if (worker != null) {
-                worker.interrupt();
             }
         }
 
@@ -404,7 +403,16 @@ public final class LogService implements AutoCloseable {
         private void run() {
             long backoff = 500;
             while (!ending) {
-                Optional<Instance> found = instances.find(instanceId);
+                Optional<Instance> found;
+                try {
+                    found = instances.find(instanceId);
+                } catch (RuntimeException e) {
+                    // the database is away: look again shortly
+                    if (!awaitChange(2_000)) {
+                        return;
+                    }
+                    continue;
+                }
                 if (found.isEmpty()) {
                     end(new StreamGuard.Ending("deleted", "the instance was deleted"));
                     return;
@@ -424,7 +432,14 @@ public final class LogService implements AutoCloseable {
                     pump(inst);
                     backoff = 500;
                 } catch (RuntimeUnavailableException e) {
-                    nodes.find(inst.nodeId()).ifPresent(n -> nodes.reportUnreachable(n, e));
+                    if (ending) {
+                        return; // the stream was closed because the hub ends
+                    }
+                    try {
+                        nodes.find(inst.nodeId()).ifPresent(n -> nodes.reportUnreachable(n, e));
+                    } catch (RuntimeException storeAway) {
+                        // the node check reports it anyway
+                    }
                     backoff = Math.min(backoff * 2, 5_000);
                 } catch (ContainerNotFoundException e) {
                     // re-created or being removed: the record will say which

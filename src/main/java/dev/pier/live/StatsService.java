@@ -320,12 +320,11 @@ public final class StatsService implements AutoCloseable {
                 ending = true;
                 hubs.remove(instanceId, this);
                 lock.notifyAll();
+                // closing the engine stream and the notify above wake the worker (no interrupt: it could land
+                // in a database call and break its connection)
                 StatsReader r = reader;
                 if (r != null) {
                     r.close();
-                }
-                if (worker != null) {
-                    worker.interrupt();
                 }
             }
         }
@@ -334,7 +333,15 @@ public final class StatsService implements AutoCloseable {
             long backoff = 1_000;
             Instant lastSent = Instant.MIN;
             while (!ending) {
-                Optional<Instance> found = instances.find(instanceId);
+                Optional<Instance> found;
+                try {
+                    found = instances.find(instanceId);
+                } catch (RuntimeException e) {
+                    if (!pause(2_000)) {
+                        return;
+                    }
+                    continue;
+                }
                 if (found.isEmpty()) {
                     return; // the streams' guard ends the followers
                 }
@@ -374,6 +381,9 @@ public final class StatsService implements AutoCloseable {
                     }
                     backoff = 1_000;
                 } catch (RuntimeUnavailableException e) {
+                    if (ending) {
+                        return;
+                    }
                     nodes.reportUnreachable(node, e);
                     backoff = Math.min(backoff * 2, 10_000);
                 } catch (PierException | ContainerRuntimeException e) {
