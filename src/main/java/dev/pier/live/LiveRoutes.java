@@ -99,7 +99,9 @@ public final class LiveRoutes {
         if (grep != null && (grep.isEmpty() || grep.length() > 1000)) {
             throw new PierException.Invalid("q must be 1 to 1000 characters");
         }
-        if (tail.isEmpty() && since.isEmpty() && !download) {
+        boolean all =
+                "all".equalsIgnoreCase(String.valueOf(ctx.queryParam("tail")).strip());
+        if (tail.isEmpty() && since.isEmpty() && !download && !all) {
             tail = OptionalInt.of(100); // what a look at a log means without saying how much
         }
         Optional<LogCursor> resume = resumeFrom(ctx, LogCursor::parse);

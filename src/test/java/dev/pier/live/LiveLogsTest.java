@@ -98,6 +98,20 @@ class LiveLogsTest {
     }
 
     @Test
+    void tail_all_reads_the_whole_log_and_no_tail_reads_the_last_hundred() {
+        String id = deployTicker();
+        // both streams together pass 100 lines in about five seconds
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> ndjson(http().get(logs(id, "tail=all"), bearer(pier.viewer)))
+                                .size()
+                        > 120);
+        List<JsonNode> all = ndjson(http().get(logs(id, "tail=ALL"), bearer(pier.viewer)));
+        assertThat(all.size()).isGreaterThan(120);
+        assertThat(number(all.get(0).path("line").asText())).isZero();
+        assertThat(ndjson(http().get(logs(id, ""), bearer(pier.viewer)))).hasSize(100);
+    }
+
+    @Test
     void stream_q_since_and_until_select_lines() {
         String id = deployTicker();
         awaitLines(id, 20);
