@@ -44,7 +44,7 @@ bench_init() {
     log "building target/pier.jar if stale"
     "$root/pier" --version >/dev/null
     cp "$root/target/pier.jar" "$jar"
-    jar_source="target/pier.jar (working tree$(git -C "$root" status --porcelain -- src pom.xml 2>/dev/null | grep -q . && echo ', with uncommitted changes'))"
+    jar_source="target/pier.jar (working tree$(git -C "$root" status --porcelain -- src pom.xml 2>/dev/null | grep -q . && echo ', with uncommitted changes' || true))"
   else
     local rev
     rev="$(git -C "$root" rev-parse --short HEAD)"
