@@ -94,11 +94,21 @@ public final class LogService implements AutoCloseable {
         this.events = events;
     }
 
+    /** The fewest lines a tail read asks the engine for, before it widens. */
+    static final int FIRST_WINDOW = 512;
+    /** Past this many lines a tail read stops widening and reads the whole log once. */
+    static final long WIDEST_WINDOW = 1L << 24;
+
     /**
      * Reads a part of the log, not followed, passing the lines that match to {@code out} in order, with
      * their resume ids. With {@code after}, reads from that line on (and skips it and the ones before):
-     * a resumed stream. Memory does not depend on the log's size; a {@code grep} with a {@code tail} keeps the
-     * last {@code tail} matching lines.
+     * a resumed stream. Memory does not depend on the log's size; a {@code tail} keeps only the last
+     * {@code tail} matching lines.
+     *
+     * <p>A tail without {@code until} reads a window from the end of the log, and a wider one (eight times)
+     * while the window holds too few matching lines and is not the whole log: the engine counts its tail
+     * over both streams before any filter, so a tail of one stream, or of a filter, cannot be asked of it
+     * directly, and a read of the whole log to keep its last lines costs as much as the log is long.
      *
      * @return the cursor of the last line read, whether it matched or not ({@code after} if none)
      */
@@ -107,22 +117,81 @@ public final class LogService implements AutoCloseable {
         if (cid.isEmpty()) {
             return after;
         }
-        LogRequest request;
-        if (after.isPresent()) {
-            request = new LogRequest(
-                    Optional.of(after.get().time()), q.until(), OptionalInt.empty(), false, q.stdout(), q.stderr());
-        } else {
-            // the engine counts a tail over both streams, before any filter: for one stream, or for a filter,
-            // read on and keep the last matching lines here
-            OptionalInt tail = keepsTail(q) ? OptionalInt.empty() : q.tail();
-            request = new LogRequest(q.since(), q.until(), tail, false, q.stdout(), q.stderr());
-        }
         Node node = nodes.require(inst.nodeId());
         ContainerRuntime runtime = nodes.onlineRuntime(node);
-        ArrayDeque<Line> lastMatching = keepsTail(q) && after.isEmpty() ? new ArrayDeque<>() : null;
-        LogCursor last = after.orElse(null);
+        try {
+            if (after.isPresent()) {
+                LogRequest from = new LogRequest(
+                        Optional.of(after.get().time()), q.until(), OptionalInt.empty(), false, q.stdout(), q.stderr());
+                return read(runtime, cid.get(), from, q, after.get(), out);
+            }
+            if (q.tail().isEmpty()) {
+                return read(runtime, cid.get(), request(q, OptionalInt.empty()), q, null, out);
+            }
+            if (q.until().isPresent()) {
+                // the engine's tail before an until is exact only over both streams with no filter
+                boolean exact = q.grep() == null && q.stdout() && q.stderr();
+                LastLines last = new LastLines(q.tail().getAsInt());
+                Optional<LogCursor> end =
+                        read(runtime, cid.get(), request(q, exact ? q.tail() : OptionalInt.empty()), q, null, last);
+                last.lines.forEach(out);
+                return end;
+            }
+            return tail(runtime, cid.get(), q, out);
+        } catch (ContainerNotFoundException gone) {
+            // removed since the record was read (re-created, or being deleted): its log went with it
+            return after;
+        } catch (RuntimeUnavailableException e) {
+            nodes.reportUnreachable(node, e);
+            throw new PierException.Unavailable("node '" + node.name() + "' is unreachable: " + e.getMessage());
+        }
+    }
+
+    /** The last {@code q.tail()} matching lines, read from ever wider windows at the end of the log. */
+    private static Optional<LogCursor> tail(ContainerRuntime runtime, String cid, Query q, Consumer<Line> out) {
+        int wanted = q.tail().getAsInt();
+        for (long window = Math.max(FIRST_WINDOW, 4L * wanted); ; window *= 8) {
+            boolean whole = window > WIDEST_WINDOW;
+            LogRequest request = new LogRequest(
+                    q.since(),
+                    Optional.empty(),
+                    whole ? OptionalInt.empty() : OptionalInt.of((int) window),
+                    false,
+                    true,
+                    true);
+            LastLines last = new LastLines(wanted);
+            Window w = new Window();
+            LogCursor.Counter counter = new LogCursor.Counter();
+            try (LogReader reader = runtime.readLogs(cid, request)) {
+                LogLine l;
+                while ((l = reader.next()) != null) {
+                    LogCursor c = counter.next(l.time());
+                    w.saw(c);
+                    if (q.wants(l)) {
+                        last.accept(new Line(c, l));
+                    }
+                }
+            }
+            boolean complete = whole || w.lines < window;
+            // a window that is not the whole log may begin inside a run of lines with one timestamp, whose
+            // resume ids it counts from the wrong line: neither a line passed on nor the cursor returned may
+            // be in that run
+            LogCursor first =
+                    last.lines.isEmpty() ? w.last : last.lines.peekFirst().cursor();
+            boolean enough = last.lines.size() >= wanted && first != null && first.nanos() != w.firstNanos;
+            if (complete || enough) {
+                last.lines.forEach(out);
+                return Optional.ofNullable(w.last);
+            }
+        }
+    }
+
+    /** Passes on the lines of one read that come after {@code after} and match the query. */
+    private static Optional<LogCursor> read(
+            ContainerRuntime runtime, String cid, LogRequest request, Query q, LogCursor after, Consumer<Line> out) {
+        LogCursor last = after;
         LogCursor.Counter counter = new LogCursor.Counter();
-        try (LogReader reader = runtime.readLogs(cid.get(), request)) {
+        try (LogReader reader = runtime.readLogs(cid, request)) {
             LogLine l;
             while ((l = reader.next()) != null) {
                 LogCursor c = counter.next(l.time());
@@ -130,33 +199,51 @@ public final class LogService implements AutoCloseable {
                     continue;
                 }
                 last = c;
-                if (!q.matches(l)) {
-                    continue;
-                }
-                Line line = new Line(c, l);
-                if (lastMatching != null) {
-                    lastMatching.addLast(line);
-                    if (lastMatching.size() > q.tail().getAsInt()) {
-                        lastMatching.removeFirst();
-                    }
-                } else {
-                    out.accept(line);
+                if (q.matches(l)) {
+                    out.accept(new Line(c, l));
                 }
             }
-        } catch (ContainerNotFoundException gone) {
-            // removed since the record was read (re-created, or being deleted): its log went with it
-        } catch (RuntimeUnavailableException e) {
-            nodes.reportUnreachable(node, e);
-            throw new PierException.Unavailable("node '" + node.name() + "' is unreachable: " + e.getMessage());
-        }
-        if (lastMatching != null) {
-            lastMatching.forEach(out);
         }
         return Optional.ofNullable(last);
     }
 
-    private static boolean keepsTail(Query q) {
-        return q.tail().isPresent() && (q.grep() != null || !(q.stdout() && q.stderr()));
+    private static LogRequest request(Query q, OptionalInt tail) {
+        return new LogRequest(q.since(), q.until(), tail, false, q.stdout(), q.stderr());
+    }
+
+    /** Keeps the last lines passed to it. */
+    private static final class LastLines implements Consumer<Line> {
+        final ArrayDeque<Line> lines = new ArrayDeque<>();
+        private final int max;
+
+        LastLines(int max) {
+            this.max = max;
+        }
+
+        @Override
+        public void accept(Line line) {
+            if (max == 0) {
+                return;
+            }
+            if (lines.size() == max) {
+                lines.removeFirst();
+            }
+            lines.addLast(line);
+        }
+    }
+
+    /** How many lines one read of a window saw, the timestamp of its first and the cursor of its last. */
+    private static final class Window {
+        long lines;
+        long firstNanos = Long.MIN_VALUE;
+        LogCursor last;
+
+        void saw(LogCursor c) {
+            if (lines++ == 0) {
+                firstNanos = c.nanos();
+            }
+            last = c;
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.pier.live;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pier.instances.InstanceFixture;
+import dev.pier.instances.TestEngine;
 import dev.pier.support.Http;
 import dev.pier.support.Shared;
 import dev.pier.support.StreamClient;
@@ -17,6 +18,7 @@ import java.util.regex.Pattern;
 
 import static dev.pier.instances.InstanceFixture.bearer;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -26,6 +28,7 @@ import static org.awaitility.Awaitility.await;
  * parameters.
  */
 class LiveLogsTest {
+    private static final String LOPSIDED = "lopsided";
     private static final Pattern NUMBERED = Pattern.compile("^(out|err) (\\d+)$");
 
     @Shared
@@ -34,6 +37,18 @@ class LiveLogsTest {
     @BeforeAll
     static void images() {
         Ticker.register(pier);
+        // 3,000 lines of stderr, one of stdout, 3,000 more of stderr, then quiet
+        pier.registerImage(
+                pier.admin,
+                LOPSIDED,
+                TestEngine.BUSYBOX,
+                List.of(
+                        "/bin/sh",
+                        "-c",
+                        "noise() { i=0; while [ $i -lt 3000 ]; do echo \"noise $i\" >&2; i=$((i+1)); done; }; "
+                                + "noise; echo needle; noise; echo done >&2; exec sleep 3600"),
+                List.of(),
+                false);
     }
 
     static String deployTicker() {
@@ -109,6 +124,60 @@ class LiveLogsTest {
         assertThat(all.size()).isGreaterThan(120);
         assertThat(number(all.get(0).path("line").asText())).isZero();
         assertThat(ndjson(http().get(logs(id, ""), bearer(pier.viewer)))).hasSize(100);
+    }
+
+    @Test
+    void a_tail_of_one_stream_or_of_a_filter_finds_lines_far_back_with_the_same_ids() {
+        String id = pier.deploy(
+                        pier.manager,
+                        "name",
+                        InstanceFixture.name("lop"),
+                        "image",
+                        LOPSIDED,
+                        "memory_mib",
+                        32,
+                        "cpu",
+                        0.25)
+                .path("id")
+                .asText();
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> ndjson(http().get(logs(id, "tail=1"), bearer(pier.viewer))).stream()
+                        .anyMatch(l -> l.path("line").asText().equals("done")));
+        List<JsonNode> all = ndjson(http().get(logs(id, "tail=all"), bearer(pier.viewer)));
+        assertThat(all).hasSize(6_002);
+        // the engine reads the two pipes apart: where the one stdout line falls among the others may vary
+        List<JsonNode> outs = all.stream()
+                .filter(l -> l.path("stream").asText().equals("stdout"))
+                .toList();
+        assertThat(outs).hasSize(1);
+        JsonNode needle = outs.get(0);
+        assertThat(needle.path("line").asText()).isEqualTo("needle");
+        List<JsonNode> errors = all.stream()
+                .filter(l -> l.path("stream").asText().equals("stderr"))
+                .toList();
+
+        // the engine's tail counts both streams: these read back 3,000 lines and more
+        for (String query : List.of("stream=stdout&tail=1", "stream=stdout&tail=5", "q=needle&tail=3")) {
+            assertThat(ndjson(http().get(logs(id, query), bearer(pier.viewer))))
+                    .as(query)
+                    .singleElement()
+                    .satisfies(l -> {
+                        assertThat(l.path("line").asText()).isEqualTo("needle");
+                        assertThat(l.path("stream").asText()).isEqualTo("stdout");
+                        assertThat(l.path("id").asText())
+                                .isEqualTo(needle.path("id").asText());
+                    });
+        }
+        assertThat(ndjson(http().get(logs(id, "stream=stderr&tail=2"), bearer(pier.viewer))))
+                .extracting(l -> l.path("line").asText(), l -> l.path("id").asText())
+                .containsExactly(
+                        tuple("noise 2999", errors.get(5_999).path("id").asText()),
+                        tuple("done", errors.get(6_000).path("id").asText()));
+        assertThat(ndjson(http().get(logs(id, "q=noise%201&stream=stderr&tail=1"), bearer(pier.viewer))))
+                .extracting(l -> l.path("line").asText())
+                .containsExactly("noise 1999");
+        assertThat(ndjson(http().get(logs(id, "q=nothing&tail=10"), bearer(pier.viewer))))
+                .isEmpty();
     }
 
     @Test
