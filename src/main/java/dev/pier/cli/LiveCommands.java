@@ -136,15 +136,11 @@ final class LiveCommands {
                 Optional<LogCursor> last = core.logs.history(inst, q, Optional.empty(), line -> print(out, line));
                 f.seen(last);
                 out.flush();
-                LogCursor after = last.orElse(null);
                 while (true) {
                     LogService.Item item = f.poll(1_000);
                     if (item instanceof LogService.Line l) {
-                        if (after == null || l.cursor().compareTo(after) > 0) {
-                            after = l.cursor();
-                            if (q.wants(l.line())) {
-                                print(out, l);
-                            }
+                        if (q.wants(l.line())) {
+                            print(out, l);
                         }
                     } else if (item instanceof LogService.State st) {
                         spec.commandLine()

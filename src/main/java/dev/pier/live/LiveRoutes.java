@@ -137,7 +137,7 @@ public final class LiveRoutes {
                         out, now.observedState().wire(), null, now.containerId().orElse(null));
             }
             out.flush();
-            pumpLogs(out, f, q, last.orElse(null));
+            pumpLogs(out, f, q);
         } catch (UncheckedIOException gone) {
             // the client went away
         } catch (PierException e) {
@@ -154,8 +154,7 @@ public final class LiveRoutes {
         }
     }
 
-    private void pumpLogs(StreamOut out, LogService.Follower f, LogService.Query q, LogCursor last)
-            throws UncheckedIOException {
+    private void pumpLogs(StreamOut out, LogService.Follower f, LogService.Query q) throws UncheckedIOException {
         try {
             while (true) {
                 LogService.Item item = f.poll(HEARTBEAT.toMillis());
@@ -168,11 +167,8 @@ public final class LiveRoutes {
                 while (item != null) {
                     switch (item) {
                         case LogService.Line l -> {
-                            if ((last == null || l.cursor().compareTo(last) > 0)) {
-                                last = l.cursor();
-                                if (q.wants(l.line())) {
-                                    writeLine(out, l);
-                                }
+                            if (q.wants(l.line())) {
+                                writeLine(out, l);
                             }
                         }
                         case LogService.State s ->

@@ -5,9 +5,14 @@ import java.util.Optional;
 
 /**
  * Where a line sits in a container's log, as a resume id: the engine's timestamp of the line to the
- * nanosecond, and how many lines before it in the log had that same timestamp (almost always 0). Lines are
- * ordered by it, so a client that sends the id of the last line it got resumes after exactly that line.
- * Written {@code NANOS-K} with NANOS the nanoseconds since 1970.
+ * nanosecond, and how many lines before it in the log had that same timestamp (almost always 0). Written
+ * {@code NANOS-K} with NANOS the nanoseconds since 1970.
+ *
+ * <p>The log's own order is not quite the order of its timestamps: the engine stamps stdout and stderr
+ * lines in two threads and writes them in the order they reach its log file, so a line can follow one with
+ * a later timestamp by a few microseconds (or more on a busy machine). A read therefore never drops a line
+ * for being out of order; only where it repeats lines already passed on (a resumed or reopened stream)
+ * does {@link Past} skip up to the last of those.
  */
 public record LogCursor(long nanos, int k) implements Comparable<LogCursor> {
 
@@ -62,6 +67,35 @@ public record LogCursor(long nanos, int k) implements Comparable<LogCursor> {
                 k = 0;
             }
             return new LogCursor(c.nanos(), k);
+        }
+    }
+
+    /**
+     * Skips the lines at the start of a read that were already passed on, up to and including {@code mark},
+     * and passes every line after. The first line that is {@code mark} or ordered after it ends the skipping,
+     * so a read that repeats nothing loses nothing. It is exact unless the engine reordered two lines of
+     * different streams right at {@code mark} (see the class comment).
+     */
+    static final class Past {
+        private final LogCursor mark;
+        private boolean done;
+
+        /** {@code mark} null: nothing to skip. */
+        Past(LogCursor mark) {
+            this.mark = mark;
+            this.done = mark == null;
+        }
+
+        boolean passes(LogCursor c) {
+            if (done) {
+                return true;
+            }
+            int order = c.compareTo(mark);
+            if (order < 0) {
+                return false;
+            }
+            done = true;
+            return order > 0;
         }
     }
 }

@@ -110,7 +110,8 @@ public final class LogService implements AutoCloseable {
      * over both streams before any filter, so a tail of one stream, or of a filter, cannot be asked of it
      * directly, and a read of the whole log to keep its last lines costs as much as the log is long.
      *
-     * @return the cursor of the last line read, whether it matched or not ({@code after} if none)
+     * @return the cursor of the last line read, in the log's order, whether it matched or not ({@code after}
+     *     if none)
      */
     public Optional<LogCursor> history(Instance inst, Query q, Optional<LogCursor> after, Consumer<Line> out) {
         Optional<String> cid = inst.containerId();
@@ -191,11 +192,12 @@ public final class LogService implements AutoCloseable {
             ContainerRuntime runtime, String cid, LogRequest request, Query q, LogCursor after, Consumer<Line> out) {
         LogCursor last = after;
         LogCursor.Counter counter = new LogCursor.Counter();
+        LogCursor.Past past = new LogCursor.Past(after);
         try (LogReader reader = runtime.readLogs(cid, request)) {
             LogLine l;
             while ((l = reader.next()) != null) {
                 LogCursor c = counter.next(l.time());
-                if (last != null && c.compareTo(last) <= 0) {
+                if (!past.passes(c)) {
                     continue;
                 }
                 last = c;
@@ -288,11 +290,19 @@ public final class LogService implements AutoCloseable {
             this.hub = hub;
         }
 
+        /** Lines queued before this one, or this one, were in the follower's history read. */
+        private LogCursor.Past past = new LogCursor.Past(null);
+
         /** The next item, waiting up to {@code millis}; null when none came. */
         public Item poll(long millis) throws InterruptedException {
-            Item i = queue.poll(millis, TimeUnit.MILLISECONDS);
-            taken(i);
-            return i;
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+            while (true) {
+                Item i = queue.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                taken(i);
+                if (!(i instanceof Line l) || past.passes(l.cursor())) {
+                    return i;
+                }
+            }
         }
 
         /** How many items are waiting. */
@@ -302,9 +312,13 @@ public final class LogService implements AutoCloseable {
 
         /** The next item if one is waiting; null otherwise. */
         public Item pollNow() {
-            Item i = queue.poll();
-            taken(i);
-            return i;
+            while (true) {
+                Item i = queue.poll();
+                taken(i);
+                if (!(i instanceof Line l) || past.passes(l.cursor())) {
+                    return i;
+                }
+            }
         }
 
         private void taken(Item i) {
@@ -314,10 +328,12 @@ public final class LogService implements AutoCloseable {
         }
 
         /**
-         * Tells the hub what the follower's history read reached: a hub that has not yet followed any line
-         * (the container was stopped) starts its next stream there, not at the end of the log.
+         * Says what the follower's history read reached (its last line): the lines queued up to there are
+         * skipped, and a hub that has not yet followed any line (the container was stopped) starts its next
+         * stream there, not at the end of the log. Called once, by the thread that takes, before it takes.
          */
         public void seen(Optional<LogCursor> c) {
+            past = new LogCursor.Past(c.orElse(null));
             c.ifPresent(cursor -> hub.seen(this, cursor));
         }
 
@@ -576,13 +592,14 @@ public final class LogService implements AutoCloseable {
             }
             markReady();
             LogCursor.Counter counter = new LogCursor.Counter();
+            // a reopened stream starts at (and so repeats) the last line passed on
+            LogCursor.Past past = new LogCursor.Past(lastSeen);
             try {
                 LogLine l;
                 while ((l = r.next()) != null) {
                     LogCursor c = counter.next(l.time());
-                    LogCursor seen = lastSeen;
-                    if (seen != null && c.compareTo(seen) <= 0) {
-                        continue; // a reopened stream starts at (and so repeats) the last line passed on
+                    if (!past.passes(c)) {
+                        continue;
                     }
                     lastSeen = c;
                     Line line = new Line(c, l);
