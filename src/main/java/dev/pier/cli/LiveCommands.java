@@ -7,14 +7,13 @@ import dev.pier.live.EventFeed;
 import dev.pier.live.LogCursor;
 import dev.pier.live.LogService;
 import dev.pier.live.StatsService;
+import dev.pier.live.TimeParam;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -39,26 +38,9 @@ final class LiveCommands {
         if (v == null) {
             return Optional.empty();
         }
-        String s = v.strip();
         try {
-            if (s.matches("\\d{1,12}(\\.\\d{1,9})?")) {
-                int dot = s.indexOf('.');
-                long secs = Long.parseLong(dot < 0 ? s : s.substring(0, dot));
-                long nanos = dot < 0 ? 0 : Long.parseLong((s.substring(dot + 1) + "000000000").substring(0, 9));
-                return Optional.of(Instant.ofEpochSecond(secs, nanos));
-            }
-            if (s.matches("\\d+[smhd]")) {
-                long n = Long.parseLong(s.substring(0, s.length() - 1));
-                long secs = switch (s.charAt(s.length() - 1)) {
-                    case 's' -> n;
-                    case 'm' -> n * 60;
-                    case 'h' -> n * 3600;
-                    default -> n * 86400;
-                };
-                return Optional.of(Instant.now().minusSeconds(secs));
-            }
-            return Optional.of(OffsetDateTime.parse(s).toInstant());
-        } catch (DateTimeParseException | NumberFormatException | ArithmeticException e) {
+            return Optional.of(TimeParam.parse(v, true, Instant.now()));
+        } catch (IllegalArgumentException e) {
             throw new PierException.Invalid(
                     option + " must be an RFC 3339 time, Unix seconds, or an age such as 10m or 2h");
         }

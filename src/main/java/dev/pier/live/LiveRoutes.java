@@ -15,8 +15,6 @@ import io.javalin.http.Context;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -419,16 +417,9 @@ public final class LiveRoutes {
         if (v == null || v.isBlank()) {
             return Optional.empty();
         }
-        String s = v.strip();
         try {
-            if (s.matches("\\d{1,12}(\\.\\d{1,9})?")) {
-                int dot = s.indexOf('.');
-                long secs = Long.parseLong(dot < 0 ? s : s.substring(0, dot));
-                long nanos = dot < 0 ? 0 : Long.parseLong((s.substring(dot + 1) + "000000000").substring(0, 9));
-                return Optional.of(Instant.ofEpochSecond(secs, nanos));
-            }
-            return Optional.of(OffsetDateTime.parse(s).toInstant());
-        } catch (DateTimeParseException | NumberFormatException e) {
+            return Optional.of(TimeParam.parse(v, false, Instant.now()));
+        } catch (IllegalArgumentException e) {
             throw new PierException.Invalid(name + " must be an RFC 3339 time (2026-12-01T10:00:00Z) or Unix seconds");
         }
     }
