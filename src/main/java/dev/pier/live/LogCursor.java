@@ -1,5 +1,7 @@
 package dev.pier.live;
 
+import dev.pier.runtime.Output;
+
 import java.time.Instant;
 import java.util.Optional;
 
@@ -10,9 +12,10 @@ import java.util.Optional;
  *
  * <p>The log's own order is not quite the order of its timestamps: the engine stamps stdout and stderr
  * lines in two threads and writes them in the order they reach its log file, so a line can follow one with
- * a later timestamp by a few microseconds (or more on a busy machine). A read therefore never drops a line
- * for being out of order; only where it repeats lines already passed on (a resumed or reopened stream)
- * does {@link Past} skip up to the last of those.
+ * a later timestamp by a few microseconds (or more on a busy machine). Each stream's own timestamps do
+ * grow. A read therefore never drops a line for being out of order with the other stream: {@link Order}
+ * drops only what the engine repeats (its follow mode sends some lines again when it moves on to the next
+ * log file), and {@link Past} skips the start of a read that repeats what a client already has.
  */
 public record LogCursor(long nanos, int k) implements Comparable<LogCursor> {
 
@@ -96,6 +99,28 @@ public record LogCursor(long nanos, int k) implements Comparable<LogCursor> {
             }
             done = true;
             return order > 0;
+        }
+    }
+
+    /**
+     * Passes a line only when it comes after the last line passed on of its own stream: drops what the
+     * engine sends again, and never a line for being out of order with the other stream.
+     */
+    static final class Order {
+        private LogCursor stdout;
+        private LogCursor stderr;
+
+        boolean passes(LogCursor c, Output stream) {
+            LogCursor last = stream == Output.STDOUT ? stdout : stderr;
+            if (last != null && c.compareTo(last) <= 0) {
+                return false;
+            }
+            if (stream == Output.STDOUT) {
+                stdout = c;
+            } else {
+                stderr = c;
+            }
+            return true;
         }
     }
 }

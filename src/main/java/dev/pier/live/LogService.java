@@ -151,7 +151,8 @@ public final class LogService implements AutoCloseable {
     /** The last {@code q.tail()} matching lines, read from ever wider windows at the end of the log. */
     private static Optional<LogCursor> tail(ContainerRuntime runtime, String cid, Query q, Consumer<Line> out) {
         int wanted = q.tail().getAsInt();
-        for (long window = Math.max(FIRST_WINDOW, 4L * wanted); ; window *= 8) {
+        // no lines wanted (a follower from now on): a few, for the cursor of the last
+        for (long window = wanted == 0 ? 8 : Math.max(FIRST_WINDOW, 4L * wanted); ; window *= 8) {
             boolean whole = window > WIDEST_WINDOW;
             LogRequest request = new LogRequest(
                     q.since(),
@@ -163,10 +164,14 @@ public final class LogService implements AutoCloseable {
             LastLines last = new LastLines(wanted);
             Window w = new Window();
             LogCursor.Counter counter = new LogCursor.Counter();
+            LogCursor.Order order = new LogCursor.Order();
             try (LogReader reader = runtime.readLogs(cid, request)) {
                 LogLine l;
                 while ((l = reader.next()) != null) {
                     LogCursor c = counter.next(l.time());
+                    if (!order.passes(c, l.output())) {
+                        continue;
+                    }
                     w.saw(c);
                     if (q.wants(l)) {
                         last.accept(new Line(c, l));
@@ -193,11 +198,12 @@ public final class LogService implements AutoCloseable {
         LogCursor last = after;
         LogCursor.Counter counter = new LogCursor.Counter();
         LogCursor.Past past = new LogCursor.Past(after);
+        LogCursor.Order order = new LogCursor.Order();
         try (LogReader reader = runtime.readLogs(cid, request)) {
             LogLine l;
             while ((l = reader.next()) != null) {
                 LogCursor c = counter.next(l.time());
-                if (!past.passes(c)) {
+                if (!past.passes(c) || !order.passes(c, l.output())) {
                     continue;
                 }
                 last = c;
@@ -269,6 +275,11 @@ public final class LogService implements AutoCloseable {
     /** How many hubs (engine log streams) are open; for tests and metrics. */
     public int openStreams() {
         return hubs.size();
+    }
+
+    /** How many followers the hubs have, over all instances; for tests and metrics. */
+    public int followers() {
+        return hubs.values().stream().mapToInt(h -> h.followers.size()).sum();
     }
 
     @Override
@@ -382,6 +393,8 @@ public final class LogService implements AutoCloseable {
         private volatile LogReader reader;
         /** The last line this hub passed on; only its worker writes it. */
         private volatile LogCursor lastSeen;
+        /** The last line of each stream this hub passed on, across its engine streams; only its worker uses it. */
+        private final LogCursor.Order order = new LogCursor.Order();
         /** How far each follower's history read went, for a hub that has not passed on a line yet. */
         private final Map<Follower, LogCursor> reported = new ConcurrentHashMap<>();
         /** The container stopped at least once while followed: its next run's lines are all new. */
@@ -592,13 +605,13 @@ public final class LogService implements AutoCloseable {
             }
             markReady();
             LogCursor.Counter counter = new LogCursor.Counter();
-            // a reopened stream starts at (and so repeats) the last line passed on
-            LogCursor.Past past = new LogCursor.Past(lastSeen);
             try {
                 LogLine l;
                 while ((l = r.next()) != null) {
                     LogCursor c = counter.next(l.time());
-                    if (!past.passes(c)) {
+                    // a reopened stream starts at (and so repeats) the last line passed on, and the engine
+                    // repeats lines when it moves on to the log's next file
+                    if (!order.passes(c, l.output())) {
                         continue;
                     }
                     lastSeen = c;

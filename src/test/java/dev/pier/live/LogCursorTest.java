@@ -1,5 +1,6 @@
 package dev.pier.live;
 
+import dev.pier.runtime.Output;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -37,6 +38,23 @@ class LogCursorTest {
                         .map(counter::next)
                         .map(LogCursor::k))
                 .containsExactly(0, 1, 0, 1, 0);
+    }
+
+    @Test
+    void what_a_stream_repeats_is_dropped_and_the_other_stream_may_be_out_of_order() {
+        LogCursor.Order order = new LogCursor.Order();
+        assertThat(order.passes(at(1), Output.STDOUT)).isTrue();
+        assertThat(order.passes(at(3), Output.STDERR)).isTrue();
+        assertThat(order.passes(at(2), Output.STDOUT))
+                .as("stamped before the stderr line, written after")
+                .isTrue();
+        assertThat(order.passes(at(4), Output.STDOUT)).isTrue();
+        // the engine moved on to the next log file and sent the last lines again
+        assertThat(order.passes(at(2), Output.STDOUT)).isFalse();
+        assertThat(order.passes(at(3), Output.STDERR)).isFalse();
+        assertThat(order.passes(at(4), Output.STDOUT)).isFalse();
+        assertThat(order.passes(at(5), Output.STDOUT)).isTrue();
+        assertThat(order.passes(at(4), Output.STDERR)).isTrue();
     }
 
     @Test
