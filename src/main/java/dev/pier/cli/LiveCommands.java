@@ -260,6 +260,8 @@ final class LiveCommands {
             LinkedBlockingQueue<EventFeed.Event> queue = new LinkedBlockingQueue<>();
             core.events.subscribe(null, queue::add);
             startFollowing(core);
+            spec.commandLine().getErr().println("-- following events; Ctrl-C ends --");
+            spec.commandLine().getErr().flush();
             while (true) {
                 EventFeed.Event e = queue.poll(60, TimeUnit.SECONDS);
                 if (e == null) {

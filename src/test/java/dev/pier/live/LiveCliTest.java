@@ -107,6 +107,46 @@ class LiveCliTest {
     }
 
     @Test
+    void events_prints_each_change_as_it_happens_until_interrupted() throws Exception {
+        CommandLine cl = PierCommand.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        Thread session = Thread.ofPlatform()
+                .daemon()
+                .start(() -> cl.execute(
+                        "events", "--json", "--data", pier.server.dataDir().toString()));
+        try {
+            await().atMost(Duration.ofSeconds(20)).until(() -> err.toString().contains("following events"));
+            String id = pier.deployQuiet("cli-ev").path("id").asText();
+            // what the server did, as the CLI (another process's view of the same database) saw it
+            await().atMost(Duration.ofSeconds(30))
+                    .untilAsserted(() -> assertThat(out.toString()
+                                    .lines()
+                                    .map(Http::parse)
+                                    .filter(e -> e.path("instance_id").asText().equals(id))
+                                    .map(e -> e.path("event").asText() + " "
+                                            + e.path("state").asText()))
+                            .contains("instance.state running")
+                            .anyMatch(e -> e.startsWith("instance.created ")));
+            assertThat(pier.action(pier.manager, id, "stop").status()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> out.toString()
+                            .lines()
+                            .map(Http::parse)
+                            .anyMatch(e -> e.path("instance_id").asText().equals(id)
+                                    && e.path("state").asText().equals("stopped")));
+            assertThat(out.toString().lines().map(Http::parse))
+                    .allSatisfy(e -> assertThat(e.path("id").asText()).isNotEmpty());
+        } finally {
+            session.interrupt();
+            session.join(10_000);
+        }
+        assertThat(session.isAlive()).as("the command ends when interrupted").isFalse();
+    }
+
+    @Test
     void a_console_session_types_into_the_process_and_ctrl_bracket_detaches() throws Exception {
         String id = pier.deploy(pier.manager, "name", InstanceFixture.name("cli-echo"), "image", "cli-echoer")
                 .path("id")
