@@ -49,11 +49,20 @@ public final class StatsService implements AutoCloseable {
     public static final Duration FRESH = Duration.ofSeconds(5);
     /** Samples a follower may have waiting before it counts as too slow. */
     static final int FOLLOWER_BACKLOG = 16;
-    /** One-off samples taken at once. */
-    static final int PARALLEL = 16;
+    /**
+     * One-off samples taken at once. Most answer at once (see {@link #EARLIER}); a first one waits about a
+     * second for the engine's second sample. Each holds one of the engine connections ({@code
+     * JettyDockerHttpClient}'s pool has 64), so some are always left for everything else.
+     */
+    static final int PARALLEL = 32;
+    /**
+     * A one-off sample measures CPU use since the instance's last sample, when that is this young and of the
+     * same container, and so answers without waiting for the engine to sample twice.
+     */
+    static final Duration EARLIER = Duration.ofMinutes(1);
 
     /** One sample of one instance, in the API's terms. */
-    public record Sample(UUID instanceId, UUID nodeId, double cpuLimitCores, StatsSample raw) {
+    public record Sample(UUID instanceId, UUID nodeId, String containerId, double cpuLimitCores, StatsSample raw) {
         /** CPU use in percent of the instance's own limit (100 = all of it). */
         public double cpuLimitPercent() {
             return cpuLimitCores > 0 ? raw.cpuPercent() / cpuLimitCores : 0;
@@ -93,7 +102,13 @@ public final class StatsService implements AutoCloseable {
         Node node = nodes.require(inst.nodeId());
         ContainerRuntime runtime = nodes.onlineRuntime(node);
         try {
-            return record(inst, runtime.statsOnce(inst.containerId().get()));
+            String cid = inst.containerId().get();
+            StatsSample earlier = s != null
+                            && cid.equals(s.containerId())
+                            && s.raw().time().plus(EARLIER).isAfter(clock.instant())
+                    ? s.raw()
+                    : null;
+            return record(inst, runtime.statsOnce(cid, earlier));
         } catch (RuntimeUnavailableException e) {
             nodes.reportUnreachable(node, e);
             throw new PierException.Unavailable("node '" + node.name() + "' is unreachable: " + e.getMessage());
@@ -172,7 +187,7 @@ public final class StatsService implements AutoCloseable {
     }
 
     private Sample record(Instance inst, StatsSample raw) {
-        Sample s = new Sample(inst.id(), inst.nodeId(), inst.cpu(), raw);
+        Sample s = new Sample(inst.id(), inst.nodeId(), inst.containerId().orElse(null), inst.cpu(), raw);
         latest.put(inst.id(), s);
         if (gauged.add(inst.id())) {
             String id = inst.id().toString();

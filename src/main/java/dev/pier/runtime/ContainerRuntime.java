@@ -158,7 +158,18 @@ public interface ContainerRuntime extends AutoCloseable {
      *
      * @throws ContainerNotFoundException when it does not exist
      */
-    StatsSample statsOnce(String containerId);
+    default StatsSample statsOnce(String containerId) {
+        return statsOnce(containerId, null);
+    }
+
+    /**
+     * One stats sample now. With {@code earlier} (a sample of the same container that carries its
+     * {@link StatsSample#counters}), the engine is asked for its counters only and answers at once, and CPU
+     * use is measured since {@code earlier}; without, as {@link #statsOnce(String)}.
+     *
+     * @throws ContainerNotFoundException when it does not exist
+     */
+    StatsSample statsOnce(String containerId, StatsSample earlier);
 
     /**
      * Attaches to the running container's main process: its stdout and stderr from now on, and its stdin

@@ -501,9 +501,12 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public StatsSample statsOnce(String containerId) {
+    public StatsSample statsOnce(String containerId, StatsSample earlier) {
         requireText(containerId, "containerId");
-        String path = "/containers/" + pathSegment(containerId) + "/stats?stream=0";
+        StatsSample.CpuCounters since = earlier == null ? null : earlier.counters();
+        // one-shot (API 1.41) skips the engine's second sample; an older engine ignores it and samples twice
+        String path =
+                "/containers/" + pathSegment(containerId) + "/stats?stream=0" + (since != null ? "&one-shot=1" : "");
         return call("read stats", containerId, () -> {
             try (DockerHttpClient.Response r = get(path)) {
                 expectOk(r, "read the stats of", containerId);
@@ -511,7 +514,7 @@ public final class DockerRuntime implements ContainerRuntime {
                 try (InputStream body = r.getBody()) {
                     answer = JSON.readTree(body);
                 }
-                StatsSample sample = DockerStats.sample(answer);
+                StatsSample sample = DockerStats.sample(answer, since);
                 // a container that is not running: the engine has no data, which is no use
                 return sample != null ? sample : DockerStats.idle(Instant.now());
             } catch (IOException e) {

@@ -35,6 +35,14 @@ final class DockerStats {
      * @throws EngineAnswerException when it is not a stats object
      */
     static StatsSample sample(JsonNode n) throws EngineAnswerException {
+        return sample(n, null);
+    }
+
+    /**
+     * The sample in one of the engine's stats objects, its CPU use measured against {@code earlier} when the
+     * object has no previous counters of its own (a one-shot answer); null when it holds no data.
+     */
+    static StatsSample sample(JsonNode n, StatsSample.CpuCounters earlier) throws EngineAnswerException {
         if (n == null || !n.isObject()) {
             throw new EngineAnswerException(
                     EngineAnswerException.Kind.NOT_DOCKER, "its stats are not the Docker API's JSON");
@@ -49,39 +57,43 @@ final class DockerStats {
         } catch (DateTimeParseException e) {
             throw new EngineAnswerException(EngineAnswerException.Kind.NOT_DOCKER, "its stats carry no valid time");
         }
+        StatsSample.CpuCounters counters = counters(n.path("cpu_stats"));
+        StatsSample.CpuCounters previous = counters(n.path("precpu_stats"));
+        if (previous.systemNanos() <= 0 && earlier != null) {
+            previous = earlier;
+        }
         return new StatsSample(
                 time,
-                cpuPercent(n.path("cpu_stats"), n.path("precpu_stats")),
+                counters.percentSince(previous),
                 memory(n.path("memory_stats")),
                 n.path("memory_stats").path("limit").asLong(0),
                 sum(n.path("networks"), "rx_bytes"),
                 sum(n.path("networks"), "tx_bytes"),
                 blockIo(n.path("blkio_stats"), 'r'),
                 blockIo(n.path("blkio_stats"), 'w'),
-                n.path("pids_stats").path("current").asLong(0));
+                n.path("pids_stats").path("current").asLong(0),
+                counters.systemNanos() > 0 ? counters : null);
     }
 
     /** What a container that is not running shows: no use at all. */
     static StatsSample idle(Instant time) {
-        return new StatsSample(time, 0, 0, 0, 0, 0, 0, 0, 0);
+        return new StatsSample(time, 0, 0, 0, 0, 0, 0, 0, 0, null);
     }
 
     static double cpuPercent(JsonNode cpu, JsonNode precpu) {
-        double previousSystem = precpu.path("system_cpu_usage").asDouble(0);
-        if (previousSystem <= 0) {
-            return 0; // no previous sample yet
-        }
-        double cpuDelta = cpu.path("cpu_usage").path("total_usage").asDouble(0)
-                - precpu.path("cpu_usage").path("total_usage").asDouble(0);
-        double systemDelta = cpu.path("system_cpu_usage").asDouble(0) - previousSystem;
-        double online = cpu.path("online_cpus").asDouble(0);
+        return counters(cpu).percentSince(counters(precpu));
+    }
+
+    /** The counters of {@code cpu_stats} or {@code precpu_stats}; all 0 when absent. */
+    private static StatsSample.CpuCounters counters(JsonNode cpu) {
+        int online = cpu.path("online_cpus").asInt(0);
         if (online == 0) {
             online = cpu.path("cpu_usage").path("percpu_usage").size();
         }
-        if (systemDelta > 0 && cpuDelta > 0) {
-            return cpuDelta / systemDelta * online * 100.0;
-        }
-        return 0;
+        return new StatsSample.CpuCounters(
+                cpu.path("cpu_usage").path("total_usage").asLong(0),
+                cpu.path("system_cpu_usage").asLong(0),
+                online);
     }
 
     static long memory(JsonNode m) {

@@ -122,8 +122,8 @@ final class HookedRuntime implements ContainerRuntime {
     }
 
     @Override
-    public dev.pier.runtime.StatsSample statsOnce(String containerId) {
-        return delegate.statsOnce(containerId);
+    public dev.pier.runtime.StatsSample statsOnce(String containerId, dev.pier.runtime.StatsSample earlier) {
+        return delegate.statsOnce(containerId, earlier);
     }
 
     @Override

@@ -188,6 +188,38 @@ class DockerStatsTest {
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
         assertThat(s.cpuPercent()).isBetween(20.0, 80.0);
         assertThat(s.time()).isAfter(Instant.now().minusSeconds(10));
+        assertThat(s.counters()).isNotNull();
+        assertThat(s.counters().onlineCpus()).isPositive();
+    }
+
+    @Test
+    void a_sample_measured_against_an_earlier_one_measures_cpu_since_then() throws Exception {
+        String id = runtime.create(TestDocker.spec(TestDocker.BUSYBOX)
+                .cpus(0.5)
+                .command("sh", "-c", "while :; do :; done")
+                .build());
+        runtime.start(id);
+        StatsSample earlier = runtime.statsOnce(id);
+        Thread.sleep(1_500);
+
+        StatsSample s = runtime.statsOnce(id, earlier);
+        System.out.printf(
+                Locale.ROOT,
+                "statsOnce against a sample %d ms older: %.1f%% cpu%n",
+                Duration.between(earlier.time(), s.time()).toMillis(),
+                s.cpuPercent());
+        assertThat(s.time()).isAfter(earlier.time());
+        assertThat(s.cpuPercent()).isBetween(20.0, 80.0);
+        assertThat(s.counters().containerNanos())
+                .isGreaterThan(earlier.counters().containerNanos());
+
+        // the counters of another container (or run) say nothing of this one: no use rather than a wrong one
+        StatsSample.CpuCounters later = new StatsSample.CpuCounters(
+                earlier.counters().containerNanos() * 2 + 1_000_000_000L,
+                earlier.counters().systemNanos() - 1,
+                2);
+        StatsSample other = new StatsSample(earlier.time(), 0, 0, 0, 0, 0, 0, 0, 0, later);
+        assertThat(runtime.statsOnce(id, other).cpuPercent()).isZero();
     }
 
     @Test

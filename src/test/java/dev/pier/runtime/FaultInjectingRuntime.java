@@ -311,8 +311,8 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
     }
 
     @Override
-    public StatsSample statsOnce(String containerId) {
-        return around(Operation.STATS_ONCE, () -> delegate.statsOnce(containerId));
+    public StatsSample statsOnce(String containerId, StatsSample earlier) {
+        return around(Operation.STATS_ONCE, () -> delegate.statsOnce(containerId, earlier));
     }
 
     @Override
