@@ -50,14 +50,15 @@ public final class StatsService implements AutoCloseable {
     /** Samples a follower may have waiting before it counts as too slow. */
     static final int FOLLOWER_BACKLOG = 16;
     /**
-     * One-off samples taken at once. Most answer at once (see {@link #EARLIER}); a first one waits about a
-     * second for the engine's second sample. Each holds one of the engine connections ({@code
+     * One-off samples taken at once. The engine answers each at its next collection (it collects every
+     * second), or at the one after for a first sample (see {@link #EARLIER}), so many instances take about
+     * a second per {@code PARALLEL} of them. Each holds one of the engine connections ({@code
      * JettyDockerHttpClient}'s pool has 64), so some are always left for everything else.
      */
     static final int PARALLEL = 32;
     /**
      * A one-off sample measures CPU use since the instance's last sample, when that is this young and of the
-     * same container, and so answers without waiting for the engine to sample twice.
+     * same container, and so needs one of the engine's collections instead of two.
      */
     static final Duration EARLIER = Duration.ofMinutes(1);
 

@@ -164,8 +164,9 @@ public interface ContainerRuntime extends AutoCloseable {
 
     /**
      * One stats sample now. With {@code earlier} (a sample of the same container that carries its
-     * {@link StatsSample#counters}), the engine is asked for its counters only and answers at once, and CPU
-     * use is measured since {@code earlier}; without, as {@link #statsOnce(String)}.
+     * {@link StatsSample#counters}), the engine is asked for one collection of its counters (it collects
+     * every second) instead of two, and CPU use is measured since {@code earlier}; without, as {@link
+     * #statsOnce(String)}.
      *
      * @throws ContainerNotFoundException when it does not exist
      */
