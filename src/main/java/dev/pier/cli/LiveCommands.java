@@ -4,7 +4,6 @@ import dev.pier.Core;
 import dev.pier.errors.PierException;
 import dev.pier.instances.Instance;
 import dev.pier.live.EventFeed;
-import dev.pier.live.LogCursor;
 import dev.pier.live.LogService;
 import dev.pier.live.StatsService;
 import dev.pier.live.TimeParam;
@@ -115,8 +114,7 @@ final class LiveCommands {
             }
             startFollowing(core);
             try (LogService.Follower f = core.logs.follow(inst)) {
-                Optional<LogCursor> last = core.logs.history(inst, q, Optional.empty(), line -> print(out, line));
-                f.seen(last);
+                core.logs.history(inst, q, Optional.empty(), f, line -> print(out, line));
                 out.flush();
                 while (true) {
                     LogService.Item item = f.poll(1_000);

@@ -127,8 +127,7 @@ public final class LiveRoutes {
             StreamOut out = StreamOut.start(ctx, format);
             out.retry(2_000);
             out.flush();
-            Optional<LogCursor> last = logs.history(inst, q, resume, line -> writeLine(out, line));
-            f.seen(last);
+            logs.history(inst, q, resume, f, line -> writeLine(out, line));
             Instance now = instances.find(inst.id()).orElse(inst);
             if (now.observedState() != ObservedState.RUNNING) {
                 writeState(

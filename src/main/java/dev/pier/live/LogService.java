@@ -148,6 +148,23 @@ public final class LogService implements AutoCloseable {
         }
     }
 
+    /**
+     * The history a follower asked for, read as {@link #history(Instance, Query, Optional, Consumer)} does,
+     * before it takes from its queue: the queued lines up to the read's last one are then skipped. A
+     * follower from now on ({@code tail=0}, no resume) whose hub already passes lines on reads nothing: it
+     * starts after the hub's last line, which costs no engine call when many followers join at once.
+     *
+     * @return the cursor the follower starts after
+     */
+    public Optional<LogCursor> history(
+            Instance inst, Query q, Optional<LogCursor> after, Follower f, Consumer<Line> out) {
+        boolean fromNow = after.isEmpty() && q.tail().isPresent() && q.tail().getAsInt() == 0;
+        Optional<LogCursor> last =
+                fromNow && f.joinedAfter != null ? Optional.of(f.joinedAfter) : history(inst, q, after, out);
+        f.seen(last);
+        return last;
+    }
+
     /** The last {@code q.tail()} matching lines, read from ever wider windows at the end of the log. */
     private static Optional<LogCursor> tail(ContainerRuntime runtime, String cid, Query q, Consumer<Line> out) {
         int wanted = q.tail().getAsInt();
@@ -303,6 +320,8 @@ public final class LogService implements AutoCloseable {
 
         /** Lines queued before this one, or this one, were in the follower's history read. */
         private LogCursor.Past past = new LogCursor.Past(null);
+        /** The last line the hub had passed on when this follower joined; null if none. */
+        private LogCursor joinedAfter;
 
         /** The next item, waiting up to {@code millis}; null when none came. */
         public Item poll(long millis) throws InterruptedException {
@@ -343,7 +362,7 @@ public final class LogService implements AutoCloseable {
          * skipped, and a hub that has not yet followed any line (the container was stopped) starts its next
          * stream there, not at the end of the log. Called once, by the thread that takes, before it takes.
          */
-        public void seen(Optional<LogCursor> c) {
+        private void seen(Optional<LogCursor> c) {
             past = new LogCursor.Past(c.orElse(null));
             c.ifPresent(cursor -> hub.seen(this, cursor));
         }
@@ -414,6 +433,8 @@ public final class LogService implements AutoCloseable {
                     return null;
                 }
                 followers.add(f);
+                // after the add: every line passed on after this one reaches the follower
+                f.joinedAfter = lastSeen;
                 if (worker == null) {
                     events.subscribe(null, onEvent);
                     worker = Thread.ofVirtual().name("pier-logs " + instanceId).start(this::run);

@@ -305,6 +305,33 @@ class LiveLogsTest {
     }
 
     @Test
+    void a_follower_from_now_on_that_joins_a_followed_log_starts_at_the_next_line_and_misses_none() {
+        String id = deployTicker();
+        String path = logs(id, "follow=true&stream=stdout&tail=0");
+        try (StreamClient a = StreamClient.sse(http(), path, bearer(pier.viewer))) {
+            int before = number(a.until(e -> e.type().equals("stdout") && number(e.data()) >= 5, Duration.ofSeconds(20))
+                    .getLast()
+                    .data());
+            // the hub passed that line on before the second follower came: it starts after it, with no engine read
+            try (StreamClient b = StreamClient.sse(http(), path, bearer(pier.viewer))) {
+                List<Integer> numbers = b
+                        .until(
+                                e -> e.type().equals("stdout") && number(e.data()) >= before + 20,
+                                Duration.ofSeconds(20))
+                        .stream()
+                        .filter(e -> e.type().equals("stdout"))
+                        .map(e -> number(e.data()))
+                        .toList();
+                assertThat(numbers.getFirst()).isGreaterThan(before);
+                for (int i = 1; i < numbers.size(); i++) {
+                    assertThat(numbers.get(i)).isEqualTo(numbers.get(i - 1) + 1);
+                }
+                assertThat(pier.server.core().logs.openStreams()).isEqualTo(1);
+            }
+        }
+    }
+
+    @Test
     void a_restart_while_followed_loses_nothing() {
         String id = deployTicker();
         try (StreamClient s =
