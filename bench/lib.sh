@@ -5,7 +5,7 @@
 # shellcheck shell=bash
 
 # what ./pier uses when PIER_JAVA_OPTS is unset
-LAUNCHER_DEFAULT_OPTS="-Xmx256m -XX:+UseSerialGC"
+LAUNCHER_DEFAULT_OPTS="-Xms32m -Xmx256m -XX:+UseSerialGC"
 # NICE (e.g. -10, root only), as in bench/run: the server, wrk and the Java probes run at that
 # niceness, so that on a machine shared with other work they get the cores first. The Docker engine
 # keeps its own priority.
