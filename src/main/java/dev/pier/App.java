@@ -35,6 +35,8 @@ import io.micrometer.core.instrument.Timer;
 import jakarta.servlet.DispatcherType;
 import org.eclipse.jetty.ee10.servlet.FilterHolder;
 import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.VirtualThreads;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -87,6 +89,13 @@ public final class App {
             cfg.startup.showJavalinBanner = false;
             cfg.startup.showOldJavalinVersionWarning = false;
             cfg.concurrency.useVirtualThreads = true;
+            // Jetty's own work (accepting connections, reading requests off the selectors) on a few platform
+            // threads, each request on a virtual thread: with every thread virtual, a busy server (hundreds of
+            // followed streams waking for each log line) left new connections waiting seconds to be accepted
+            QueuedThreadPool jetty = new QueuedThreadPool(16, 2, 60_000);
+            jetty.setName("pier-http");
+            jetty.setVirtualThreadsExecutor(VirtualThreads.getNamedVirtualThreadsExecutor("pier-request"));
+            cfg.jetty.threadPool = jetty;
             cfg.http.maxRequestSize = core.config.maxBodyBytes();
             // a known path with another method: 405 with Allow in the native API (the document
             // families keep their "unknown route" 404, see methodNotAllowed)
