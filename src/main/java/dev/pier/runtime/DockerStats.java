@@ -80,10 +80,6 @@ final class DockerStats {
         return new StatsSample(time, 0, 0, 0, 0, 0, 0, 0, 0, null);
     }
 
-    static double cpuPercent(JsonNode cpu, JsonNode precpu) {
-        return counters(cpu).percentSince(counters(precpu));
-    }
-
     /** The counters of {@code cpu_stats} or {@code precpu_stats}; all 0 when absent. */
     private static StatsSample.CpuCounters counters(JsonNode cpu) {
         int online = cpu.path("online_cpus").asInt(0);

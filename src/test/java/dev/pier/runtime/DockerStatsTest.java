@@ -123,13 +123,19 @@ class DockerStatsTest {
         assertThat(closest).isLessThan(0.05);
     }
 
-    @Test
-    void a_busy_container_limited_to_half_a_cpu_shows_about_fifty_percent_a_sample_a_second() throws Exception {
+    /** A started container that spins on all the CPU it may use: half a core. */
+    private String busyOnHalfACpu() {
         String id = runtime.create(TestDocker.spec(TestDocker.BUSYBOX)
                 .cpus(0.5)
                 .command("sh", "-c", "while :; do :; done")
                 .build());
         runtime.start(id);
+        return id;
+    }
+
+    @Test
+    void a_busy_container_limited_to_half_a_cpu_shows_about_fifty_percent_a_sample_a_second() throws Exception {
+        String id = busyOnHalfACpu();
 
         List<StatsSample> samples = new ArrayList<>();
         List<Long> arrivals = new ArrayList<>();
@@ -173,11 +179,7 @@ class DockerStatsTest {
 
     @Test
     void a_single_sample_measures_cpu_over_the_engines_interval() {
-        String id = runtime.create(TestDocker.spec(TestDocker.BUSYBOX)
-                .cpus(0.5)
-                .command("sh", "-c", "while :; do :; done")
-                .build());
-        runtime.start(id);
+        String id = busyOnHalfACpu();
 
         long t0 = System.nanoTime();
         StatsSample s = runtime.statsOnce(id);
@@ -194,12 +196,9 @@ class DockerStatsTest {
 
     @Test
     void a_sample_measured_against_an_earlier_one_measures_cpu_since_then() throws Exception {
-        String id = runtime.create(TestDocker.spec(TestDocker.BUSYBOX)
-                .cpus(0.5)
-                .command("sh", "-c", "while :; do :; done")
-                .build());
-        runtime.start(id);
+        String id = busyOnHalfACpu();
         StatsSample earlier = runtime.statsOnce(id);
+        // the span to measure over: past the engine's next collection, whatever its phase
         Thread.sleep(1_500);
 
         StatsSample s = runtime.statsOnce(id, earlier);
