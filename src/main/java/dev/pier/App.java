@@ -313,7 +313,9 @@ public final class App {
         o.describe("get", "/api/v1/instances/{id}", "Instances: one instance");
         o.describe("delete", "/api/v1/instances/{id}", "Instances: delete (force=true for an offline node)");
         o.describe(
-                "post", "/api/v1/instances/{id}/actions", "Instances: start, stop, restart, kill, suspend, unsuspend");
+                "post",
+                "/api/v1/instances/{id}/actions",
+                "Instances: start, stop, restart, kill, reinstall (image: another one), suspend, unsuspend");
         o.describe("get", "/api/v1/instances/{id}/logs", "Instances: last lines of output (tail)");
         o.describe("get", "/api/v1/nodes", "Nodes: list");
         o.describe("post", "/api/v1/nodes", "Nodes: register a Docker engine");

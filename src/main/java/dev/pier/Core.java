@@ -129,6 +129,7 @@ public final class Core implements AutoCloseable {
                 nodes,
                 Clock.systemUTC(),
                 new Reconciler.EventRetention(config.eventsMaxAge(), config.eventsPerInstance()),
+                config.volumeGrace(),
                 metrics);
         this.idempotency = new Idempotency(db.jdbi(), box, clock);
         this.events = new EventFeed(instances, nodes, changes, clock);

@@ -50,6 +50,13 @@ final class ImageCommand extends GroupCommand {
                 description = "Create its instances' containers with stdin open, for a console (default: closed)")
         boolean stdin;
 
+        @Option(
+                names = "--data-path",
+                paramLabel = "PATH",
+                description = "Where its instances keep their data, on a volume of their own (default: /data); "
+                        + "'' for none")
+        String dataPath;
+
         @Parameters(index = "2..*", paramLabel = "COMMAND", description = "Command and arguments (after --)")
         List<String> command = new ArrayList<>();
 
@@ -70,13 +77,15 @@ final class ImageCommand extends GroupCommand {
             }
             Image i = core.images.create(
                     Principal.system(),
-                    new ImageService.Spec(name, reference, description, command, ports, variables, isDefault, stdin),
+                    new ImageService.Spec(
+                            name, reference, description, command, ports, variables, isDefault, stdin, dataPath),
                     line -> {
                         out.println("pull: " + line);
                         out.flush();
                     });
             out.println("Registered image " + i.name() + " (" + i.id() + ") = " + i.reference()
-                    + (i.isDefault() ? ", the default" : "") + (i.stdin() ? ", stdin open" : ""));
+                    + (i.isDefault() ? ", the default" : "") + (i.stdin() ? ", stdin open" : "")
+                    + i.dataPath().map(p -> ", data at " + p).orElse(", no data volume"));
             return 0;
         }
     }

@@ -31,6 +31,7 @@ import java.util.Map;
             InstanceCommand.Start.class,
             InstanceCommand.Stop.class,
             InstanceCommand.Restart.class,
+            InstanceCommand.Reinstall.class,
             InstanceCommand.Suspend.class,
             InstanceCommand.Unsuspend.class,
             InstanceCommand.Delete.class,
@@ -180,6 +181,33 @@ final class InstanceCommand extends GroupCommand {
     }
 
     @Command(
+            name = "reinstall",
+            mixinStandardHelpOptions = true,
+            description = "Make an instance's container again from its image (or another one), keeping its data.")
+    static final class Reinstall extends CoreCommand {
+        @Parameters(paramLabel = "INSTANCE", description = "Instance name or id")
+        String instance;
+
+        @Option(names = "--image", paramLabel = "IMAGE", description = "Another registered image (name or id)")
+        String image;
+
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
+
+        @Override
+        int run(Core core, PrintWriter out) {
+            Instance i = core.instances.reinstall(
+                    Principal.system(), core.instances.resolve(instance).id(), image);
+            out.println(i.name() + ": reinstalled from " + i.imageRef() + ", "
+                    + (i.suspended() ? "suspended, " : "") + i.observedState().wire()
+                    + i.volume().map(v -> ", data on volume " + v).orElse(""));
+            return 0;
+        }
+    }
+
+    @Command(
             name = "suspend",
             mixinStandardHelpOptions = true,
             description = "Stop an instance and forbid starting it.")
@@ -199,7 +227,10 @@ final class InstanceCommand extends GroupCommand {
         }
     }
 
-    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete an instance and its container.")
+    @Command(
+            name = "delete",
+            mixinStandardHelpOptions = true,
+            description = "Delete an instance, its container and its data volume.")
     static final class Delete extends CoreCommand {
         @Parameters(paramLabel = "INSTANCE", description = "Instance name or id")
         String instance;

@@ -38,6 +38,7 @@ import java.util.function.Consumer;
  * @param logMaxMib       how much of its output a new container keeps (MiB, in three rotated files)
  * @param maxKeysPerUser  how many API keys one user may hold
  * @param maxKeyLifetime  the longest an API key may live; empty: keys may never expire (the documents' default)
+ * @param volumeGrace     how long the reconciler keeps a data volume that no instance owns before removing it
  */
 public record Config(
         int port,
@@ -63,7 +64,8 @@ public record Config(
         int eventsPerInstance,
         int logMaxMib,
         int maxKeysPerUser,
-        Optional<Duration> maxKeyLifetime) {
+        Optional<Duration> maxKeyLifetime,
+        Duration volumeGrace) {
 
     public static final int DEFAULT_PORT = 1337;
 
@@ -117,6 +119,9 @@ public record Config(
                 "PIER_MAX_KEYS_PER_USER (max_keys_per_user) must be at least 1, got " + maxKeysPerUser);
         require(maxKeyLifetime != null, "PIER_MAX_KEY_LIFETIME_DAYS (max_key_lifetime_days) must be set or empty");
         maxKeyLifetime.ifPresent(d -> positive(d, "PIER_MAX_KEY_LIFETIME_DAYS (max_key_lifetime_days)"));
+        require(
+                volumeGrace != null && !volumeGrace.isNegative(),
+                "PIER_VOLUME_GRACE_MINUTES (volumes.grace_minutes) must be zero or more");
     }
 
     /** The unix sockets nodes may use: those listed, and the one of {@code dockerHost}. */
@@ -154,7 +159,8 @@ public record Config(
                 100,
                 30,
                 100,
-                Optional.empty());
+                Optional.empty(),
+                Duration.ofHours(1));
     }
 
     public boolean embedded() {
@@ -244,6 +250,7 @@ public record Config(
         public int logMaxMib;
         public int maxKeysPerUser;
         public Optional<Duration> maxKeyLifetime;
+        public Duration volumeGrace;
 
         Builder(Config c) {
             port = c.port;
@@ -270,6 +277,7 @@ public record Config(
             logMaxMib = c.logMaxMib;
             maxKeysPerUser = c.maxKeysPerUser;
             maxKeyLifetime = c.maxKeyLifetime;
+            volumeGrace = c.volumeGrace;
         }
 
         Config build() {
@@ -297,7 +305,8 @@ public record Config(
                     eventsPerInstance,
                     logMaxMib,
                     maxKeysPerUser,
-                    maxKeyLifetime);
+                    maxKeyLifetime,
+                    volumeGrace);
         }
     }
 

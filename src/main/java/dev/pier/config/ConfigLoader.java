@@ -51,7 +51,8 @@ public final class ConfigLoader {
             "PIER_EVENTS_KEEP_PER_INSTANCE", "events.keep_per_instance",
             "PIER_LOG_MAX_MIB", "logs.max_mib",
             "PIER_MAX_KEYS_PER_USER", "max_keys_per_user",
-            "PIER_MAX_KEY_LIFETIME_DAYS", "max_key_lifetime_days");
+            "PIER_MAX_KEY_LIFETIME_DAYS", "max_key_lifetime_days",
+            "PIER_VOLUME_GRACE_MINUTES", "volumes.grace_minutes");
 
     /** Variables that are read before Java starts (the launcher) or by the logging set-up. */
     private static final List<String> OTHER_VARIABLES =
@@ -121,6 +122,9 @@ public final class ConfigLoader {
             b.maxKeysPerUser = src.integer("PIER_MAX_KEYS_PER_USER", 1, 100_000).orElse(base.maxKeysPerUser());
             b.maxKeyLifetime =
                     src.integer("PIER_MAX_KEY_LIFETIME_DAYS", 1, 36_500).map(Duration::ofDays);
+            b.volumeGrace = src.integer("PIER_VOLUME_GRACE_MINUTES", 0, 525_600)
+                    .map(Duration::ofMinutes)
+                    .orElse(base.volumeGrace());
         });
     }
 

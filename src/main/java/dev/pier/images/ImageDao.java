@@ -15,7 +15,7 @@ import java.util.UUID;
 @RegisterConstructorMapper(ImageRow.class)
 interface ImageDao {
     String COLUMNS =
-            "id, name, reference, description, command, ports, variables, default_slot, stdin, created_at, updated_at";
+            "id, name, reference, description, command, ports, variables, default_slot, stdin, data_path, created_at, updated_at";
 
     @SqlQuery("SELECT " + COLUMNS + " FROM images ORDER BY created_at, name")
     List<ImageRow> listAll();
@@ -34,8 +34,9 @@ interface ImageDao {
 
     @SqlUpdate("""
             INSERT INTO images (id, name, reference, description, command, ports, variables, default_slot, stdin,
-                                created_at, updated_at)
-            VALUES (:id, :name, :reference, :description, :command, :ports, :variables, :slot, :stdin, :now, :now)
+                                data_path, created_at, updated_at)
+            VALUES (:id, :name, :reference, :description, :command, :ports, :variables, :slot, :stdin, :dataPath,
+                    :now, :now)
             """)
     void insert(
             @Bind("id") UUID id,
@@ -47,12 +48,13 @@ interface ImageDao {
             @Bind("variables") @JsonColumn Map<String, String> variables,
             @Bind("slot") Integer defaultSlot,
             @Bind("stdin") boolean stdin,
+            @Bind("dataPath") String dataPath,
             @Bind("now") Instant now);
 
     @SqlUpdate("""
             UPDATE images SET name = :name, reference = :reference, description = :description, command = :command,
                               ports = :ports, variables = :variables, default_slot = :slot, stdin = :stdin,
-                              updated_at = :now
+                              data_path = :dataPath, updated_at = :now
             WHERE id = :id
             """)
     int update(
@@ -65,6 +67,7 @@ interface ImageDao {
             @Bind("variables") @JsonColumn Map<String, String> variables,
             @Bind("slot") Integer defaultSlot,
             @Bind("stdin") boolean stdin,
+            @Bind("dataPath") String dataPath,
             @Bind("now") Instant now);
 
     @SqlUpdate("UPDATE images SET default_slot = NULL WHERE default_slot = 1")

@@ -48,7 +48,8 @@ public final class ImageRoutes {
                 f.intList("ports"),
                 f.stringMap("variables"),
                 f.bool("default"),
-                f.bool("stdin"));
+                f.bool("stdin"),
+                f.string("data_path"));
     }
 
     private static UUID id(Context ctx) {
@@ -70,6 +71,7 @@ public final class ImageRoutes {
         m.put("variables", i.variables());
         m.put("default", i.isDefault());
         m.put("stdin", i.stdin());
+        m.put("data_path", i.dataPath().orElse(null));
         m.put("created_at", i.createdAt().toString());
         m.put("updated_at", i.updatedAt().toString());
         return m;

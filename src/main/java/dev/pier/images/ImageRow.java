@@ -17,5 +17,6 @@ record ImageRow(
         @JsonColumn Map<String, String> variables,
         Integer defaultSlot,
         boolean stdin,
+        String dataPath,
         Instant createdAt,
         Instant updatedAt) {}

@@ -53,9 +53,15 @@ public final class ImageService {
         this.clock = clock;
     }
 
+    /** Where an image's instances keep their data unless it says otherwise. */
+    public static final String DEFAULT_DATA_PATH = "/data";
+
     /**
      * A new image, or the full new state of one on update; null lists and maps mean empty, a null flag false
      * (on update: the current value).
+     *
+     * @param dataPath where its instances keep their data; null for {@value #DEFAULT_DATA_PATH} (on update: the
+     *                 current value), empty for none (its instances get no volume)
      */
     public record Spec(
             String name,
@@ -65,7 +71,8 @@ public final class ImageService {
             List<Integer> ports,
             Map<String, String> variables,
             Boolean isDefault,
-            Boolean stdin) {}
+            Boolean stdin,
+            String dataPath) {}
 
     public Image create(Principal actor, Spec spec, Consumer<String> progress) {
         Policy.require(actor, Role.ADMIN, Scope.WRITE);
@@ -94,6 +101,7 @@ public final class ImageService {
                         s.variables(),
                         makeDefault ? 1 : null,
                         Boolean.TRUE.equals(s.stdin()),
+                        s.dataPath().isEmpty() ? null : s.dataPath(),
                         now());
                 audit.record(h, actor.actor(), "image.create", s.name(), "success", s.reference());
             });
@@ -115,7 +123,8 @@ public final class ImageService {
                 patch.ports() != null ? patch.ports() : cur.ports(),
                 patch.variables() != null ? patch.variables() : cur.variables(),
                 patch.isDefault() != null ? patch.isDefault() : cur.isDefault(),
-                patch.stdin() != null ? patch.stdin() : cur.stdin()));
+                patch.stdin() != null ? patch.stdin() : cur.stdin(),
+                patch.dataPath() != null ? patch.dataPath() : cur.dataPath().orElse("")));
         if (!merged.reference().equals(cur.reference())) {
             ensureAvailable(merged.reference(), progress);
         }
@@ -141,6 +150,7 @@ public final class ImageService {
                         merged.variables(),
                         makeDefault ? 1 : null,
                         Boolean.TRUE.equals(merged.stdin()),
+                        merged.dataPath().isEmpty() ? null : merged.dataPath(),
                         now());
                 audit.record(h, actor.actor(), "image.update", merged.name(), "success", merged.reference());
             });
@@ -276,7 +286,32 @@ public final class ImageService {
         }
         Map<String, String> vars = s.variables() == null ? Map.of() : Map.copyOf(s.variables());
         Validation.variables(vars);
-        return new Spec(s.name(), s.reference(), description, command, ports, vars, s.isDefault(), s.stdin());
+        String dataPath = s.dataPath() == null ? DEFAULT_DATA_PATH : s.dataPath();
+        if (!dataPath.isEmpty()) {
+            dataPath = dataPath(dataPath);
+        }
+        return new Spec(s.name(), s.reference(), description, command, ports, vars, s.isDefault(), s.stdin(), dataPath);
+    }
+
+    /**
+     * A data path as given, if it is one: absolute, normalized (no {@code .} or {@code ..} segments, no empty
+     * segment, no trailing slash), not {@code /} and not under the kernel's own {@code /proc}, {@code /sys}
+     * or {@code /dev}, at most 255 printable characters without {@code :} or {@code ,} (the engine's
+     * separators).
+     */
+    static String dataPath(String path) {
+        boolean printable = path.chars().allMatch(c -> c >= 0x20 && c != 0x7f && c != ':' && c != ',');
+        boolean normalized = path.startsWith("/")
+                && !path.endsWith("/")
+                && java.util.Arrays.stream(path.substring(1).split("/", -1))
+                        .noneMatch(seg -> seg.isEmpty() || seg.equals(".") || seg.equals(".."));
+        boolean kernel = java.util.stream.Stream.of("/proc", "/sys", "/dev")
+                .anyMatch(k -> path.equals(k) || path.startsWith(k + "/"));
+        if (path.length() > 255 || !printable || !normalized || kernel) {
+            throw new PierException.Invalid("data_path must be an absolute path such as /data (no . or .. segments, "
+                    + "not /, /proc, /sys or /dev), or empty for an image that keeps no data");
+        }
+        return path;
     }
 
     private static Image toImage(ImageRow r) {
@@ -290,6 +325,7 @@ public final class ImageService {
                 r.variables(),
                 r.defaultSlot() != null,
                 r.stdin(),
+                Optional.ofNullable(r.dataPath()),
                 r.createdAt(),
                 r.updatedAt());
     }

@@ -6,10 +6,13 @@ import dev.pier.runtime.ContainerRuntime;
 import dev.pier.runtime.ContainerSpec;
 import dev.pier.runtime.ContainerStatus;
 import dev.pier.runtime.ContainerSummary;
+import dev.pier.runtime.PierLabels;
 import dev.pier.runtime.RuntimeOperationException;
+import dev.pier.runtime.VolumeSummary;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -36,7 +39,8 @@ public final class Containers {
      * Creates the container for a recorded instance and records its id; adopts the one a crashed earlier
      * attempt made. Container names are global to an engine that other installations may share: the
      * instance id makes the name unique there, and fixed per instance, so a second create after a crash is
-     * a conflict rather than a duplicate.
+     * a conflict rather than a duplicate. The instance's data volume is made first, unless it exists (a
+     * container made again mounts the data of the one before).
      */
     String create(ContainerRuntime runtime, Instance inst) {
         ContainerSpec.Builder b = ContainerSpec.builder(inst.id(), inst.name() + "-" + inst.id(), inst.imageRef())
@@ -47,6 +51,11 @@ public final class Containers {
                 .stdin(inst.stdin())
                 .label(INSTALLATION_LABEL, installation.toString())
                 .logMaxBytes(logMaxBytes);
+        if (inst.volume().isPresent()) {
+            String volume = inst.volume().get();
+            runtime.createVolume(volume, labels(inst));
+            b.volume(volume, inst.dataPath().orElseThrow());
+        }
         for (PortMapping p : inst.ports()) {
             b.port(new ContainerSpec.PortBinding(
                     p.containerPort(),
@@ -102,6 +111,24 @@ public final class Containers {
         }
     }
 
+    /** Removes the instance's data volume, if it has one; its containers must be gone. */
+    void removeVolume(ContainerRuntime runtime, Instance inst) {
+        if (inst.volume().isPresent()) {
+            runtime.removeVolume(inst.volume().get());
+        }
+    }
+
+    /** The labels of the instance's volume: those of its containers. */
+    private Map<String, String> labels(Instance inst) {
+        return Map.of(
+                PierLabels.MANAGED,
+                "true",
+                PierLabels.INSTANCE,
+                inst.id().toString(),
+                INSTALLATION_LABEL,
+                installation.toString());
+    }
+
     /**
      * Starts a container, or unpauses it when it is paused (the engine refuses to start a paused
      * container, and a user's start means "make it run").
@@ -123,5 +150,10 @@ public final class Containers {
     /** Whether a container was made by this installation. */
     boolean ours(ContainerSummary c) {
         return installation.toString().equals(c.labels().get(INSTALLATION_LABEL));
+    }
+
+    /** Whether a volume was made by this installation. */
+    boolean ours(VolumeSummary v) {
+        return installation.toString().equals(v.labels().get(INSTALLATION_LABEL));
     }
 }

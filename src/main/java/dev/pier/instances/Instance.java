@@ -13,6 +13,7 @@ import java.util.UUID;
  * @param displayName what a person called it (the Panel API's {@code name}: "Minecraft 1.21"); empty when
  *                    it was deployed by its {@code name}
  * @param stdin       whether its container has an open stdin (a console); fixed at deploy
+ * @param dataPath    where its data volume is mounted in its container; empty when it has no volume
  */
 public record Instance(
         UUID id,
@@ -30,6 +31,7 @@ public record Instance(
         Optional<Integer> primaryPort,
         Map<String, String> variables,
         boolean stdin,
+        Optional<String> dataPath,
         DesiredState desiredState,
         ObservedState observedState,
         boolean suspended,
@@ -42,6 +44,19 @@ public record Instance(
     /** The name to show a person: the display name, or else the name. */
     public String label() {
         return displayName.orElse(name);
+    }
+
+    /** Prefix of the names of instances' data volumes; the instance id follows. */
+    public static final String VOLUME_PREFIX = "pier-data-";
+
+    /** The name of its data volume (on its node), when it has one: named after its id. */
+    public Optional<String> volume() {
+        return dataPath.map(p -> volumeOf(id));
+    }
+
+    /** The name the data volume of instance {@code id} has. */
+    public static String volumeOf(UUID id) {
+        return VOLUME_PREFIX + id;
     }
 
     /** Whether its container should run: desired running and not suspended. */

@@ -16,7 +16,7 @@ import java.util.UUID;
 interface InstanceDao {
     String COLUMNS = """
             id, name, display_name, owner_id, node_id, image_id, image_ref, command, memory_mib, disk_mib, cpu, ports,
-            primary_port, variables, stdin, desired_state, observed_state, observed_condition, suspended, container_id,
+            primary_port, variables, stdin, data_path, desired_state, observed_state, observed_condition, suspended, container_id,
             last_error, exit_code, crashes, start_failures, next_attempt_at, created_at, updated_at""";
 
     @SqlQuery("SELECT " + COLUMNS + " FROM instances ORDER BY created_at, name")
@@ -50,10 +50,10 @@ interface InstanceDao {
 
     @SqlUpdate("""
             INSERT INTO instances (id, name, display_name, owner_id, node_id, image_id, image_ref, command, memory_mib,
-                                   disk_mib, cpu, ports, primary_port, variables, stdin, desired_state,
+                                   disk_mib, cpu, ports, primary_port, variables, stdin, data_path, desired_state,
                                    observed_state, suspended, crashes, start_failures, created_at, updated_at)
             VALUES (:id, :name, :displayName, :ownerId, :nodeId, :imageId, :imageRef, :command, :memory, :disk, :cpu,
-                    :ports, :primary, :variables, :stdin, 'running', 'creating', FALSE, 0, 0, :now, :now)
+                    :ports, :primary, :variables, :stdin, :dataPath, 'running', 'creating', FALSE, 0, 0, :now, :now)
             """)
     void insert(
             @Bind("id") UUID id,
@@ -71,6 +71,7 @@ interface InstanceDao {
             @Bind("primary") Integer primary,
             @Bind("variables") @JsonColumn Map<String, String> variables,
             @Bind("stdin") boolean stdin,
+            @Bind("dataPath") String dataPath,
             @Bind("now") Instant now);
 
     @SqlUpdate(
@@ -80,6 +81,19 @@ interface InstanceDao {
             @Bind("port") int port,
             @Bind("protocol") String protocol,
             @Bind("id") UUID instanceId);
+
+    /** A reinstall: another image (or the same again), its command, and where the volume is mounted. */
+    @SqlUpdate("""
+            UPDATE instances SET image_id = :imageId, image_ref = :imageRef, command = :command, data_path = :dataPath,
+                                 updated_at = :now
+            WHERE id = :id""")
+    int reinstalled(
+            @Bind("id") UUID id,
+            @Bind("imageId") UUID imageId,
+            @Bind("imageRef") String imageRef,
+            @Bind("command") @JsonColumn List<String> command,
+            @Bind("dataPath") String dataPath,
+            @Bind("now") Instant now);
 
     @SqlUpdate("UPDATE instances SET container_id = :cid, updated_at = :now WHERE id = :id")
     int setContainer(@Bind("id") UUID id, @Bind("cid") String containerId, @Bind("now") Instant now);

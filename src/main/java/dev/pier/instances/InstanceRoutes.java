@@ -85,18 +85,27 @@ public final class InstanceRoutes {
         ctx.status(204);
     }
 
+    private static final String ACTIONS = "start, stop, restart, kill, reinstall, suspend or unsuspend";
+
     public void action(Context ctx) {
-        String type = Fields.of(ctx).string("type");
+        Fields f = Fields.of(ctx);
+        String type = f.string("type");
         if (type == null) {
-            throw new PierException.Invalid("type is required: start, stop, restart, kill, suspend or unsuspend");
+            throw new PierException.Invalid("type is required: " + ACTIONS);
+        }
+        UUID id = uuid(ctx.pathParam("id"), "id");
+        String t = type.strip().toLowerCase(Locale.ROOT);
+        if (t.equals("reinstall")) {
+            ctx.json(json(instances.reinstall(RequestContext.principal(ctx), id, f.string("image")), nodeNames()));
+            return;
         }
         InstanceService.Action a;
         try {
-            a = InstanceService.Action.valueOf(type.strip().toUpperCase(Locale.ROOT));
+            a = InstanceService.Action.valueOf(t.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new PierException.Invalid("type must be start, stop, restart, kill, suspend or unsuspend");
+            throw new PierException.Invalid("type must be " + ACTIONS);
         }
-        ctx.json(json(instances.act(RequestContext.principal(ctx), uuid(ctx.pathParam("id"), "id"), a), nodeNames()));
+        ctx.json(json(instances.act(RequestContext.principal(ctx), id, a), nodeNames()));
     }
 
     private Map<UUID, String> nodeNames() {
@@ -156,6 +165,8 @@ public final class InstanceRoutes {
         m.put("observed_state", i.observedState().wire());
         m.put("suspended", i.suspended());
         m.put("container_id", i.containerId().orElse(null));
+        m.put("volume", i.volume().orElse(null));
+        m.put("data_path", i.dataPath().orElse(null));
         m.put("last_error", i.lastError().orElse(null));
         m.put("exit_code", i.restarts().lastExitCode().orElse(null));
         m.put("crashes", i.restarts().crashes());

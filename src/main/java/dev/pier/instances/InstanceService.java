@@ -238,14 +238,18 @@ public final class InstanceService {
         return null;
     }
 
-    /** Undoes a deploy the node refused: its containers (by label too), then the record. */
+    /**
+     * Undoes a deploy the node refused: its containers (by label too) and its new, empty volume, then the
+     * record. What cannot be removed now the reconciler removes as an orphan.
+     */
     private void rollback(ContainerRuntime runtime, UUID id) {
         Optional<Instance> inst = store.find(id);
         if (inst.isPresent()) {
             try {
                 containers.removeAll(runtime, inst.get());
+                containers.removeVolume(runtime, inst.get());
             } catch (RuntimeException e) {
-                log.warn("rollback: could not remove container of {}: {}", id, e.toString());
+                log.warn("rollback: could not remove container or volume of {}: {}", id, e.toString());
             }
         }
         store.delete(id);
@@ -327,6 +331,69 @@ public final class InstanceService {
         });
     }
 
+    /**
+     * Makes the instance's container again from its image, or from {@code image} (another registered one),
+     * keeping its data volume: the same data under a fresh container (a new version of the software, a
+     * container someone broke). The image's command replaces the instance's; the volume is mounted where
+     * the image keeps its data (where it was, for an image that keeps none). The instance runs afterwards if
+     * it should run. The old container is removed before the record changes, so that after a crash in
+     * between the reconciler makes the container the record describes.
+     *
+     * @param image an image id, name or reference; null or blank for the instance's own image
+     */
+    public Instance reinstall(Principal actor, UUID id, String image) {
+        Policy.require(actor, Role.MANAGER, Scope.WRITE);
+        Instance inst = store.require(id);
+        Node node = nodes.require(inst.nodeId());
+        Optional<Image> chosen = image == null || image.isBlank()
+                ? inst.imageId().flatMap(i -> images.resolve(i.toString()))
+                : Optional.of(images.resolve(image)
+                        .orElseThrow(() -> new PierException.Invalid(
+                                "image '" + Validation.printable(image) + "' is not registered")));
+        return locks.exclusive(id, () -> {
+            Instance cur = store.require(id);
+            if (cur.desiredState() == DesiredState.DELETED) {
+                throw new PierException.Conflict(Reason.CONFLICT, "instance '" + cur.name() + "' is being deleted");
+            }
+            ContainerRuntime runtime = nodes.onlineRuntime(node);
+            String ref = chosen.map(Image::reference).orElse(cur.imageRef());
+            String dataPath = chosen.flatMap(Image::dataPath).or(cur::dataPath).orElse(null);
+            try {
+                images.ensureOn(node, runtime, ref, line -> {});
+                for (String cid : containers.all(runtime, cur)) {
+                    runtime.stop(cid, STOP_GRACE);
+                    runtime.remove(cid, true);
+                }
+                store.setContainer(id, null);
+                store.reinstalled(
+                        id,
+                        chosen.map(Image::id).or(cur::imageId).orElse(null),
+                        ref,
+                        chosen.map(Image::command).orElse(cur.command()),
+                        dataPath);
+                Instance next = store.require(id);
+                String cid = containers.create(runtime, next);
+                if (next.wantsRunning()) {
+                    runtime.start(cid);
+                    store.started(id);
+                } else {
+                    store.setObserved(id, ObservedState.STOPPED, null);
+                }
+            } catch (RuntimeUnavailableException e) {
+                nodes.reportUnreachable(node, e);
+                throw new PierException.Unavailable("node '" + node.name() + "' is unreachable: " + e.getMessage());
+            } catch (ContainerRuntimeException e) {
+                store.setObserved(id, ObservedState.FAILED, e.getMessage());
+                audit.record(actor.actor(), "instance.reinstall", cur.name(), "failure", e.getMessage());
+                throw new PierException.Conflict(
+                        Reason.CONFLICT,
+                        "node '" + node.name() + "' refused to reinstall '" + cur.name() + "': " + e.getMessage());
+            }
+            audit.record(actor.actor(), "instance.reinstall", cur.name(), "success", "image=" + ref);
+            return store.require(id);
+        });
+    }
+
     private static void requireNotSuspended(Instance cur) {
         if (cur.suspended()) {
             throw new PierException.Conflict(
@@ -347,8 +414,9 @@ public final class InstanceService {
     }
 
     /**
-     * Deletes container and record. With {@code force}, an offline node does not stop it: the record
-     * goes now and the reconciler removes the container as an orphan once the node is back.
+     * Deletes container, data volume and record. With {@code force}, an offline node does not stop it: the
+     * record goes now and the reconciler removes the container and the volume as orphans once the node is
+     * back.
      */
     public void delete(Principal actor, UUID id, boolean force) {
         Policy.require(actor, Role.MANAGER, Scope.WRITE);
@@ -364,6 +432,7 @@ public final class InstanceService {
             if (online) {
                 try {
                     containers.removeAll(nodes.runtime(node), inst);
+                    containers.removeVolume(nodes.runtime(node), inst);
                 } catch (RuntimeUnavailableException e) {
                     nodes.reportUnreachable(node, e);
                     if (!force) {
@@ -374,7 +443,8 @@ public final class InstanceService {
                 } catch (ContainerRuntimeException e) {
                     if (!force) {
                         throw new PierException.Conflict(
-                                Reason.CONFLICT, "node refused to remove the container: " + e.getMessage());
+                                Reason.CONFLICT,
+                                "node refused to remove the container or its volume: " + e.getMessage());
                     }
                 }
             }

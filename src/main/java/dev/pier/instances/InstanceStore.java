@@ -81,6 +81,10 @@ public final class InstanceStore {
         write(dao -> dao.setContainer(id, containerId, now()));
     }
 
+    void reinstalled(UUID id, UUID imageId, String imageRef, List<String> command, String dataPath) {
+        write(dao -> dao.reinstalled(id, imageId, imageRef, command, dataPath, now()));
+    }
+
     void markDeleting(UUID id) {
         write(dao -> dao.markDeleting(id, now()));
     }

@@ -139,6 +139,7 @@ public final class Placement {
                         r.primaryPort(),
                         r.variables(),
                         r.stdin(),
+                        r.image().dataPath().orElse(null),
                         store.now());
                 for (PortMapping p : ports) {
                     dao.insertPort(node.id(), p.hostPort(), p.protocol(), r.id());

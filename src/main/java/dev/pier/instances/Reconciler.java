@@ -2,6 +2,7 @@ package dev.pier.instances;
 
 import dev.pier.nodes.Node;
 import dev.pier.nodes.NodeService;
+import dev.pier.runtime.ContainerConflictException;
 import dev.pier.runtime.ContainerNotFoundException;
 import dev.pier.runtime.ContainerRuntime;
 import dev.pier.runtime.ContainerRuntimeException;
@@ -10,6 +11,7 @@ import dev.pier.runtime.ContainerStatus;
 import dev.pier.runtime.ContainerSummary;
 import dev.pier.runtime.RuntimeEvent;
 import dev.pier.runtime.RuntimeUnavailableException;
+import dev.pier.runtime.VolumeSummary;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -86,6 +88,10 @@ public final class Reconciler implements AutoCloseable {
 
     private final Map<UUID, Long> onlineAt = new ConcurrentHashMap<>();
     private final Map<UUID, Tracked> tracked = new ConcurrentHashMap<>();
+    /** Volumes without an owner ("node id/volume name"), and since when (System.nanoTime). */
+    private final Map<String, Long> orphanSince = new ConcurrentHashMap<>();
+
+    private final Duration volumeGrace;
     private volatile Duration staleAfter;
     private volatile boolean closed;
 
@@ -102,7 +108,8 @@ public final class Reconciler implements AutoCloseable {
     private record Tracked(String name, Gauge age, Gauge online, Counter failedPasses) {}
 
     /**
-     * @param clock times restarts: the containers' real runs, so not a clock a test moves by hand
+     * @param clock       times restarts: the containers' real runs, so not a clock a test moves by hand
+     * @param volumeGrace how long a volume no instance owns is kept before it is removed
      */
     public Reconciler(
             InstanceStore store,
@@ -111,6 +118,7 @@ public final class Reconciler implements AutoCloseable {
             NodeService nodes,
             Clock clock,
             EventRetention retention,
+            Duration volumeGrace,
             MeterRegistry metrics) {
         this.store = store;
         this.locks = locks;
@@ -118,6 +126,7 @@ public final class Reconciler implements AutoCloseable {
         this.nodes = nodes;
         this.clock = clock;
         this.retention = retention;
+        this.volumeGrace = volumeGrace;
         this.metrics = metrics;
         // no thread until something is scheduled: a CLI process never starts one
         this.timer = new ScheduledThreadPoolExecutor(2, r -> {
@@ -266,7 +275,65 @@ public final class Reconciler implements AutoCloseable {
                 result.removed++;
             }
         }
+        try {
+            sweepVolumes(runtime, node, result);
+        } catch (RuntimeUnavailableException e) {
+            nodes.reportUnreachable(node, e);
+            result.unreachable = true;
+            return false;
+        }
         return result.failed == 0;
+    }
+
+    /**
+     * Removes this installation's volumes that no instance on the node owns, once they have been seen
+     * without an owner for the grace period (in this process: a restart starts the wait again). A volume
+     * holds someone's data: the wait lets a deploy or a restore that is making one finish, and gives an
+     * operator who restored the database from an older copy time to notice before anything is lost. A
+     * volume still in use is left for a later pass.
+     */
+    private void sweepVolumes(ContainerRuntime runtime, Node node, Result result) {
+        long now = System.nanoTime();
+        Set<String> orphans = new HashSet<>();
+        for (VolumeSummary v : runtime.listManagedVolumes()) {
+            if (closed) {
+                return;
+            }
+            if (!containers.ours(v)) {
+                continue;
+            }
+            boolean owned = v.instanceId()
+                    .flatMap(store::find)
+                    .filter(i -> i.nodeId().equals(node.id()))
+                    .flatMap(Instance::volume)
+                    .filter(v.name()::equals)
+                    .isPresent();
+            String key = node.id() + "/" + v.name();
+            if (owned) {
+                orphanSince.remove(key);
+                continue;
+            }
+            orphans.add(key);
+            long since = orphanSince.computeIfAbsent(key, k -> now);
+            if (now - since < volumeGrace.toNanos()) {
+                continue;
+            }
+            try {
+                runtime.removeVolume(v.name());
+                orphanSince.remove(key);
+                result.volumesRemoved++;
+                log.info("removed volume {} on {}: no instance owns it", v.name(), node.name());
+                store.event(
+                        v.instanceId().orElse(null),
+                        node.id(),
+                        "orphan_volume_removed",
+                        "volume without an instance, unused for " + seconds(volumeGrace) + ": " + v.name());
+            } catch (ContainerConflictException inUse) {
+                log.info("volume {} on {} has no instance but is in use; left for now", v.name(), node.name());
+            }
+        }
+        String prefix = node.id() + "/";
+        orphanSince.keySet().removeIf(k -> k.startsWith(prefix) && !orphans.contains(k));
     }
 
     /**
@@ -336,6 +403,7 @@ public final class Reconciler implements AutoCloseable {
                 if (container.isPresent()) {
                     runtime.remove(container.get().id(), true);
                 }
+                containers.removeVolume(runtime, inst);
                 store.delete(inst.id());
                 event(inst, node, "delete_finished", "a delete interrupted earlier was completed");
                 result.deleted++;
@@ -803,6 +871,7 @@ public final class Reconciler implements AutoCloseable {
         public int deleted;
         public int crashed;
         public int unpaused;
+        public int volumesRemoved;
         public int busy;
         /** Records whose convergence failed unexpectedly: the pass does not count as completed. */
         public int failed;
@@ -813,7 +882,7 @@ public final class Reconciler implements AutoCloseable {
         public String toString() {
             return "created=" + created + " started=" + started + " stopped=" + stopped + " removed=" + removed
                     + " deleted=" + deleted + " crashed=" + crashed + " unpaused=" + unpaused + " busy=" + busy
-                    + " failed=" + failed + (unreachable ? " unreachable" : "");
+                    + " volumesRemoved=" + volumesRemoved + " failed=" + failed + (unreachable ? " unreachable" : "");
         }
     }
 

@@ -107,6 +107,7 @@ public final class DropletRoutes {
         m.put("memory", i.memoryMib());
         m.put("cpu", i.cpu());
         m.put("suspended", i.suspended());
+        m.put("volume", i.volume().orElse(null));
         m.put("desired", i.desiredState().wire());
         m.put("exit_code", i.restarts().lastExitCode().orElse(null));
         m.put(

@@ -212,6 +212,7 @@ public final class PanelInstanceRoutes {
                 "NextAttemptAt",
                 i.restarts().nextAttemptAt().map(Object::toString).orElse(null));
         m.put("ContainerId", i.containerId().orElse(null));
+        m.put("VolumeId", i.volume().orElse(null));
         m.put("Memory", i.memoryMib());
         m.put("Cpu", i.cpu());
         m.put("Ports", Validation.format(i.ports()));
@@ -234,6 +235,7 @@ public final class PanelInstanceRoutes {
         m.put("Variables", i.variables());
         m.put("Default", i.isDefault());
         m.put("Stdin", i.stdin());
+        m.put("DataPath", i.dataPath().orElse(null));
         return m;
     }
 

@@ -3,6 +3,7 @@ package dev.pier.runtime;
 import java.io.Closeable;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -124,6 +125,22 @@ public interface ContainerRuntime extends AutoCloseable {
 
     /** Every container, running or not, labelled {@link PierLabels#MANAGED}{@code =true}. */
     List<ContainerSummary> listManaged();
+
+    /**
+     * Creates a named volume (local driver) with these labels. A volume of that name that exists is left as
+     * it is, labels and contents: creating is how every container create makes sure its volume is there.
+     */
+    void createVolume(String name, Map<String, String> labels);
+
+    /**
+     * Removes a named volume and its contents. A missing volume counts as removed.
+     *
+     * @throws ContainerConflictException when a container (running or not) still uses it
+     */
+    void removeVolume(String name);
+
+    /** Every volume labelled {@link PierLabels#MANAGED}{@code =true}. */
+    List<VolumeSummary> listManagedVolumes();
 
     /**
      * The last {@code tail} lines of the container's output (stdout and stderr interleaved), at most

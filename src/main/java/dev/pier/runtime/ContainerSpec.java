@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -15,8 +16,9 @@ import java.util.regex.Pattern;
 
 /**
  * What Pier asks the engine to create for one instance. Only the knobs an instance has are here; the
- * hardening (no privileges, no capabilities, no mounts, no host network, an init process, no restart
- * policy) is not negotiable and is applied by the runtime for every container.
+ * hardening (no privileges, no capabilities, no bind mounts or devices, no host network, an init process,
+ * no restart policy) is not negotiable and is applied by the runtime for every container. The one mount a
+ * container may have is its instance's named data volume.
  *
  * @param instanceId the instance; becomes the {@link PierLabels#INSTANCE} label
  * @param name       container name, {@code [a-zA-Z0-9][a-zA-Z0-9_.-]*}, at most 128 characters
@@ -30,6 +32,7 @@ import java.util.regex.Pattern;
  * @param labels     extra labels; keys under {@link PierLabels#PREFIX} are reserved
  * @param stdin      whether the container's main process gets an open stdin (for a console)
  * @param logMaxBytes how much of its output the engine keeps (in three rotated files); at least 3 MiB
+ * @param volume     the named volume mounted into it, if any
  */
 public record ContainerSpec(
         UUID instanceId,
@@ -43,7 +46,8 @@ public record ContainerSpec(
         List<PortBinding> ports,
         Map<String, String> labels,
         boolean stdin,
-        long logMaxBytes) {
+        long logMaxBytes,
+        Optional<VolumeMount> volume) {
 
     public static final int DEFAULT_PIDS_LIMIT = 512;
     /** What the engine keeps of a container's output unless told otherwise: three files of 10 MiB. */
@@ -81,6 +85,33 @@ public record ContainerSpec(
         private static void checkPort(int port, String what) {
             if (port < 1 || port > 65535) {
                 throw new IllegalArgumentException(what + " must be 1-65535, was " + port);
+            }
+        }
+    }
+
+    /**
+     * A named volume mounted read-write at {@code target}.
+     *
+     * @param volume the volume's name, as {@link ContainerRuntime#createVolume} made it
+     * @param target an absolute, normalized path in the container, not {@code /}
+     */
+    public record VolumeMount(String volume, String target) {
+        public VolumeMount {
+            Objects.requireNonNull(volume, "volume");
+            Objects.requireNonNull(target, "target");
+            if (!NAME.matcher(volume).matches()) {
+                throw new IllegalArgumentException("volume name must match " + NAME.pattern() + ": " + volume);
+            }
+            if (!target.startsWith("/")
+                    || target.equals("/")
+                    || target.endsWith("/")
+                    || target.contains("//")
+                    || target.contains("/./")
+                    || target.contains("/../")
+                    || target.endsWith("/.")
+                    || target.endsWith("/..")
+                    || target.chars().anyMatch(c -> c < 0x20 || c == ':' || c == ',')) {
+                throw new IllegalArgumentException("mount target must be an absolute normalized path: " + target);
             }
         }
     }
@@ -132,6 +163,7 @@ public record ContainerSpec(
         if (logMaxBytes < MIN_LOG_MAX_BYTES) {
             throw new IllegalArgumentException("logMaxBytes must be at least 3 MiB, was " + logMaxBytes);
         }
+        Objects.requireNonNull(volume, "volume");
     }
 
     /** The labels the container gets: the extra ones plus Pier's own. */
@@ -173,6 +205,7 @@ public record ContainerSpec(
         private final Map<String, String> labels = new LinkedHashMap<>();
         private boolean stdin;
         private long logMaxBytes = DEFAULT_LOG_MAX_BYTES;
+        private VolumeMount volume;
 
         private Builder(UUID instanceId, String name, String image) {
             this.instanceId = instanceId;
@@ -244,6 +277,12 @@ public record ContainerSpec(
             return this;
         }
 
+        /** Mounts the named volume {@code name} at {@code target}. */
+        public Builder volume(String name, String target) {
+            this.volume = new VolumeMount(name, target);
+            return this;
+        }
+
         public ContainerSpec build() {
             return new ContainerSpec(
                     instanceId,
@@ -257,7 +296,8 @@ public record ContainerSpec(
                     ports,
                     labels,
                     stdin,
-                    logMaxBytes);
+                    logMaxBytes,
+                    Optional.ofNullable(volume));
         }
     }
 }

@@ -7,6 +7,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.CreateContainerCmd;
 import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.command.InspectVolumeResponse;
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
@@ -18,9 +19,12 @@ import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.InternetProtocol;
 import com.github.dockerjava.api.model.LogConfig;
+import com.github.dockerjava.api.model.Mount;
+import com.github.dockerjava.api.model.MountType;
 import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.api.model.PullResponseItem;
 import com.github.dockerjava.api.model.RestartPolicy;
+import com.github.dockerjava.api.model.VolumeOptions;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.transport.DockerHttpClient;
@@ -67,7 +71,8 @@ import java.util.regex.Pattern;
  *
  * <p>Every container gets the same hardened host configuration: memory limit with no extra swap, NanoCPUs,
  * a pids limit, Docker's init as PID 1 (so SIGTERM reaches the process and stops are prompt),
- * {@code no-new-privileges}, all capabilities dropped, not privileged, no binds, mounts or devices, the
+ * {@code no-new-privileges}, all capabilities dropped, not privileged, no binds or devices and no mount but
+ * the instance's own named volume ({@link ContainerSpec#volume}), the
  * default bridge network, restart policy {@code no} (Pier decides about restarts), no terminal (so its
  * output stays two streams), and a json-file log of {@value #LOG_FILES} rotated files holding
  * {@link ContainerSpec#logMaxBytes} between them, so {@link #logs} and {@link #readLogs} work and a chatty
@@ -252,6 +257,14 @@ public final class DockerRuntime implements ContainerRuntime {
                 .withLogConfig(new LogConfig(
                         LogConfig.LoggingType.JSON_FILE,
                         Map.of("max-size", logFileSize(spec.logMaxBytes()), "max-file", Integer.toString(LOG_FILES))));
+        spec.volume()
+                .ifPresent(v -> host.withMounts(List.of(new Mount()
+                        .withType(MountType.VOLUME)
+                        .withSource(v.volume())
+                        .withTarget(v.target())
+                        .withReadOnly(false)
+                        // should the volume be gone by now, the engine makes it again: with Pier's labels, not without
+                        .withVolumeOptions(new VolumeOptions().withLabels(spec.allLabels())))));
         List<String> env = spec.env().entrySet().stream()
                 .map(e -> e.getKey() + "=" + e.getValue())
                 .toList();
@@ -403,6 +416,51 @@ public final class DockerRuntime implements ContainerRuntime {
                     .withLabelFilter(Map.of(PierLabels.MANAGED, "true"))
                     .exec();
             return containers.stream().map(DockerRuntime::toSummary).toList();
+        });
+    }
+
+    @Override
+    public void createVolume(String name, Map<String, String> labels) {
+        requireText(name, "name");
+        Objects.requireNonNull(labels, "labels");
+        call(
+                "create volume",
+                name,
+                () -> docker.createVolumeCmd()
+                        .withName(name)
+                        .withDriver("local")
+                        .withLabels(labels)
+                        .exec());
+    }
+
+    @Override
+    public void removeVolume(String name) {
+        requireText(name, "name");
+        call("remove volume", name, () -> {
+            try {
+                docker.removeVolumeCmd(name).exec();
+            } catch (NotFoundException e) {
+                // already gone
+            } catch (ConflictException e) {
+                logAnswer("remove volume", name, e.getHttpStatus(), engineMessage(e));
+                throw new ContainerConflictException("volume " + name + " is in use by a container", e);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public List<VolumeSummary> listManagedVolumes() {
+        return call("list volumes", "", () -> {
+            List<InspectVolumeResponse> volumes = docker.listVolumesCmd()
+                    .withFilter("label", List.of(PierLabels.MANAGED + "=true"))
+                    .exec()
+                    .getVolumes();
+            return volumes == null
+                    ? List.<VolumeSummary>of()
+                    : volumes.stream()
+                            .map(v -> new VolumeSummary(v.getName(), v.getLabels()))
+                            .toList();
         });
     }
 

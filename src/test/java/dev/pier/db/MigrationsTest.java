@@ -128,10 +128,9 @@ class MigrationsTest {
         Database.migrate(ds, sqlite());
         try (Connection c = ds.getConnection();
                 var st = c.createStatement()) {
-            // undo V10 as if this database were made by the previous release
-            st.execute("DROP TABLE console_tickets");
-            st.execute("ALTER TABLE images DROP COLUMN stdin");
-            st.execute("ALTER TABLE instances DROP COLUMN stdin");
+            // undo V11 as if this database were made by the previous release
+            st.execute("ALTER TABLE images DROP COLUMN data_path");
+            st.execute("ALTER TABLE instances DROP COLUMN data_path");
             st.execute("DELETE FROM \"flyway_schema_history\" WHERE \"version\" = '" + Database.SCHEMA_VERSION + "'");
         }
         assertThat(Database.upToDate(ds)).isFalse();
@@ -139,9 +138,8 @@ class MigrationsTest {
         assertThat(Database.upToDate(ds)).isTrue();
         try (Connection c = ds.getConnection();
                 var st = c.createStatement()) {
-            st.executeQuery("SELECT stdin FROM instances").close();
-            st.executeQuery("SELECT stdin FROM images").close();
-            st.executeQuery("SELECT token_hash, used_at FROM console_tickets").close();
+            st.executeQuery("SELECT data_path FROM instances").close();
+            st.executeQuery("SELECT data_path FROM images").close();
         }
     }
 

@@ -129,8 +129,14 @@ class DropletsApiTest {
         assertThat(h.getCapAdd()).isNullOrEmpty();
         assertThat(h.getPrivileged()).isFalse();
         assertThat(h.getBinds()).isNullOrEmpty();
-        assertThat(h.getMounts()).isNullOrEmpty();
-        assertThat(c.getMounts()).isNullOrEmpty();
+        // one mount: the instance's own data volume, read-write at the image's data path; nothing of the host's
+        String volume = "pier-data-" + d.path("id").asText();
+        assertThat(h.getMounts()).hasSize(1);
+        assertThat(h.getMounts().getFirst().getType().name()).isEqualTo("VOLUME");
+        assertThat(h.getMounts().getFirst().getSource()).isEqualTo(volume);
+        assertThat(c.getMounts()).hasSize(1);
+        assertThat(c.getMounts().getFirst().getName()).isEqualTo(volume);
+        assertThat(c.getMounts().getFirst().getDestination().getPath()).isEqualTo("/data");
         assertThat(h.getNetworkMode()).isNotEqualTo("host").doesNotStartWith("container:");
         assertThat(h.getPidMode()).isNullOrEmpty();
         assertThat(h.getIpcMode()).isNotEqualTo("host");

@@ -5,10 +5,12 @@ import dev.pier.runtime.ContainerSpec;
 import dev.pier.runtime.ContainerState;
 import dev.pier.runtime.ContainerSummary;
 import dev.pier.runtime.RuntimeEvent;
+import dev.pier.runtime.VolumeSummary;
 
 import java.io.Closeable;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -104,6 +106,21 @@ final class HookedRuntime implements ContainerRuntime {
     @Override
     public List<ContainerSummary> listManaged() {
         return delegate.listManaged();
+    }
+
+    @Override
+    public void createVolume(String name, Map<String, String> labels) {
+        delegate.createVolume(name, labels);
+    }
+
+    @Override
+    public void removeVolume(String name) {
+        delegate.removeVolume(name);
+    }
+
+    @Override
+    public List<VolumeSummary> listManagedVolumes() {
+        return delegate.listManagedVolumes();
     }
 
     @Override

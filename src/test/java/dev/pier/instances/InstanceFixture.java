@@ -166,6 +166,11 @@ public final class InstanceFixture implements AutoCloseable {
         return containersOf(UUID.fromString(instance));
     }
 
+    /** Runs a shell command in the instance's one container; returns its output. */
+    public String sh(String instance, String script) {
+        return TestEngine.exec(docker, inspectInstance(instance).getId(), "/bin/sh", "-c", script);
+    }
+
     /** The one container of an instance, as the engine describes it. */
     public InspectContainerResponse inspectInstance(String instance) {
         List<Container> cs = containersOf(instance);
@@ -185,6 +190,17 @@ public final class InstanceFixture implements AutoCloseable {
                 .withHandle(h -> h.createQuery("SELECT COUNT(*) FROM instances")
                         .mapTo(Integer.class)
                         .one());
+    }
+
+    /** The outcomes audited for {@code action} (e.g. instance.reinstall), oldest first. */
+    public List<String> audit(String action) {
+        return server.core()
+                .db
+                .jdbi()
+                .withHandle(h -> h.createQuery("SELECT outcome FROM audit_log WHERE action = :a ORDER BY id")
+                        .bind("a", action)
+                        .mapTo(String.class)
+                        .list());
     }
 
     /** The reconciler's events about one instance, oldest first: kinds only. */
@@ -238,6 +254,7 @@ public final class InstanceFixture implements AutoCloseable {
             }
         }
         TestEngine.removeContainers(docker, installation);
+        TestEngine.removeVolumes(docker, installation);
     }
 
     @Override
@@ -247,6 +264,7 @@ public final class InstanceFixture implements AutoCloseable {
         } finally {
             server.close();
             TestEngine.removeContainers(docker, installation);
+            TestEngine.removeVolumes(docker, installation);
             TestEngine.close(docker);
         }
     }

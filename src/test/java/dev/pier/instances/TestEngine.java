@@ -1,24 +1,30 @@
 package dev.pier.instances;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.command.InspectVolumeResponse;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import dev.pier.runtime.PierLabels;
 import dev.pier.support.TestDatabases;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The Docker engine the instance tests run against, seen through its own API (docker-java), never
@@ -125,6 +131,63 @@ public final class TestEngine {
                 // already gone
             }
         }
+    }
+
+    /** Every volume of one installation. */
+    public static List<InspectVolumeResponse> volumes(DockerClient docker, UUID installation) {
+        List<InspectVolumeResponse> all = docker.listVolumesCmd()
+                .withFilter("label", List.of(PierLabels.MANAGED + "=true", INSTALLATION_LABEL + "=" + installation))
+                .exec()
+                .getVolumes();
+        return all == null ? List.of() : all;
+    }
+
+    /** What the engine says about a volume; empty when it does not exist. */
+    public static Optional<InspectVolumeResponse> volume(DockerClient docker, String name) {
+        try {
+            return Optional.of(docker.inspectVolumeCmd(name).exec());
+        } catch (NotFoundException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Removes every volume of one installation that no container uses any more. */
+    public static void removeVolumes(DockerClient docker, UUID installation) {
+        for (InspectVolumeResponse v : volumes(docker, installation)) {
+            try {
+                docker.removeVolumeCmd(v.getName()).exec();
+            } catch (RuntimeException ignored) {
+                // gone, or in use by a container of another test's
+            }
+        }
+    }
+
+    /** Runs a command in a running container and returns its output (stdout and stderr). */
+    public static String exec(DockerClient docker, String containerId, String... command) {
+        String exec = docker.execCreateCmd(containerId)
+                .withCmd(command)
+                .withAttachStdout(true)
+                .withAttachStderr(true)
+                .exec()
+                .getId();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            boolean done = docker.execStartCmd(exec)
+                    .exec(new ResultCallback.Adapter<Frame>() {
+                        @Override
+                        public void onNext(Frame frame) {
+                            out.writeBytes(frame.getPayload());
+                        }
+                    })
+                    .awaitCompletion(30, TimeUnit.SECONDS);
+            if (!done) {
+                throw new IllegalStateException("exec " + String.join(" ", command) + " did not end in 30 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        return out.toString(StandardCharsets.UTF_8);
     }
 
     public static int freeTcpPort() {

@@ -143,6 +143,12 @@ class PanelInstancesApiTest {
                 .isEqualTo(pier.managerUser.user().id().toString());
         assertThat(i.path("InternalState").asText()).isEqualTo("READY");
         assertThat(i.path("ContainerId").asText()).isEqualTo(c.getId());
+        // the document's VolumeId: the data volume every family's deploy makes, mounted in the container
+        assertThat(i.path("VolumeId").asText()).isEqualTo("pier-data-" + id);
+        assertThat(c.getMounts())
+                .anySatisfy(m -> assertThat(
+                                m.getName() + " at " + m.getDestination().getPath())
+                        .isEqualTo("pier-data-" + id + " at /data"));
         assertThat(i.path("Memory").asInt()).isEqualTo(48);
         assertThat(i.path("Cpu").asDouble()).isEqualTo(0.5);
         assertThat(i.path("Ports").asText()).isEqualTo("80:" + tcp + ",53:" + udp + "/udp");

@@ -44,6 +44,9 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
         REMOVE,
         INSPECT,
         LIST_MANAGED,
+        CREATE_VOLUME,
+        REMOVE_VOLUME,
+        LIST_VOLUMES,
         LOGS,
         READ_LOGS,
         READ_STATS,
@@ -293,6 +296,21 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
     @Override
     public List<ContainerSummary> listManaged() {
         return around(Operation.LIST_MANAGED, delegate::listManaged);
+    }
+
+    @Override
+    public void createVolume(String name, Map<String, String> labels) {
+        around(Operation.CREATE_VOLUME, () -> delegate.createVolume(name, labels));
+    }
+
+    @Override
+    public void removeVolume(String name) {
+        around(Operation.REMOVE_VOLUME, () -> delegate.removeVolume(name));
+    }
+
+    @Override
+    public List<VolumeSummary> listManagedVolumes() {
+        return around(Operation.LIST_VOLUMES, delegate::listManagedVolumes);
     }
 
     @Override
