@@ -5,6 +5,7 @@ import dev.pier.audit.AuditRoutes;
 import dev.pier.db.DatabaseHealth;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
+import dev.pier.files.FileRoutes;
 import dev.pier.http.Access;
 import dev.pier.http.ErrorRenderer;
 import dev.pier.http.Family;
@@ -48,6 +49,7 @@ import static io.javalin.apibuilder.ApiBuilder.get;
 import static io.javalin.apibuilder.ApiBuilder.patch;
 import static io.javalin.apibuilder.ApiBuilder.path;
 import static io.javalin.apibuilder.ApiBuilder.post;
+import static io.javalin.apibuilder.ApiBuilder.put;
 import static io.javalin.apibuilder.ApiBuilder.ws;
 
 /**
@@ -76,6 +78,7 @@ public final class App {
         DropletRoutes droplets = new DropletRoutes(core.instances, core.nodes);
         PanelInstanceRoutes panel = new PanelInstanceRoutes(core.instances, core.images, core.nodes, core.users);
         InstanceRoutes instances = new InstanceRoutes(core.instances, core.nodes);
+        FileRoutes files = new FileRoutes(core.files);
         NodeRoutes nodes = new NodeRoutes(core.nodes);
         ImageRoutes images = new ImageRoutes(core.images);
         AuditRoutes audit = new AuditRoutes(core.audit);
@@ -228,6 +231,13 @@ public final class App {
                     get("/{id}/stats", live::instanceStats, Access.VIEW);
                     post("/{id}/console/ticket", console::ticket, Access.VIEW);
                     post("/{id}/console", console::command, Access.OPERATE);
+                    // the files of its volume: managers and up, reading too
+                    get("/{id}/files", files::list, Access.MANAGE_READ);
+                    delete("/{id}/files", files::delete, Access.OPERATE);
+                    get("/{id}/files/content", files::download, Access.MANAGE_READ);
+                    put("/{id}/files/content", files::upload, Access.UPLOAD);
+                    post("/{id}/files/move", files::move, Access.OPERATE);
+                    post("/{id}/files/mkdir", files::mkdir, Access.OPERATE);
                 });
                 // the console socket: authenticated before the upgrade, by a header or a ticket
                 ws("/api/v1/instances/{id}/console", console::socket);
@@ -317,6 +327,15 @@ public final class App {
                 "/api/v1/instances/{id}/actions",
                 "Instances: start, stop, restart, kill, reinstall (image: another one), suspend, unsuspend");
         o.describe("get", "/api/v1/instances/{id}/logs", "Instances: last lines of output (tail)");
+        o.describe("get", "/api/v1/instances/{id}/files", "Files: list a directory of the instance's volume (path)");
+        o.describe("delete", "/api/v1/instances/{id}/files", "Files: delete a file or directory (path)");
+        o.describe("get", "/api/v1/instances/{id}/files/content", "Files: download a file (path), streamed");
+        o.describe(
+                "put",
+                "/api/v1/instances/{id}/files/content",
+                "Files: upload a file (path; the body is its bytes, with Content-Length)");
+        o.describe("post", "/api/v1/instances/{id}/files/move", "Files: move or rename {from, to}");
+        o.describe("post", "/api/v1/instances/{id}/files/mkdir", "Files: make a directory {path}");
         o.describe("get", "/api/v1/nodes", "Nodes: list");
         o.describe("post", "/api/v1/nodes", "Nodes: register a Docker engine");
         o.describe("get", "/api/v1/nodes/{id}", "Nodes: one node");

@@ -13,6 +13,7 @@ import dev.pier.db.ChangeFeed;
 import dev.pier.db.Database;
 import dev.pier.db.DatabaseHealth;
 import dev.pier.db.Installation;
+import dev.pier.files.FileService;
 import dev.pier.http.Authenticator;
 import dev.pier.http.Idempotency;
 import dev.pier.images.ImageService;
@@ -66,6 +67,7 @@ public final class Core implements AutoCloseable {
     public final LogService logs;
     public final StatsService stats;
     public final ConsoleTickets tickets;
+    public final FileService files;
 
     private Core(Config config, Clock clock, int poolSize, NodeService.RuntimeFactory runtimes) {
         this.config = config;
@@ -137,6 +139,7 @@ public final class Core implements AutoCloseable {
         this.logs = new LogService(instances, nodes, events);
         this.stats = new StatsService(instances, nodes, clock, metrics);
         this.tickets = new ConsoleTickets(db.jdbi(), authenticator, audit, clock);
+        this.files = new FileService(instances, nodes, images, audit, config.helperImage(), installation);
     }
 
     /** Everything a server needs; caches follow changes made by other processes. See {@link #startReconciler()}. */

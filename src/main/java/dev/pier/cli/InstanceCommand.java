@@ -2,6 +2,7 @@ package dev.pier.cli;
 
 import dev.pier.Core;
 import dev.pier.errors.PierException;
+import dev.pier.files.FileService;
 import dev.pier.instances.Instance;
 import dev.pier.instances.InstanceService;
 import dev.pier.instances.Validation;
@@ -11,7 +12,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,6 +43,8 @@ import java.util.Map;
             InstanceCommand.Suspend.class,
             InstanceCommand.Unsuspend.class,
             InstanceCommand.Delete.class,
+            InstanceCommand.ListFiles.class,
+            InstanceCommand.Copy.class,
             LiveCommands.Logs.class,
             LiveCommands.Stats.class,
             LiveCommands.Console.class
@@ -224,6 +234,98 @@ final class InstanceCommand extends GroupCommand {
     static final class Unsuspend extends ActionCommand {
         InstanceService.Action action() {
             return InstanceService.Action.UNSUSPEND;
+        }
+    }
+
+    @Command(
+            name = "files",
+            mixinStandardHelpOptions = true,
+            description = "List a directory of an instance's data volume (its root unless given).")
+    static final class ListFiles extends CoreCommand {
+        @Parameters(index = "0", paramLabel = "INSTANCE", description = "Instance name or id")
+        String instance;
+
+        @Parameters(index = "1", arity = "0..1", paramLabel = "PATH", description = "A directory in the volume")
+        String path = "/";
+
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
+
+        @Override
+        int run(Core core, PrintWriter out) {
+            Instance i = core.instances.resolve(instance);
+            out.printf("%-9s  %-4s  %12s  %-20s  %s%n", "TYPE", "MODE", "SIZE", "MODIFIED", "NAME");
+            for (FileService.Entry e : core.files.list(Principal.system(), i.id(), path)) {
+                out.printf(
+                        "%-9s  %-4s  %12d  %-20s  %s%n",
+                        e.type(),
+                        e.mode(),
+                        e.size(),
+                        e.modified(),
+                        e.type().equals("directory") ? e.name() + "/" : e.name());
+            }
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "cp",
+            mixinStandardHelpOptions = true,
+            description =
+                    "Copy a file to or from an instance's data volume: INSTANCE:PATH FILE, or FILE INSTANCE:PATH.")
+    static final class Copy extends CoreCommand {
+        @Parameters(index = "0", paramLabel = "SOURCE", description = "INSTANCE:PATH or a local file")
+        String source;
+
+        @Parameters(index = "1", paramLabel = "DEST", description = "a local file or INSTANCE:PATH")
+        String dest;
+
+        @Override
+        boolean contactsNodes() {
+            return true;
+        }
+
+        @Override
+        int run(Core core, PrintWriter out) {
+            int from = source.indexOf(':');
+            int to = dest.indexOf(':');
+            if ((from > 0) == (to > 0)) {
+                throw new PierException.Invalid("one side must be INSTANCE:PATH and the other a local file");
+            }
+            try {
+                if (from > 0) {
+                    Instance i = core.instances.resolve(source.substring(0, from));
+                    Path target = Path.of(dest).toAbsolutePath();
+                    Path tmp = Files.createTempFile(target.getParent(), ".pier-cp-", ".part");
+                    try {
+                        core.files.download(Principal.system(), i.id(), source.substring(from + 1), d -> {
+                            try (OutputStream o = Files.newOutputStream(tmp)) {
+                                d.transfer(o);
+                            } catch (IOException e) {
+                                throw new UncheckedIOException(e);
+                            }
+                        });
+                        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+                    } finally {
+                        Files.deleteIfExists(tmp);
+                    }
+                    out.println("Copied " + source + " to " + dest + " (" + Files.size(target) + " bytes)");
+                } else {
+                    Instance i = core.instances.resolve(dest.substring(0, to));
+                    Path file = Path.of(source);
+                    long size;
+                    try (InputStream in = Files.newInputStream(file)) {
+                        size = core.files.upload(
+                                Principal.system(), i.id(), dest.substring(to + 1), in, Files.size(file));
+                    }
+                    out.println("Copied " + source + " to " + dest + " (" + size + " bytes)");
+                }
+            } catch (IOException e) {
+                throw new PierException.Invalid("cannot copy: " + e.getMessage());
+            }
+            return 0;
         }
     }
 

@@ -39,6 +39,8 @@ import java.util.function.Consumer;
  * @param maxKeysPerUser  how many API keys one user may hold
  * @param maxKeyLifetime  the longest an API key may live; empty: keys may never expire (the documents' default)
  * @param volumeGrace     how long the reconciler keeps a data volume that no instance owns before removing it
+ * @param helperImage     the image of the throwaway containers that work on volumes (files): a shell with find,
+ *                        stat and tar; pulled on a node that lacks it
  */
 public record Config(
         int port,
@@ -65,7 +67,8 @@ public record Config(
         int logMaxMib,
         int maxKeysPerUser,
         Optional<Duration> maxKeyLifetime,
-        Duration volumeGrace) {
+        Duration volumeGrace,
+        String helperImage) {
 
     public static final int DEFAULT_PORT = 1337;
 
@@ -122,6 +125,9 @@ public record Config(
         require(
                 volumeGrace != null && !volumeGrace.isNegative(),
                 "PIER_VOLUME_GRACE_MINUTES (volumes.grace_minutes) must be zero or more");
+        require(
+                helperImage != null && !helperImage.isBlank() && helperImage.equals(helperImage.strip()),
+                "PIER_HELPER_IMAGE (helper_image) must be a Docker image reference, e.g. busybox:1.37");
     }
 
     /** The unix sockets nodes may use: those listed, and the one of {@code dockerHost}. */
@@ -160,8 +166,12 @@ public record Config(
                 30,
                 100,
                 Optional.empty(),
-                Duration.ofHours(1));
+                Duration.ofHours(1),
+                DEFAULT_HELPER_IMAGE);
     }
+
+    /** The helper image unless told otherwise: BusyBox, a shell and the tools in about 4 MiB. */
+    public static final String DEFAULT_HELPER_IMAGE = "busybox:1.37";
 
     public boolean embedded() {
         return dbUrl.isEmpty();
@@ -251,6 +261,7 @@ public record Config(
         public int maxKeysPerUser;
         public Optional<Duration> maxKeyLifetime;
         public Duration volumeGrace;
+        public String helperImage;
 
         Builder(Config c) {
             port = c.port;
@@ -278,6 +289,7 @@ public record Config(
             maxKeysPerUser = c.maxKeysPerUser;
             maxKeyLifetime = c.maxKeyLifetime;
             volumeGrace = c.volumeGrace;
+            helperImage = c.helperImage;
         }
 
         Config build() {
@@ -306,7 +318,8 @@ public record Config(
                     logMaxMib,
                     maxKeysPerUser,
                     maxKeyLifetime,
-                    volumeGrace);
+                    volumeGrace,
+                    helperImage);
         }
     }
 

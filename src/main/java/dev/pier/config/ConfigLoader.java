@@ -52,7 +52,8 @@ public final class ConfigLoader {
             "PIER_LOG_MAX_MIB", "logs.max_mib",
             "PIER_MAX_KEYS_PER_USER", "max_keys_per_user",
             "PIER_MAX_KEY_LIFETIME_DAYS", "max_key_lifetime_days",
-            "PIER_VOLUME_GRACE_MINUTES", "volumes.grace_minutes");
+            "PIER_VOLUME_GRACE_MINUTES", "volumes.grace_minutes",
+            "PIER_HELPER_IMAGE", "helper_image");
 
     /** Variables that are read before Java starts (the launcher) or by the logging set-up. */
     private static final List<String> OTHER_VARIABLES =
@@ -125,6 +126,7 @@ public final class ConfigLoader {
             b.volumeGrace = src.integer("PIER_VOLUME_GRACE_MINUTES", 0, 525_600)
                     .map(Duration::ofMinutes)
                     .orElse(base.volumeGrace());
+            b.helperImage = src.get("PIER_HELPER_IMAGE").map(String::strip).orElse(base.helperImage());
         });
     }
 

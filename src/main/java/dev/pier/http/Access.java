@@ -10,10 +10,22 @@ import io.javalin.security.RouteRole;
  * @param acceptsRefreshToken whether a refresh token may stand in for an access token (Matrix revoke)
  * @param acceptsPassword     whether username + password (+ TOTP code) in the body is a credential here
  *                            (the User API keys family's {@code create_apikey})
+ * @param rawBody             whether the body is bytes of any type and any length, streamed by the route (a file
+ *                            upload) rather than a form or JSON document read whole
  */
-public record Access(Role min, Scope scope, boolean acceptsRefreshToken, boolean acceptsPassword) implements RouteRole {
+public record Access(Role min, Scope scope, boolean acceptsRefreshToken, boolean acceptsPassword, boolean rawBody)
+        implements RouteRole {
+    public Access(Role min, Scope scope, boolean acceptsRefreshToken, boolean acceptsPassword) {
+        this(min, scope, acceptsRefreshToken, acceptsPassword, false);
+    }
+
     public static final Access VIEW = new Access(Role.VIEWER, Scope.READ, false, false);
     public static final Access OPERATE = new Access(Role.MANAGER, Scope.WRITE, false, false);
+    /** Managers and up, reading what only they may see (an instance's files). */
+    public static final Access MANAGE_READ = new Access(Role.MANAGER, Scope.READ, false, false);
+    /** Managers and up, sending bytes the route streams (a file upload). */
+    public static final Access UPLOAD = new Access(Role.MANAGER, Scope.WRITE, false, false, true);
+
     public static final Access ADMIN_READ = new Access(Role.ADMIN, Scope.READ, false, false);
     public static final Access ADMIN_WRITE = new Access(Role.ADMIN, Scope.WRITE, false, false);
     public static final Access MANAGE_USERS = new Access(Role.ADMIN, Scope.USERS, false, false);

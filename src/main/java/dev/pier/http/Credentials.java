@@ -99,7 +99,9 @@ public final class Credentials {
     /** Whether the request has a body whose fields Pier reads (its type was checked by {@link RequestContext}). */
     static boolean hasBody(Context ctx) {
         String type = ctx.contentType();
+        // a streamed body (an upload) is the route's bytes, never fields
         return type != null
+                && !RequestContext.rawBody(ctx)
                 && (ctx.contentLength() > 0
                         || ctx.isMultipart()
                         || type.startsWith("application/json")

@@ -30,6 +30,22 @@ public final class RequestContext {
         this.maxBodyBytes = maxBodyBytes;
     }
 
+    /** Whether the matched route streams its body itself ({@link Access#rawBody}). */
+    static boolean rawBody(Context ctx) {
+        return ctx.routeRoles().stream().anyMatch(r -> r instanceof Access a && a.rawBody());
+    }
+
+    /**
+     * Uploads, by their path: the size check runs before a route is matched. The route's own {@link Access}
+     * ({@link Access#UPLOAD}) still decides who may send one.
+     */
+    private static final java.util.regex.Pattern UPLOAD =
+            java.util.regex.Pattern.compile("^/api/v1/instances/[^/]+/files/content$");
+
+    private static boolean upload(Context ctx) {
+        return "PUT".equals(ctx.method().name()) && UPLOAD.matcher(ctx.path()).matches();
+    }
+
     public void before(Context ctx) {
         String given = ctx.header("X-Request-Id");
         String id = given != null && SAFE_ID.matcher(given).matches()
@@ -38,7 +54,7 @@ public final class RequestContext {
         ctx.attribute(REQUEST_ID, id);
         ctx.header("X-Request-Id", id);
         ctx.attribute(FAMILY, Family.of(ctx.path()));
-        if (ctx.contentLength() > maxBodyBytes) {
+        if (ctx.contentLength() > maxBodyBytes && !upload(ctx)) {
             // refused by its header: a client waiting for "100 Continue" has sent nothing; any other is
             // sending the body now, and gets the answer only if the body is read (within a bound)
             if (!RequestBodies.awaitingContinue(ctx) && ctx.contentLength() <= RequestBodies.DISCARD_LIMIT) {
@@ -94,6 +110,9 @@ public final class RequestContext {
      * which its clients have sent). 415 otherwise.
      */
     static void requireAcceptedBody(Context ctx) {
+        if (rawBody(ctx)) {
+            return;
+        }
         long length = ctx.contentLength();
         boolean body = length > 0 || (length < 0 && ctx.header("Transfer-Encoding") != null);
         if (!body) {

@@ -26,6 +26,15 @@ public interface Attachment extends AutoCloseable {
      */
     void write(byte[] input);
 
+    /**
+     * Says that the input ended: the process reads end-of-file once what was written is read (for a
+     * container created to close its stdin when its attachment does, as a helper is). Output can still be
+     * read afterwards.
+     *
+     * @throws RuntimeUnavailableException when the connection to the engine broke
+     */
+    void closeInput();
+
     /** Closes the connection; the container and its stdin stay as they are. Idempotent. */
     @Override
     void close();

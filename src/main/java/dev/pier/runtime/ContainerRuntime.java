@@ -199,6 +199,18 @@ public interface ContainerRuntime extends AutoCloseable {
     Attachment attach(String containerId);
 
     /**
+     * Starts a helper container for one job on a volume (see {@link HelperSpec}) and returns an attachment
+     * to its command, taken before it started (so none of its output is missed). The helper has no network,
+     * a read-only root filesystem, no capabilities but reading and writing files of any owner, and only the
+     * volume mounted; the engine removes it when its command ends. Its exit status is not reported: a
+     * helper's command says how it went in its output. Closing the attachment removes the helper, ending its
+     * command if that still runs (a caller that gives up, a client gone).
+     *
+     * @throws ImageNotFoundException when the helper image is not on the node
+     */
+    Attachment runHelper(HelperSpec spec);
+
+    /**
      * Subscribes to start, die, stop, destroy and oom events of Pier-labelled containers. Returns once the
      * stream is connected, so that whatever happens afterwards is delivered; when the engine is unreachable
      * it returns after the first failed attempt and keeps trying in the background. A stream that breaks

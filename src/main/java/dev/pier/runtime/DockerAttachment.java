@@ -107,6 +107,16 @@ final class DockerAttachment implements Attachment {
     }
 
     @Override
+    public void closeInput() {
+        try {
+            connection.shutdownOutput();
+        } catch (IOException e) {
+            close();
+            throw runtime.unavailable(e);
+        }
+    }
+
+    @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
             connection.close();

@@ -100,6 +100,9 @@ public final class DockerRuntime implements ContainerRuntime {
     private static final Pattern PORT_TAKEN =
             Pattern.compile("[:\\]](\\d{1,5})(?: failed: port is already allocated|: bind: address already in use)");
 
+    /** The memory of a helper container: enough for tar and gzip, nothing to spare. */
+    private static final long HELPER_MEMORY = 128L << 20;
+
     private final DockerEndpoint endpoint;
     private final JettyDockerHttpClient http;
     private final DockerClient docker;
@@ -606,29 +609,115 @@ public final class DockerRuntime implements ContainerRuntime {
                     c.getConfig() != null && Boolean.TRUE.equals(c.getConfig().getStdinOpen());
             boolean tty =
                     c.getConfig() != null && Boolean.TRUE.equals(c.getConfig().getTty());
-            String path = "/containers/" + pathSegment(c.getId()) + "/attach?stream=1&stdin=" + (stdin ? 1 : 0)
-                    + "&stdout=1&stderr=1";
-            JettyDockerHttpClient.Hijacked h = http.hijack(path);
-            if (!h.upgraded()) {
-                if (h.status() == 404) {
-                    throw new ContainerNotFoundException(containerId);
-                }
-                logAnswer("attach", containerId, h.status(), answerMessage(h.refusal()));
-                if (h.status() == 409) {
-                    throw new RuntimeOperationException("container " + containerId
-                            + " cannot be attached to now (it is paused, restarting " + "or stopping)");
-                }
-                throw new RuntimeOperationException("the node refused to attach to " + containerId + " (HTTP "
-                        + h.status() + "); the server log has its answer");
-            }
-            return new DockerAttachment(this, containerId, h, stdin, tty, attachments::remove);
+            return hijackAttach(c.getId(), stdin, tty, attachments::remove);
         });
+        return registered(attachment);
+    }
+
+    /** Takes a connection over for an attach to the container's main process (running or about to start). */
+    private DockerAttachment hijackAttach(
+            String containerId, boolean stdin, boolean tty, Consumer<DockerAttachment> onClose) {
+        String path = "/containers/" + pathSegment(containerId) + "/attach?stream=1&stdin=" + (stdin ? 1 : 0)
+                + "&stdout=1&stderr=1";
+        JettyDockerHttpClient.Hijacked h = http.hijack(path);
+        if (!h.upgraded()) {
+            if (h.status() == 404) {
+                throw new ContainerNotFoundException(containerId);
+            }
+            logAnswer("attach", containerId, h.status(), answerMessage(h.refusal()));
+            if (h.status() == 409) {
+                throw new RuntimeOperationException("container " + containerId
+                        + " cannot be attached to now (it is paused, restarting " + "or stopping)");
+            }
+            throw new RuntimeOperationException("the node refused to attach to " + containerId + " (HTTP " + h.status()
+                    + "); the server log has its answer");
+        }
+        return new DockerAttachment(this, containerId, h, stdin, tty, onClose);
+    }
+
+    private DockerAttachment registered(DockerAttachment attachment) {
         attachments.add(attachment);
         if (closed) {
             attachment.close();
             throw new IllegalStateException("the runtime is closed");
         }
         return attachment;
+    }
+
+    @Override
+    public Attachment runHelper(HelperSpec spec) {
+        Objects.requireNonNull(spec, "spec");
+        Map<String, String> labels = new java.util.LinkedHashMap<>(spec.labels());
+        labels.put(PierLabels.HELPER, "true");
+        HostConfig host = HostConfig.newHostConfig()
+                .withMemory(HELPER_MEMORY)
+                .withMemorySwap(HELPER_MEMORY)
+                .withPidsLimit(64L)
+                .withInit(true)
+                .withSecurityOpts(List.of("no-new-privileges"))
+                .withCapDrop(Capability.ALL)
+                // root in the helper reads and writes the files of every owner in the volume, and keeps their
+                // owners and modes when it writes them back; nothing else
+                .withCapAdd(Capability.CHOWN, Capability.DAC_OVERRIDE, Capability.FOWNER)
+                .withPrivileged(false)
+                .withReadonlyRootfs(true)
+                .withNetworkMode("none")
+                .withRestartPolicy(RestartPolicy.noRestart())
+                .withAutoRemove(true)
+                // what it prints is a file or an archive on its way to Pier: never kept in a log on the node
+                .withLogConfig(new LogConfig(LogConfig.LoggingType.NONE, Map.of()))
+                .withMounts(List.of(new Mount()
+                        .withType(MountType.VOLUME)
+                        .withSource(spec.volume())
+                        .withTarget(HelperSpec.MOUNT)
+                        .withReadOnly(false)));
+        String name = "pier-helper-" + java.util.UUID.randomUUID();
+        String id = call("create helper", spec.volume(), () -> {
+            try (CreateContainerCmd cmd = docker.createContainerCmd(spec.image())) {
+                cmd.withName(name)
+                        .withLabels(labels)
+                        .withHostConfig(host)
+                        .withEntrypoint(spec.command())
+                        .withWorkingDir(HelperSpec.MOUNT)
+                        .withUser("0:0")
+                        .withTty(false)
+                        .withAttachStdin(spec.stdin())
+                        .withAttachStdout(true)
+                        .withAttachStderr(true)
+                        .withStdinOpen(spec.stdin())
+                        // the process's stdin closes when Pier's attachment says the input ended
+                        .withStdInOnce(spec.stdin());
+                return cmd.exec().getId();
+            } catch (NotFoundException e) {
+                logAnswer("create helper", spec.volume(), e.getHttpStatus(), engineMessage(e));
+                throw new ImageNotFoundException(spec.image(), "not on the node", e);
+            }
+        });
+        DockerAttachment attachment;
+        try {
+            // a helper whose attachment closes has no more use: gone (with its command, if that still runs)
+            attachment = call(
+                    "attach to helper",
+                    id,
+                    () -> hijackAttach(id, spec.stdin(), false, a -> {
+                        attachments.remove(a);
+                        Thread.ofVirtual().name("pier-helper-remove").start(() -> removeQuietly(id));
+                    }));
+            start(id);
+        } catch (RuntimeException e) {
+            removeQuietly(id);
+            throw e;
+        }
+        return registered(attachment);
+    }
+
+    /** Removes a container, whatever its state, for a failure path; a failure to do so is only logged. */
+    private void removeQuietly(String containerId) {
+        try {
+            remove(containerId, true);
+        } catch (RuntimeException e) {
+            log.warn("could not remove container {} on {}: {}", containerId, endpoint.display(), e.getMessage());
+        }
     }
 
     /** A GET of Pier's own through the transport (its deadline and limits chosen by the path). */

@@ -612,6 +612,14 @@ final class JettyDockerHttpClient implements DockerHttpClient {
             connection.write(bytes);
         }
 
+        /** Ends what Pier sends (a half-close); what the engine sends can still be read. */
+        void shutdownOutput() throws IOException {
+            if (connection == null) {
+                throw new IOException("the engine did not take the connection over");
+            }
+            connection.shutdownOutput();
+        }
+
         @Override
         public void close() {
             if (connection != null) {
@@ -684,6 +692,16 @@ final class JettyDockerHttpClient implements DockerHttpClient {
         void write(byte[] bytes) throws IOException {
             out.write(bytes);
             out.flush();
+        }
+
+        void shutdownOutput() throws IOException {
+            if (channel != null) {
+                channel.shutdownOutput();
+            } else if (tls != null) {
+                tls.shutdownOutput();
+            } else {
+                socket.shutdownOutput();
+            }
         }
 
         void close() {

@@ -13,6 +13,8 @@ public final class PierLabels {
     public static final String PREFIX = "dev.pier.";
     public static final String MANAGED = PREFIX + "managed";
     public static final String INSTANCE = PREFIX + "instance";
+    /** Marks a helper container ({@link HelperSpec}); helpers are never {@link #MANAGED}. */
+    public static final String HELPER = PREFIX + "helper";
 
     private PierLabels() {}
 

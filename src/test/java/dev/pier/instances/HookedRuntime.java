@@ -1,9 +1,11 @@
 package dev.pier.instances;
 
+import dev.pier.runtime.Attachment;
 import dev.pier.runtime.ContainerRuntime;
 import dev.pier.runtime.ContainerSpec;
 import dev.pier.runtime.ContainerState;
 import dev.pier.runtime.ContainerSummary;
+import dev.pier.runtime.HelperSpec;
 import dev.pier.runtime.RuntimeEvent;
 import dev.pier.runtime.VolumeSummary;
 
@@ -116,6 +118,11 @@ final class HookedRuntime implements ContainerRuntime {
     @Override
     public void removeVolume(String name) {
         delegate.removeVolume(name);
+    }
+
+    @Override
+    public Attachment runHelper(HelperSpec spec) {
+        return delegate.runHelper(spec);
     }
 
     @Override

@@ -31,18 +31,22 @@ class InstanceCliTest {
 
     @BeforeAll
     static void start() throws IOException {
+        // the CLI reads its settings as an operator's would: the file helpers run the local test image
+        String settings = "helper_image=" + TestEngine.BUSYBOX + "\n";
         if (TestDatabases.postgres()) {
             var c = pier.server.config();
-            Files.writeString(
-                    pier.server.dataDir().resolve("pier.properties"),
-                    "db.url=" + c.dbUrl().orElseThrow() + "\n" + "db.user=" + c.dbUser() + "\n" + "db.password="
-                            + c.dbPassword() + "\n");
+            settings += "db.url=" + c.dbUrl().orElseThrow() + "\n" + "db.user=" + c.dbUser() + "\n" + "db.password="
+                    + c.dbPassword() + "\n";
         }
+        Files.writeString(pier.server.dataDir().resolve("pier.properties"), settings);
     }
 
     private static int cli(String... args) {
+        return cli(new StringWriter(), args);
+    }
+
+    private static int cli(StringWriter out, String... args) {
         CommandLine cl = PierCommand.commandLine();
-        StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
@@ -95,5 +99,28 @@ class InstanceCliTest {
         cli("instance", "delete", name);
         await().atMost(Duration.ofSeconds(5)).until(() -> !listed().contains(name));
         assertThat(pier.containersOf(id)).isEmpty();
+    }
+
+    @Test
+    void the_cli_copies_files_in_and_out_lists_them_and_reinstalls_keeping_them() throws IOException {
+        JsonNode i = pier.deployQuiet("cli-files");
+        String name = i.path("name").asText();
+        String id = i.path("id").asText();
+        java.nio.file.Path dir = Files.createTempDirectory("pier-cp");
+        java.nio.file.Path local = dir.resolve("in.txt");
+        Files.writeString(local, "from the cli\n");
+
+        cli("instance", "cp", local.toString(), name + ":/in.txt");
+        assertThat(pier.sh(id, "cat /data/in.txt")).isEqualTo("from the cli\n");
+        pier.sh(id, "mkdir /data/logs && echo from-the-container > /data/logs/out.txt");
+        StringWriter listing = new StringWriter();
+        cli(listing, "instance", "files", name);
+        assertThat(listing.toString()).contains("logs/", "in.txt", "directory", "file");
+
+        cli("instance", "reinstall", name, "--image", InstanceFixture.ECHO_IMAGE);
+        java.nio.file.Path out = dir.resolve("out.txt");
+        cli("instance", "cp", name + ":logs/out.txt", out.toString());
+        assertThat(Files.readString(out)).isEqualTo("from-the-container\n");
+        assertThat(pier.inspectInstance(id).getConfig().getImage()).isEqualTo(TestEngine.BUSYBOX);
     }
 }

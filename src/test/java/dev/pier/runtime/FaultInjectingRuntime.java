@@ -47,6 +47,7 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
         CREATE_VOLUME,
         REMOVE_VOLUME,
         LIST_VOLUMES,
+        RUN_HELPER,
         LOGS,
         READ_LOGS,
         READ_STATS,
@@ -306,6 +307,11 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
     @Override
     public void removeVolume(String name) {
         around(Operation.REMOVE_VOLUME, () -> delegate.removeVolume(name));
+    }
+
+    @Override
+    public Attachment runHelper(HelperSpec spec) {
+        return around(Operation.RUN_HELPER, () -> delegate.runHelper(spec));
     }
 
     @Override

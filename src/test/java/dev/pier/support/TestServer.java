@@ -66,6 +66,8 @@ public final class TestServer implements AutoCloseable {
     public Config config() {
         Config c = Config.defaults(dataDir).withPort(0);
         c = c.withHost("127.0.0.1").withIntervals(Duration.ofMillis(100), Duration.ofMillis(500), Duration.ofHours(1));
+        // no registry is reachable in tests: the file helpers run the local test image
+        c = c.with(b -> b.helperImage = "pier-test/busybox:latest");
         if (pgUrl != null) {
             c = c.withDb(pgUrl, TestDatabases.pgUser(), TestDatabases.pgPassword());
         }
