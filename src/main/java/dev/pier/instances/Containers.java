@@ -10,6 +10,7 @@ import dev.pier.runtime.PierLabels;
 import dev.pier.runtime.RuntimeOperationException;
 import dev.pier.runtime.VolumeSummary;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -62,19 +63,38 @@ public final class Containers {
                     p.hostPort(),
                     p.protocol().equals("udp") ? ContainerSpec.Protocol.UDP : ContainerSpec.Protocol.TCP));
         }
-        String cid;
-        try {
-            cid = runtime.create(b.build());
-        } catch (ContainerConflictException exists) {
-            cid = runtime.listManaged().stream()
-                    .filter(c ->
-                            ours(c) && c.instanceId().filter(inst.id()::equals).isPresent())
-                    .map(ContainerSummary::id)
-                    .findFirst()
-                    .orElseThrow(() -> exists);
+        ContainerSpec spec = b.build();
+        String cid = null;
+        for (int attempt = 1; cid == null; attempt++) {
+            try {
+                cid = runtime.create(spec);
+            } catch (ContainerConflictException exists) {
+                ContainerSummary found = runtime.listManaged().stream()
+                        .filter(c -> ours(c)
+                                && c.instanceId().filter(inst.id()::equals).isPresent())
+                        .findFirst()
+                        .orElseThrow(() -> exists);
+                if (found.image().equals(spec.image()) || attempt >= 3) {
+                    cid = found.id();
+                } else {
+                    // made from another image than the record's (by another process that read the record before
+                    // a reinstall changed it): never adopt it, make the one the record describes
+                    runtime.remove(found.id(), true);
+                    pause(Duration.ofMillis(300L * attempt));
+                }
+            }
         }
         store.setContainer(inst.id(), cid);
         return cid;
+    }
+
+    /** Gives another process time to see the record as it is now; an interrupt ends the wait early. */
+    private static void pause(Duration d) {
+        try {
+            Thread.sleep(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** The container id, re-discovered from labels if the record lost it. */
