@@ -2,6 +2,7 @@ package dev.pier;
 
 import dev.pier.apitokens.ApiTokenRoutes;
 import dev.pier.audit.AuditRoutes;
+import dev.pier.backups.BackupRoutes;
 import dev.pier.db.DatabaseHealth;
 import dev.pier.errors.PierException;
 import dev.pier.errors.Reason;
@@ -79,6 +80,7 @@ public final class App {
         PanelInstanceRoutes panel = new PanelInstanceRoutes(core.instances, core.images, core.nodes, core.users);
         InstanceRoutes instances = new InstanceRoutes(core.instances, core.nodes);
         FileRoutes files = new FileRoutes(core.files);
+        BackupRoutes backups = new BackupRoutes(core.backups, instances::json);
         NodeRoutes nodes = new NodeRoutes(core.nodes);
         ImageRoutes images = new ImageRoutes(core.images);
         AuditRoutes audit = new AuditRoutes(core.audit);
@@ -238,7 +240,18 @@ public final class App {
                     put("/{id}/files/content", files::upload, Access.UPLOAD);
                     post("/{id}/files/move", files::move, Access.OPERATE);
                     post("/{id}/files/mkdir", files::mkdir, Access.OPERATE);
+                    // backups of its volume: managers and up (a backup holds all of its data)
+                    post("/{id}/backups", backups::create, Access.OPERATE);
+                    get("/{id}/backups", backups::list, Access.MANAGE_READ);
+                    get("/{id}/backups/{bid}", backups::get, Access.MANAGE_READ);
+                    get("/{id}/backups/{bid}/download", backups::download, Access.MANAGE_READ);
+                    delete("/{id}/backups/{bid}", backups::delete, Access.OPERATE);
+                    post("/{id}/backups/{bid}/restore", backups::restore, Access.OPERATE);
                 });
+                get("/api/v1/backups", backups::all, Access.MANAGE_READ);
+                get("/api/v1/backups/{bid}", backups::get, Access.MANAGE_READ);
+                get("/api/v1/backups/{bid}/download", backups::download, Access.MANAGE_READ);
+                delete("/api/v1/backups/{bid}", backups::delete, Access.OPERATE);
                 // the console socket: authenticated before the upgrade, by a header or a ticket
                 ws("/api/v1/instances/{id}/console", console::socket);
                 get("/api/v1/stats", live::allStats, Access.VIEW);
@@ -336,6 +349,19 @@ public final class App {
                 "Files: upload a file (path; the body is its bytes, with Content-Length)");
         o.describe("post", "/api/v1/instances/{id}/files/move", "Files: move or rename {from, to}");
         o.describe("post", "/api/v1/instances/{id}/files/mkdir", "Files: make a directory {path}");
+        o.describe("post", "/api/v1/instances/{id}/backups", "Backups: back the volume up {note?, live?} (202)");
+        o.describe("get", "/api/v1/instances/{id}/backups", "Backups: the instance's backups");
+        o.describe("get", "/api/v1/instances/{id}/backups/{bid}", "Backups: one backup");
+        o.describe("get", "/api/v1/instances/{id}/backups/{bid}/download", "Backups: the archive, streamed");
+        o.describe("delete", "/api/v1/instances/{id}/backups/{bid}", "Backups: delete one");
+        o.describe(
+                "post",
+                "/api/v1/instances/{id}/backups/{bid}/restore",
+                "Backups: replace the volume's data with the backup's (checksum checked first)");
+        o.describe("get", "/api/v1/backups", "Backups: every backup, also of deleted instances");
+        o.describe("get", "/api/v1/backups/{bid}", "Backups: one backup");
+        o.describe("get", "/api/v1/backups/{bid}/download", "Backups: the archive, streamed");
+        o.describe("delete", "/api/v1/backups/{bid}", "Backups: delete one");
         o.describe("get", "/api/v1/nodes", "Nodes: list");
         o.describe("post", "/api/v1/nodes", "Nodes: register a Docker engine");
         o.describe("get", "/api/v1/nodes/{id}", "Nodes: one node");

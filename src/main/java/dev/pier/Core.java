@@ -5,6 +5,7 @@ import dev.pier.auth.AuthService;
 import dev.pier.auth.LoginGuard;
 import dev.pier.auth.PasswordAuth;
 import dev.pier.auth.Passwords;
+import dev.pier.backups.BackupService;
 import dev.pier.config.Config;
 import dev.pier.config.ConfigException;
 import dev.pier.crypto.MasterKey;
@@ -68,6 +69,7 @@ public final class Core implements AutoCloseable {
     public final StatsService stats;
     public final ConsoleTickets tickets;
     public final FileService files;
+    public final BackupService backups;
 
     private Core(Config config, Clock clock, int poolSize, NodeService.RuntimeFactory runtimes) {
         this.config = config;
@@ -140,6 +142,17 @@ public final class Core implements AutoCloseable {
         this.stats = new StatsService(instances, nodes, clock, metrics);
         this.tickets = new ConsoleTickets(db.jdbi(), authenticator, audit, clock);
         this.files = new FileService(instances, nodes, images, audit, config.helperImage(), installation);
+        // backups are ordered (and pruned) by when they were made: the real time, never a clock a test moves
+        this.backups = new BackupService(
+                db.jdbi(),
+                instances,
+                nodes,
+                files,
+                audit,
+                Clock.systemUTC(),
+                config.backupStore(),
+                config.backupsKept());
+        instances.seedFrom(backups);
     }
 
     /** Everything a server needs; caches follow changes made by other processes. See {@link #startReconciler()}. */
@@ -163,6 +176,7 @@ public final class Core implements AutoCloseable {
     public void startReconciler() {
         reconciler.start(config.nodeCheck().toMillis(), config.reconcile().toMillis());
         events.start();
+        backups.start();
     }
 
     /** A short-lived CLI process: a small pool, no background work, no call to any Docker engine. */
@@ -185,6 +199,7 @@ public final class Core implements AutoCloseable {
         logs.close();
         stats.close();
         events.close();
+        backups.close();
         reconciler.close();
         nodes.close();
         changes.close();

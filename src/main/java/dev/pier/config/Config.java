@@ -41,6 +41,8 @@ import java.util.function.Consumer;
  * @param volumeGrace     how long the reconciler keeps a data volume that no instance owns before removing it
  * @param helperImage     the image of the throwaway containers that work on volumes (files): a shell with find,
  *                        stat and tar; pulled on a node that lacks it
+ * @param backupDir       where backups are kept; empty means {@code backups} in {@code dataDir}
+ * @param backupsKept     how many completed backups of one instance are kept, the newest
  */
 public record Config(
         int port,
@@ -68,7 +70,9 @@ public record Config(
         int maxKeysPerUser,
         Optional<Duration> maxKeyLifetime,
         Duration volumeGrace,
-        String helperImage) {
+        String helperImage,
+        Optional<Path> backupDir,
+        int backupsKept) {
 
     public static final int DEFAULT_PORT = 1337;
 
@@ -128,6 +132,15 @@ public record Config(
         require(
                 helperImage != null && !helperImage.isBlank() && helperImage.equals(helperImage.strip()),
                 "PIER_HELPER_IMAGE (helper_image) must be a Docker image reference, e.g. busybox:1.37");
+        require(backupDir != null, "PIER_BACKUP_DIR (backups.dir) must name a directory or be empty");
+        require(
+                backupsKept >= 1 && backupsKept <= 10_000,
+                "PIER_BACKUPS_KEEP (backups.keep) must be between 1 and 10000, got " + backupsKept);
+    }
+
+    /** Where backups are kept. */
+    public Path backupStore() {
+        return backupDir.orElse(dataDir.resolve("backups"));
     }
 
     /** The unix sockets nodes may use: those listed, and the one of {@code dockerHost}. */
@@ -167,7 +180,9 @@ public record Config(
                 100,
                 Optional.empty(),
                 Duration.ofHours(1),
-                DEFAULT_HELPER_IMAGE);
+                DEFAULT_HELPER_IMAGE,
+                Optional.empty(),
+                7);
     }
 
     /** The helper image unless told otherwise: BusyBox, a shell and the tools in about 4 MiB. */
@@ -262,6 +277,8 @@ public record Config(
         public Optional<Duration> maxKeyLifetime;
         public Duration volumeGrace;
         public String helperImage;
+        public Optional<Path> backupDir;
+        public int backupsKept;
 
         Builder(Config c) {
             port = c.port;
@@ -290,6 +307,8 @@ public record Config(
             maxKeyLifetime = c.maxKeyLifetime;
             volumeGrace = c.volumeGrace;
             helperImage = c.helperImage;
+            backupDir = c.backupDir;
+            backupsKept = c.backupsKept;
         }
 
         Config build() {
@@ -319,7 +338,9 @@ public record Config(
                     maxKeysPerUser,
                     maxKeyLifetime,
                     volumeGrace,
-                    helperImage);
+                    helperImage,
+                    backupDir,
+                    backupsKept);
         }
     }
 

@@ -53,7 +53,9 @@ public final class ConfigLoader {
             "PIER_MAX_KEYS_PER_USER", "max_keys_per_user",
             "PIER_MAX_KEY_LIFETIME_DAYS", "max_key_lifetime_days",
             "PIER_VOLUME_GRACE_MINUTES", "volumes.grace_minutes",
-            "PIER_HELPER_IMAGE", "helper_image");
+            "PIER_HELPER_IMAGE", "helper_image",
+            "PIER_BACKUP_DIR", "backups.dir",
+            "PIER_BACKUPS_KEEP", "backups.keep");
 
     /** Variables that are read before Java starts (the launcher) or by the logging set-up. */
     private static final List<String> OTHER_VARIABLES =
@@ -127,6 +129,11 @@ public final class ConfigLoader {
                     .map(Duration::ofMinutes)
                     .orElse(base.volumeGrace());
             b.helperImage = src.get("PIER_HELPER_IMAGE").map(String::strip).orElse(base.helperImage());
+            b.backupDir = src.get("PIER_BACKUP_DIR")
+                    .map(String::strip)
+                    .filter(s -> !s.isEmpty())
+                    .map(Path::of);
+            b.backupsKept = src.integer("PIER_BACKUPS_KEEP", 1, 10_000).orElse(base.backupsKept());
         });
     }
 

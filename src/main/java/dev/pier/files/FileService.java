@@ -293,6 +293,33 @@ public final class FileService {
         audited(actor, t, "delete", p.display(), () -> run(t, List.of("delete", p.relative()), SHORT_DEADLINE));
     }
 
+    /**
+     * For the instance's backups: archives its volume (gzip'd tar) into {@code out}, or replaces the
+     * volume's contents with the archive read from {@code in} ({@code length} bytes), or finishes (or drops)
+     * a replacement a crash cut short. No authorization here: the caller decided.
+     *
+     * @param restoreId names the restore's places in the volume, so that {@link Archive#RECOVER} finds them
+     * @return for {@link Archive#RECOVER}: "restored" when the new contents were put in place, "kept" when
+     *     the old ones were kept
+     */
+    public String archive(Instance inst, Archive op, String restoreId, InputStream in, long length, OutputStream out) {
+        Target t = target(inst.id());
+        List<String> args = switch (op) {
+            case BACKUP -> List.of("backup");
+            case RESTORE -> List.of("restore", restoreId);
+            case RECOVER -> List.of("recover", restoreId);
+        };
+        Sink sink = out == null ? Sink.collect(new ByteArrayOutputStream(), 0) : Sink.to(out);
+        return run(t, args, op == Archive.RESTORE ? in : null, length, sink, null);
+    }
+
+    /** What {@link #archive} does. */
+    public enum Archive {
+        BACKUP,
+        RESTORE,
+        RECOVER
+    }
+
     // ---- running the helper
 
     /** The instance, its node and volume, checked: it has a volume, is not being deleted, its node answers. */
@@ -367,6 +394,24 @@ public final class FileService {
                 }
             }
             return outcome;
+        }
+
+        static Sink to(OutputStream out) {
+            return new Sink() {
+                @Override
+                void stdout(byte[] bytes) {
+                    try {
+                        out.write(bytes);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+
+                @Override
+                boolean streams() {
+                    return false;
+                }
+            };
         }
 
         static Sink collect(ByteArrayOutputStream out, int max) {
@@ -523,6 +568,7 @@ public final class FileService {
             case "missing" -> new PierException.NotFound(message);
             case "exists", "short", "inside", "io" -> new PierException.Conflict(Reason.CONFLICT, message);
             case "link" -> new PierException.Invalid(message + "; Pier never follows symbolic links");
+            case "corrupt" -> new PierException.Unprocessable(Reason.INVALID_FIELD, message);
             default -> new PierException.Invalid(message);
         };
     }

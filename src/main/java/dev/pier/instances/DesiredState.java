@@ -14,7 +14,7 @@ public enum DesiredState {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    static DesiredState parse(String stored) {
+    public static DesiredState parse(String stored) {
         return valueOf(stored.toUpperCase(Locale.ROOT));
     }
 }

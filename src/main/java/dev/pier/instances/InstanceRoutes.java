@@ -58,9 +58,15 @@ public final class InstanceRoutes {
         ctx.json(json(instances.require(uuid(ctx.pathParam("id"), "id")), nodeNames()));
     }
 
+    /** An instance as this API shows it. */
+    public Map<String, Object> json(Instance i) {
+        return json(i, nodeNames());
+    }
+
     public void create(Context ctx) {
         Fields f = Fields.of(ctx);
         String owner = f.string("owner_id");
+        String backup = f.string("from_backup");
         Instance i = instances.deploy(
                 RequestContext.principal(ctx),
                 new InstanceService.DeployRequest(
@@ -75,7 +81,8 @@ public final class InstanceRoutes {
                         f.scalar("ports"),
                         Validation.port(f.whole("primary_port"), "primary_port"),
                         f.stringMap("variables"),
-                        f.bool("stdin")));
+                        f.bool("stdin")),
+                backup == null ? null : field(backup, "from_backup"));
         ctx.status(201).json(json(i, nodeNames()));
     }
 

@@ -96,8 +96,47 @@ public final class InstanceService {
             Map<String, String> variables,
             Boolean stdin) {}
 
+    /**
+     * Fills a new instance's volume before its container first starts (a deploy from a backup). Set once by
+     * the composition root: the backups depend on the instances, not the other way round.
+     */
+    public interface Seeder {
+        /** Refuses (4xx) a backup that cannot seed a deploy, before anything is recorded. */
+        void check(Principal actor, UUID backupId);
+
+        /** Puts the backup's data into the new instance's volume; its container exists and has not started. */
+        void seed(Principal actor, UUID backupId, Instance inst);
+    }
+
+    private volatile Seeder seeder;
+
+    public void seedFrom(Seeder seeder) {
+        this.seeder = seeder;
+    }
+
+    /** Runs {@code work} with the instance held as a user action holds it: no action or reconcile meanwhile. */
+    public <T> T holding(UUID id, java.util.function.Supplier<T> work) {
+        return locks.exclusive(id, work);
+    }
+
+    /** Records the desired state (a restore stops an instance and puts back what it wanted). */
+    public void setDesired(UUID id, DesiredState desired) {
+        store.setDesired(id, desired);
+    }
+
     public Instance deploy(Principal actor, DeployRequest req) {
+        return deploy(actor, req, null);
+    }
+
+    /** A deploy whose volume starts with the data of backup {@code fromBackup} (null: empty). */
+    public Instance deploy(Principal actor, DeployRequest req, UUID fromBackup) {
         Policy.require(actor, Role.MANAGER, Scope.WRITE);
+        if (fromBackup != null) {
+            if (seeder == null) {
+                throw new PierException.Invalid("this process cannot deploy from a backup");
+            }
+            seeder.check(actor, fromBackup);
+        }
         // 1. validate everything before touching Docker
         Image image = req.image() == null || req.image().isBlank()
                 ? images.defaultImage()
@@ -106,6 +145,10 @@ public final class InstanceService {
                 : images.resolve(req.image())
                         .orElseThrow(() -> new PierException.Invalid(
                                 "image '" + Validation.printable(req.image()) + "' is not registered"));
+        if (fromBackup != null && image.dataPath().isEmpty()) {
+            throw new PierException.Invalid(
+                    "image '" + image.name() + "' keeps no data: there is nowhere to restore " + "the backup to");
+        }
         Node node = placement.pickNode(req.node());
         String displayName = req.displayName() == null ? null : Names.displayName(req.displayName());
         String givenName = req.name() == null || req.name().isBlank() ? null : req.name();
@@ -179,6 +222,9 @@ public final class InstanceService {
                 try {
                     images.ensureOn(node, runtime, image.reference(), line -> {});
                     String cid = containers.create(runtime, store.require(id));
+                    if (fromBackup != null) {
+                        seeder.seed(actor, fromBackup, store.require(id));
+                    }
                     runtime.start(cid);
                     store.setObserved(id, ObservedState.RUNNING, null);
                     audit.record(actor.actor(), "instance.deploy", name, "success", cid);

@@ -106,6 +106,14 @@ public interface ContainerRuntime extends AutoCloseable {
     void restart(String containerId, Duration grace);
 
     /**
+     * Freezes a running container's processes (the engine's pause): they keep their memory and resume where
+     * they were with {@link #unpause}. A container that is not running is left as it is.
+     *
+     * @throws ContainerNotFoundException when it does not exist
+     */
+    void pause(String containerId);
+
+    /**
      * Resumes a container frozen by {@code docker pause}. A container that is not paused is left as it is.
      *
      * @throws ContainerNotFoundException when it does not exist

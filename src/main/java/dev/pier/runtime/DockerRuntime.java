@@ -358,6 +358,21 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
+    public void pause(String containerId) {
+        requireText(containerId, "containerId");
+        call("pause", containerId, () -> {
+            try {
+                docker.pauseContainerCmd(containerId).exec();
+            } catch (NotFoundException e) {
+                throw new ContainerNotFoundException(containerId, e);
+            } catch (ConflictException e) {
+                // "is not running" or "is already paused": nothing to freeze
+            }
+            return null;
+        });
+    }
+
+    @Override
     public void unpause(String containerId) {
         requireText(containerId, "containerId");
         call("unpause", containerId, () -> {

@@ -34,6 +34,31 @@ walk() {
 exists() {
     [ -e "$1" ] || [ -L "$1" ]
 }
+# A restore's places, by the restore's id: the archive is unpacked into $stage; then the old data is set
+# aside in $old, $mark says so, and the restored data comes up. Each step can be finished after a crash.
+places() {
+    stage="/v/.pier-restore-$1"
+    old="/v/.pier-old-$1"
+    mark="/v/.pier-swapped-$1"
+}
+# Moves every entry of directory $1 but $stage, $old and $mark into directory $2.
+move_all() {
+    for f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+        [ -e "$f" ] || [ -L "$f" ] || continue
+        case "$f" in "$stage" | "$old" | "$mark") continue ;; esac
+        mv -- "$f" "$2/" || fail io "cannot move $f"
+    done
+}
+# Sets the old data aside (again, after a crash), then brings the restored data up and drops the old.
+swap() {
+    if [ ! -e "$mark" ]; then
+        mkdir -p -- "$old" || fail io "cannot make room for the old data"
+        move_all /v "$old"
+        : > "$mark" || fail io "cannot mark the swap"
+    fi
+    move_all "$stage" /v
+    rmdir -- "$stage" && rm -rf -- "$old" && rm -f -- "$mark" || fail io "cannot clean up after the restore"
+}
 op=$1
 case "$op" in
     list)
@@ -90,6 +115,31 @@ case "$op" in
         exists "$p" || fail missing "no such file or directory"
         rm -rf -- "$p" || fail io "cannot delete all of it"
         echo "pier-ok" >&2
+        ;;
+    backup)
+        tar -czf - -C /v . || fail io "cannot archive the volume"
+        echo "pier-ok" >&2
+        ;;
+    restore)
+        places "$2"
+        rm -rf -- "$stage" "$old" "$mark"
+        mkdir -- "$stage" || fail io "cannot make room to unpack the archive"
+        if ! tar -xzf - -C "$stage"; then
+            rm -rf -- "$stage"
+            fail corrupt "the archive cannot be unpacked; the data was left as it was"
+        fi
+        swap
+        echo "pier-ok" >&2
+        ;;
+    recover)
+        places "$2"
+        if [ -e "$mark" ] || [ -d "$old" ]; then
+            swap
+            echo "pier-ok restored" >&2
+        else
+            rm -rf -- "$stage"
+            echo "pier-ok kept" >&2
+        fi
         ;;
     *)
         fail usage "unknown operation"

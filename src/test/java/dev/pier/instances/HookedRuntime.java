@@ -91,6 +91,11 @@ final class HookedRuntime implements ContainerRuntime {
     }
 
     @Override
+    public void pause(String containerId) {
+        delegate.pause(containerId);
+    }
+
+    @Override
     public void unpause(String containerId) {
         delegate.unpause(containerId);
     }

@@ -40,6 +40,7 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
         STOP,
         KILL,
         RESTART,
+        PAUSE,
         UNPAUSE,
         REMOVE,
         INSPECT,
@@ -277,6 +278,11 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
     @Override
     public void restart(String containerId, Duration grace) {
         around(Operation.RESTART, () -> delegate.restart(containerId, grace));
+    }
+
+    @Override
+    public void pause(String containerId) {
+        around(Operation.PAUSE, () -> delegate.pause(containerId));
     }
 
     @Override
