@@ -14,7 +14,7 @@ import java.util.UUID;
 interface BackupDao {
     String COLUMNS = """
             id, instance_id, instance_name, node_id, state, live, note, size_bytes, sha256, error, created_at,
-            completed_at, restore_into, restore_desired""";
+            completed_at, restore_into, restore_desired, restore_started""";
 
     @SqlQuery("SELECT " + COLUMNS + " FROM backups ORDER BY created_at, id")
     List<BackupRow> listAll();
@@ -28,8 +28,9 @@ interface BackupDao {
     @SqlQuery("SELECT " + COLUMNS + " FROM backups WHERE state IN ('pending', 'running')")
     List<BackupRow> unfinished();
 
-    @SqlQuery("SELECT " + COLUMNS + " FROM backups WHERE restore_into IS NOT NULL")
-    List<BackupRow> restoring();
+    /** Restores that began before {@code before} and have not ended. */
+    @SqlQuery("SELECT " + COLUMNS + " FROM backups WHERE restore_into IS NOT NULL AND restore_started < :before")
+    List<BackupRow> restoringSince(@Bind("before") Instant before);
 
     @SqlUpdate("""
             INSERT INTO backups (id, instance_id, instance_name, node_id, state, live, note, created_at)
@@ -57,11 +58,15 @@ interface BackupDao {
 
     /** A restore from it begins: which instance, and the desired state it goes back to. */
     @SqlUpdate("""
-            UPDATE backups SET restore_into = :instance, restore_desired = :desired
+            UPDATE backups SET restore_into = :instance, restore_desired = :desired, restore_started = :now
             WHERE id = :id AND restore_into IS NULL""")
-    int restoreStarted(@Bind("id") UUID id, @Bind("instance") UUID instanceId, @Bind("desired") String desired);
+    int restoreStarted(
+            @Bind("id") UUID id,
+            @Bind("instance") UUID instanceId,
+            @Bind("desired") String desired,
+            @Bind("now") Instant now);
 
-    @SqlUpdate("UPDATE backups SET restore_into = NULL, restore_desired = NULL WHERE id = :id")
+    @SqlUpdate("UPDATE backups SET restore_into = NULL, restore_desired = NULL, restore_started = NULL WHERE id = :id")
     int restoreEnded(@Bind("id") UUID id);
 
     @SqlUpdate("DELETE FROM backups WHERE id = :id")

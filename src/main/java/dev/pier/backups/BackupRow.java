@@ -18,7 +18,8 @@ record BackupRow(
         Instant createdAt,
         Instant completedAt,
         UUID restoreInto,
-        String restoreDesired) {
+        String restoreDesired,
+        Instant restoreStarted) {
 
     Backup toBackup() {
         return new Backup(

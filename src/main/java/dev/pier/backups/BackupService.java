@@ -71,8 +71,8 @@ public final class BackupService implements InstanceService.Seeder {
     private final int keep;
     private final ExecutorService work = Executors.newVirtualThreadPerTaskExecutor();
     private final Semaphore copying = new Semaphore(PARALLEL);
-    /** Backups this process restores from now (their restore_into is its own, not a crash's). */
-    private final java.util.Set<UUID> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** When this process began: restores that began before it were cut short by a stop. */
+    private final Instant startedAt;
 
     private final java.util.concurrent.ScheduledExecutorService recovery =
             Executors.newSingleThreadScheduledExecutor(r -> {
@@ -102,6 +102,7 @@ public final class BackupService implements InstanceService.Seeder {
         this.clock = clock;
         this.store = store;
         this.keep = keep;
+        this.startedAt = now();
     }
 
     // ---- backups
@@ -299,10 +300,9 @@ public final class BackupService implements InstanceService.Seeder {
             if (before == DesiredState.DELETED) {
                 throw new PierException.Conflict(Reason.CONFLICT, "instance '" + cur.name() + "' is being deleted");
             }
-            running.add(backupId);
-            if (jdbi.withHandle(h -> h.attach(BackupDao.class).restoreStarted(backupId, instanceId, before.wire()))
+            if (jdbi.withHandle(
+                            h -> h.attach(BackupDao.class).restoreStarted(backupId, instanceId, before.wire(), now()))
                     == 0) {
-                running.remove(backupId);
                 throw new PierException.Conflict(Reason.CONFLICT, "a restore from backup " + backupId + " is running");
             }
             try {
@@ -317,7 +317,6 @@ public final class BackupService implements InstanceService.Seeder {
             } finally {
                 instances.setDesired(instanceId, before);
                 jdbi.useHandle(h -> h.attach(BackupDao.class).restoreEnded(backupId));
-                running.remove(backupId);
                 if (before == DesiredState.RUNNING && !cur.suspended()) {
                     try {
                         instances.act(actor, instanceId, InstanceService.Action.START);
@@ -437,12 +436,10 @@ public final class BackupService implements InstanceService.Seeder {
 
     /** Finishes or undoes the restores a stopped process left, on nodes that answer; returns how many are left. */
     int recoverRestores() {
-        List<BackupRow> left = jdbi.withHandle(h -> h.attach(BackupDao.class).restoring());
+        // a restore that began since this process started is this process's own or a live CLI's
+        List<BackupRow> left = jdbi.withHandle(h -> h.attach(BackupDao.class).restoringSince(startedAt));
         int remaining = 0;
         for (BackupRow r : left) {
-            if (running.contains(r.id())) {
-                continue; // this process's own restore, in progress
-            }
             remaining++;
             UUID target = r.restoreInto();
             Optional<Instance> inst = instances.find(target);

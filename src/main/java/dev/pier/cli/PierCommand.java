@@ -38,6 +38,7 @@ public final class PierCommand implements Runnable {
         m.put("node", NodeCommand::new);
         m.put("image", ImageCommand::new);
         m.put("instance", InstanceCommand::new);
+        m.put("backup", BackupCommand::new);
         m.put("events", LiveCommands.Events::new);
         m.put("help", CommandLine.HelpCommand::new);
         return Collections.unmodifiableMap(m);

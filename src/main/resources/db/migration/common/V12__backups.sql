@@ -1,8 +1,9 @@
 -- Backups of instances' data volumes, kept in Pier's backup store (a directory; the file is <id>.tar.gz).
 -- A backup outlives its instance (a restore after a delete is what it is for): no foreign key, and the
--- instance's name is kept with it. While a restore from it runs, restore_into names the instance and
--- restore_desired the desired state that instance goes back to; a restore cut short by a crash is found
--- and finished by them at the next start.
+-- instance's name is kept with it. While a restore from it runs, restore_into names the instance,
+-- restore_desired the desired state that instance goes back to and restore_started when it began; a server
+-- finishes the restores that began before it started (a crash cut them short), never one that another
+-- process (the CLI) runs now.
 CREATE TABLE backups (
     id              UUID         PRIMARY KEY,
     instance_id     UUID         NOT NULL,
@@ -18,6 +19,7 @@ CREATE TABLE backups (
     completed_at    TIMESTAMP WITH TIME ZONE,
     restore_into    UUID,
     restore_desired VARCHAR(16),
+    restore_started TIMESTAMP WITH TIME ZONE,
     CONSTRAINT backups_state_valid CHECK (state IN ('pending', 'running', 'completed', 'failed'))
 );
 CREATE INDEX backups_instance ON backups (instance_id, created_at);

@@ -36,7 +36,7 @@ class DatabaseOutageTest {
         try (PostgresCluster pg = PostgresCluster.start();
                 ServerProcess server =
                         ServerProcess.onDatabase(pg.jdbcUrl(), Map.of("PIER_MAX_KEYS_PER_USER", "100000"))) {
-            String token = KillNineTest.ownerToken(server);
+            String token = server.ownerToken();
             Http http = server.http();
             String before = http.postJson(
                             "/api/v1/api_tokens", "{\"description\":\"before\"}", "Authorization", "Bearer " + token)

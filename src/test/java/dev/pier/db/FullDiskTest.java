@@ -35,7 +35,7 @@ class FullDiskTest {
             TestDatabases.requireOrSkip("cannot mount a tmpfs (needs root)");
         }
         try (ServerProcess server = ServerProcess.on(mount.resolve("data"), Map.of())) {
-            String token = KillNineTest.ownerToken(server);
+            String token = server.ownerToken();
             Http http = server.http();
             List<String> acknowledged = new ArrayList<>();
             acknowledged.add(create(http, token, "before").body());

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
 import dev.pier.Core;
-import dev.pier.auth.Totp;
 import dev.pier.instances.InstanceFixture;
 import dev.pier.instances.TestEngine;
 import dev.pier.security.Principal;
@@ -15,12 +14,10 @@ import dev.pier.support.ServerProcess;
 import dev.pier.support.TestDatabases;
 import dev.pier.users.Enrollment;
 import dev.pier.users.UserService;
-import org.bouncycastle.util.encoders.Base32;
 import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +44,7 @@ class KillNineTest {
     @Test
     void acknowledged_key_changes_survive_kill_9_under_load() throws Exception {
         try (ServerProcess server = ServerProcess.start(Map.of("PIER_MAX_KEYS_PER_USER", "100000"))) {
-            String token = ownerToken(server);
+            String token = server.ownerToken();
             Http http = server.http();
             // keys the clients will delete and disable while the server is killed
             List<Created> toDelete = new ArrayList<>();
@@ -154,14 +151,14 @@ class KillNineTest {
     @Test
     void a_revocation_acknowledged_just_before_kill_9_holds() throws Exception {
         try (ServerProcess server = ServerProcess.start()) {
-            String token = ownerToken(server);
+            String token = server.ownerToken();
             String viewer;
             Enrollment v;
             try (Core cli = server.cli()) {
                 v = cli.users.create(
                         Principal.system(), new UserService.NewUser(null, "revoked", Role.VIEWER, null, null));
             }
-            viewer = login(server.http(), v);
+            viewer = ServerProcess.login(server.http(), v);
             assertThat(server.http()
                             .get("/api/v1/droplet/list", "Authorization", "Bearer " + viewer)
                             .status())
@@ -183,7 +180,7 @@ class KillNineTest {
         // passes every second after the restart: an undone delete or a lost deploy shows within seconds
         try (ServerProcess server = ServerProcess.start(Map.of("PIER_RECONCILE_SECONDS", "1"));
                 DockerClient docker = TestEngine.connect()) {
-            String token = ownerToken(server);
+            String token = server.ownerToken();
             Http http = server.http();
             UUID installation;
             try (Core cli = server.cli()) {
@@ -274,7 +271,7 @@ class KillNineTest {
     @DatabaseFree // about the embedded store (PostgreSQL is another process)
     void the_embedded_store_listens_on_no_port() throws Exception {
         try (ServerProcess server = ServerProcess.start()) {
-            ownerToken(server); // the store has been written to
+            server.ownerToken(); // the store has been written to
             assertThat(server.listeningPorts()).containsExactly(server.port());
         }
     }
@@ -290,26 +287,4 @@ class KillNineTest {
     }
 
     /** An owner made from this process as the CLI does it (a second process on the store), logged in. */
-    static String ownerToken(ServerProcess server) {
-        Enrollment owner;
-        try (Core cli = server.cli()) {
-            owner = cli.users.create(
-                    Principal.system(), new UserService.NewUser(null, "owner", Role.OWNER, null, null));
-        }
-        return login(server.http(), owner);
-    }
-
-    static String login(Http http, Enrollment e) {
-        byte[] secret = Base32.decode(pad(e.secretBase32()));
-        String code = Totp.code(secret, Totp.step(Instant.now()));
-        Http.Response r = http.postJson(
-                "/api/v1/user/auth", "{\"username\":\"" + e.user().username() + "\",\"code\":\"" + code + "\"}");
-        assertThat(r.status()).as(r.body()).isEqualTo(200);
-        return r.json().get("access_token").asText();
-    }
-
-    private static String pad(String b32) {
-        int rem = b32.length() % 8;
-        return rem == 0 ? b32 : b32 + "=".repeat(8 - rem);
-    }
 }

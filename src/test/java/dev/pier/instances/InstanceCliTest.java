@@ -122,5 +122,24 @@ class InstanceCliTest {
         cli("instance", "cp", name + ":logs/out.txt", out.toString());
         assertThat(Files.readString(out)).isEqualTo("from-the-container\n");
         assertThat(pier.inspectInstance(id).getConfig().getImage()).isEqualTo(TestEngine.BUSYBOX);
+
+        // a backup made, listed, downloaded and restored by the CLI
+        StringWriter made = new StringWriter();
+        cli(made, "backup", "create", name, "--note", "by the cli");
+        assertThat(made.toString()).contains("completed");
+        String backup = made.toString().replaceAll("(?s).*Backup ([0-9a-f-]{36}) completed.*", "$1");
+        StringWriter listed = new StringWriter();
+        cli(listed, "backup", "list", name);
+        assertThat(listed.toString()).contains(backup, "completed", "by the cli");
+        java.nio.file.Path archive = dir.resolve("backup.tar.gz");
+        cli("backup", "download", backup, archive.toString());
+        assertThat(Files.size(archive)).isPositive();
+        pier.sh(id, "rm -rf /data/logs");
+        cli("backup", "restore", backup);
+        assertThat(pier.sh(id, "cat /data/logs/out.txt")).isEqualTo("from-the-container\n");
+        cli("backup", "delete", backup);
+        StringWriter none = new StringWriter();
+        cli(none, "backup", "list", name);
+        assertThat(none.toString()).doesNotContain(backup);
     }
 }

@@ -1,8 +1,14 @@
 package dev.pier.support;
 
 import dev.pier.Core;
+import dev.pier.auth.Totp;
 import dev.pier.config.Config;
 import dev.pier.config.ConfigLoader;
+import dev.pier.security.Principal;
+import dev.pier.security.Role;
+import dev.pier.users.Enrollment;
+import dev.pier.users.UserService;
+import org.bouncycastle.util.encoders.Base32;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -161,6 +167,28 @@ public final class ServerProcess implements AutoCloseable {
     /** The settings the process runs with, for opening its store from here. */
     public Config config() {
         return new ConfigLoader(environment()).load(new ConfigLoader.Overrides(null, dataDir, null, null));
+    }
+
+    /** Makes the owner through the CLI's store and logs it in with a real TOTP code; returns its access token. */
+    public String ownerToken() {
+        Enrollment owner;
+        try (Core cli = cli()) {
+            owner = cli.users.create(
+                    Principal.system(), new UserService.NewUser(null, "owner", Role.OWNER, null, null));
+        }
+        return login(http(), owner);
+    }
+
+    /** Logs a user in through the Matrix API with the current TOTP code; returns the access token. */
+    public static String login(Http http, Enrollment e) {
+        String b32 = e.secretBase32();
+        int rem = b32.length() % 8;
+        byte[] secret = Base32.decode(rem == 0 ? b32 : b32 + "=".repeat(8 - rem));
+        String code = Totp.code(secret, Totp.step(java.time.Instant.now()));
+        Http.Response r = http.postJson(
+                "/api/v1/user/auth", "{\"username\":\"" + e.user().username() + "\",\"code\":\"" + code + "\"}");
+        org.assertj.core.api.Assertions.assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return r.json().get("access_token").asText();
     }
 
     /** The store, opened as the CLI opens it (another process than the server). Close it after use. */
