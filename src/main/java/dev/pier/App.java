@@ -227,6 +227,7 @@ public final class App {
                     get("", instances::list, Access.VIEW);
                     post("", once.wrap(instances::create), Access.OPERATE);
                     get("/{id}", instances::get, Access.VIEW);
+                    patch("/{id}", instances::update, Access.OPERATE);
                     delete("/{id}", instances::delete, Access.OPERATE);
                     post("/{id}/actions", instances::action, Access.OPERATE);
                     get("/{id}/logs", live::logs, Access.VIEW);
@@ -334,6 +335,7 @@ public final class App {
         o.describe("get", "/api/v1/instances", "Instances: list (limit, offset, node, owner, state)");
         o.describe("post", "/api/v1/instances", "Instances: deploy");
         o.describe("get", "/api/v1/instances/{id}", "Instances: one instance");
+        o.describe("patch", "/api/v1/instances/{id}", "Instances: change the disk limit {disk_mib}");
         o.describe("delete", "/api/v1/instances/{id}", "Instances: delete (force=true for an offline node)");
         o.describe(
                 "post",

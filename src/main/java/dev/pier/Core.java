@@ -19,6 +19,7 @@ import dev.pier.http.Authenticator;
 import dev.pier.http.Idempotency;
 import dev.pier.images.ImageService;
 import dev.pier.instances.Containers;
+import dev.pier.instances.DiskLimits;
 import dev.pier.instances.InstanceLocks;
 import dev.pier.instances.InstanceService;
 import dev.pier.instances.InstanceStore;
@@ -69,6 +70,7 @@ public final class Core implements AutoCloseable {
     public final StatsService stats;
     public final ConsoleTickets tickets;
     public final FileService files;
+    public final DiskLimits disks;
     public final BackupService backups;
 
     private Core(Config config, Clock clock, int poolSize, NodeService.RuntimeFactory runtimes) {
@@ -116,6 +118,7 @@ public final class Core implements AutoCloseable {
         InstanceStore instanceStore = new InstanceStore(db.jdbi(), changes, clock);
         InstanceLocks instanceLocks = new InstanceLocks();
         Containers containers = new Containers(instanceStore, installation, config.logMaxMib() * 1024L * 1024L);
+        this.disks = new DiskLimits(instanceStore, instanceLocks, nodes, Clock.systemUTC());
         this.instances = new InstanceService(
                 instanceStore,
                 instanceLocks,
@@ -124,7 +127,8 @@ public final class Core implements AutoCloseable {
                 nodes,
                 images,
                 users,
-                audit);
+                audit,
+                disks);
         // restarts are timed against the containers' real runs, never a clock a test moves
         this.reconciler = new Reconciler(
                 instanceStore,
@@ -177,6 +181,7 @@ public final class Core implements AutoCloseable {
         reconciler.start(config.nodeCheck().toMillis(), config.reconcile().toMillis());
         events.start();
         backups.start();
+        disks.start();
     }
 
     /** A short-lived CLI process: a small pool, no background work, no call to any Docker engine. */
@@ -200,6 +205,7 @@ public final class Core implements AutoCloseable {
         stats.close();
         events.close();
         backups.close();
+        disks.close();
         reconciler.close();
         nodes.close();
         changes.close();

@@ -84,7 +84,7 @@ final class NodeCommand extends GroupCommand {
                             tls,
                             hostPorts == null ? null : HostPortRange.parse(hostPorts, "--host-ports")));
             out.println("Registered node " + n.name() + " (" + n.id() + ") at " + n.endpoint() + ": "
-                    + n.status().wire());
+                    + core.nodes.status(n).wire());
             return 0;
         }
     }

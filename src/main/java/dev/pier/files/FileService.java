@@ -233,11 +233,12 @@ public final class FileService {
             throw new PierException.Invalid("an upload needs its length (Content-Length)");
         }
         long limit = (long) t.instance().diskMib() << 20;
-        if (limit > 0 && length > limit) {
+        long used = instances.diskUsage(id).map(u -> u.bytes()).orElse(0L);
+        if (limit > 0 && used + length > limit) {
             throw new PierException.Invalid(
                     Reason.BODY_TOO_LARGE,
-                    "the file (" + length + " bytes) is larger than the instance's disk limit of "
-                            + t.instance().diskMib() + " MiB");
+                    "the file (" + length + " bytes) does not fit in the instance's disk limit of "
+                            + t.instance().diskMib() + " MiB (" + used + " bytes were in use at the last measure)");
         }
         String detail = audited(
                 actor,

@@ -14,6 +14,7 @@ import java.util.UUID;
  *                    it was deployed by its {@code name}
  * @param stdin       whether its container has an open stdin (a console); fixed at deploy
  * @param dataPath    where its data volume is mounted in its container; empty when it has no volume
+ * @param diskOver    its volume outgrew its disk limit: stopped, and it may not start until it is under it
  */
 public record Instance(
         UUID id,
@@ -35,6 +36,7 @@ public record Instance(
         DesiredState desiredState,
         ObservedState observedState,
         boolean suspended,
+        boolean diskOver,
         Optional<String> containerId,
         Optional<String> lastError,
         Restarts restarts,

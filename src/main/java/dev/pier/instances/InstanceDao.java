@@ -16,7 +16,7 @@ import java.util.UUID;
 interface InstanceDao {
     String COLUMNS = """
             id, name, display_name, owner_id, node_id, image_id, image_ref, command, memory_mib, disk_mib, cpu, ports,
-            primary_port, variables, stdin, data_path, desired_state, observed_state, observed_condition, suspended, container_id,
+            primary_port, variables, stdin, data_path, desired_state, observed_state, observed_condition, suspended, disk_over, container_id,
             last_error, exit_code, crashes, start_failures, next_attempt_at, created_at, updated_at""";
 
     @SqlQuery("SELECT " + COLUMNS + " FROM instances ORDER BY created_at, name")
@@ -94,6 +94,12 @@ interface InstanceDao {
             @Bind("command") @JsonColumn List<String> command,
             @Bind("dataPath") String dataPath,
             @Bind("now") Instant now);
+
+    @SqlUpdate("UPDATE instances SET disk_over = :over, updated_at = :now WHERE id = :id")
+    int setDiskOver(@Bind("id") UUID id, @Bind("over") boolean over, @Bind("now") Instant now);
+
+    @SqlUpdate("UPDATE instances SET disk_mib = :disk, updated_at = :now WHERE id = :id")
+    int setDiskMib(@Bind("id") UUID id, @Bind("disk") int diskMib, @Bind("now") Instant now);
 
     @SqlUpdate("UPDATE instances SET container_id = :cid, updated_at = :now WHERE id = :id")
     int setContainer(@Bind("id") UUID id, @Bind("cid") String containerId, @Bind("now") Instant now);

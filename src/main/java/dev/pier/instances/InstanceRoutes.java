@@ -86,6 +86,18 @@ public final class InstanceRoutes {
         ctx.status(201).json(json(i, nodeNames()));
     }
 
+    /** Changes what can be changed of a deployed instance: its disk limit. */
+    public void update(Context ctx) {
+        Fields f = Fields.of(ctx);
+        Long disk = f.whole("disk_mib");
+        if (disk == null) {
+            throw new PierException.Invalid("disk_mib is required (the only field an instance changes in place)");
+        }
+        ctx.json(json(
+                instances.setDiskLimit(RequestContext.principal(ctx), uuid(ctx.pathParam("id"), "id"), disk),
+                nodeNames()));
+    }
+
     public void delete(Context ctx) {
         instances.delete(
                 RequestContext.principal(ctx), uuid(ctx.pathParam("id"), "id"), "true".equals(ctx.queryParam("force")));
@@ -140,7 +152,7 @@ public final class InstanceRoutes {
         }
     }
 
-    static Map<String, Object> json(Instance i, Map<UUID, String> nodeNames) {
+    Map<String, Object> json(Instance i, Map<UUID, String> nodeNames) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", i.id().toString());
         m.put("name", i.name());
@@ -174,6 +186,10 @@ public final class InstanceRoutes {
         m.put("container_id", i.containerId().orElse(null));
         m.put("volume", i.volume().orElse(null));
         m.put("data_path", i.dataPath().orElse(null));
+        m.put(
+                "disk_used_bytes",
+                instances.diskUsage(i.id()).map(DiskLimits.Usage::bytes).orElse(null));
+        m.put("disk_over", i.diskOver());
         m.put("last_error", i.lastError().orElse(null));
         m.put("exit_code", i.restarts().lastExitCode().orElse(null));
         m.put("crashes", i.restarts().crashes());

@@ -53,6 +53,7 @@ public final class InstanceService {
     private final ImageService images;
     private final UserService users;
     private final AuditLog audit;
+    private final DiskLimits disks;
 
     public InstanceService(
             InstanceStore store,
@@ -62,7 +63,8 @@ public final class InstanceService {
             NodeService nodes,
             ImageService images,
             UserService users,
-            AuditLog audit) {
+            AuditLog audit,
+            DiskLimits disks) {
         this.store = store;
         this.locks = locks;
         this.placement = placement;
@@ -71,6 +73,54 @@ public final class InstanceService {
         this.images = images;
         this.users = users;
         this.audit = audit;
+        this.disks = disks;
+    }
+
+    /** What the instance's volume held at its last measure; empty before one or without a volume. */
+    public Optional<DiskLimits.Usage> diskUsage(UUID id) {
+        return disks.usage(id);
+    }
+
+    /**
+     * Changes the instance's disk limit (MiB; 0 for none), within what its node has left. A limit raised
+     * above what the volume was last measured to hold lets an instance stopped for its disk start again.
+     */
+    public Instance setDiskLimit(Principal actor, UUID id, long diskMib) {
+        Policy.require(actor, Role.MANAGER, Scope.WRITE);
+        if (diskMib < 0 || diskMib > Integer.MAX_VALUE) {
+            throw new PierException.Invalid("disk_mib must be a non-negative number of MiB");
+        }
+        Instance inst = store.require(id);
+        Node node = nodes.require(inst.nodeId());
+        return locks.exclusive(id, () -> {
+            store.inTransaction(dao -> {
+                dao.lockNode(node.id());
+                long others = dao.diskOnNode(node.id()) - store.require(id).diskMib();
+                if (others + diskMib > node.diskMib()) {
+                    throw new PierException.Conflict(
+                            Reason.CONFLICT,
+                            "node '" + node.name() + "' has " + (node.diskMib() - others) + " MiB of disk left; "
+                                    + diskMib + " MiB requested");
+                }
+                return dao.setDiskMib(id, (int) diskMib, store.now());
+            });
+            Instance cur = store.require(id);
+            long used = disks.usage(id).map(DiskLimits.Usage::bytes).orElse(0L);
+            if (cur.diskOver() && (diskMib == 0 || used <= diskMib << 20)) {
+                store.setDiskOver(id, false);
+            }
+            audit.record(actor.actor(), "instance.disk_limit", cur.name(), "success", diskMib + " MiB");
+            return store.require(id);
+        });
+    }
+
+    private static void requireUnderDiskLimit(Instance cur) {
+        if (cur.diskOver()) {
+            throw new PierException.Conflict(
+                    Reason.CONFLICT,
+                    "instance '" + cur.name() + "' is over its disk limit of " + cur.diskMib()
+                            + " MiB; free space in its volume or raise disk_mib, then start it");
+        }
     }
 
     /**
@@ -329,6 +379,7 @@ public final class InstanceService {
                 switch (action) {
                     case START -> {
                         requireNotSuspended(cur);
+                        requireUnderDiskLimit(cur);
                         store.setDesired(id, DesiredState.RUNNING);
                         containers.start(runtime, containers.of(runtime, cur));
                         store.started(id);
@@ -340,6 +391,7 @@ public final class InstanceService {
                     }
                     case RESTART -> {
                         requireNotSuspended(cur);
+                        requireUnderDiskLimit(cur);
                         store.setDesired(id, DesiredState.RUNNING);
                         runtime.restart(containers.of(runtime, cur), STOP_GRACE);
                         store.started(id);
@@ -351,6 +403,7 @@ public final class InstanceService {
                     }
                     case SUSPEND -> suspend(runtime, cur);
                     case UNSUSPEND -> {
+                        requireUnderDiskLimit(cur);
                         store.setSuspended(id, false, DesiredState.RUNNING);
                         containers.start(runtime, containers.of(runtime, cur));
                         store.started(id);

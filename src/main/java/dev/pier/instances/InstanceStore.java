@@ -85,6 +85,10 @@ public final class InstanceStore {
         write(dao -> dao.reinstalled(id, imageId, imageRef, command, dataPath, now()));
     }
 
+    void setDiskOver(UUID id, boolean over) {
+        write(dao -> dao.setDiskOver(id, over, now()));
+    }
+
     void markDeleting(UUID id) {
         write(dao -> dao.markDeleting(id, now()));
     }

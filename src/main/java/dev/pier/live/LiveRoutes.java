@@ -287,7 +287,7 @@ public final class LiveRoutes {
         ctx.json(body);
     }
 
-    static Map<String, Object> sampleJson(StatsService.Sample s) {
+    Map<String, Object> sampleJson(StatsService.Sample s) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("instance_id", s.instanceId().toString());
         m.put("ts", s.raw().time().toString());
@@ -300,6 +300,11 @@ public final class LiveRoutes {
         m.put("block_read_bytes", s.raw().blockReadBytes());
         m.put("block_write_bytes", s.raw().blockWriteBytes());
         m.put("pids", s.raw().pids());
+        // measured every minute, not with each sample: the engine walks the volume to measure it
+        instances.diskUsage(s.instanceId()).ifPresent(u -> {
+            m.put("disk_used_bytes", u.bytes());
+            m.put("disk_measured_at", u.at().toString());
+        });
         return m;
     }
 

@@ -78,7 +78,7 @@ public final class NodeRoutes {
         m.put("processor", n.processor());
         m.put("endpoint", n.endpoint());
         m.put("tls", n.tls());
-        m.put("status", n.status().wire());
+        m.put("status", nodes.status(n).wire());
         m.put("status_reason", nodes.statusReason(n).orElse(null));
         m.put("warnings", nodes.warnings(n));
         m.put("host_ports", n.hostPorts().toString());

@@ -297,6 +297,14 @@ public final class NodeService implements AutoCloseable {
         return find(id).orElseThrow(() -> new PierException.NotFound("node " + id + " not found"));
     }
 
+    /**
+     * The node's status as this process last found it; the stored one until it checked. (A check's write
+     * can fail while the database is busy: what the check found is still what the node is.)
+     */
+    public NodeStatus status(Node node) {
+        return statuses.getOrDefault(node.id(), node.status());
+    }
+
     /** The node's runtime, if the node is online; otherwise 503 at once, without trying the engine. */
     public ContainerRuntime onlineRuntime(Node node) {
         if (statuses.getOrDefault(node.id(), node.status()) == NodeStatus.OFFLINE) {

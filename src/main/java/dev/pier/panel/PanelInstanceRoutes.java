@@ -123,7 +123,7 @@ public final class PanelInstanceRoutes {
     }
 
     public void nodes(Context ctx) {
-        ctx.json(nodes.list().stream().map(PanelInstanceRoutes::json).toList());
+        ctx.json(nodes.list().stream().map(this::json).toList());
     }
 
     public void createNode(Context ctx) {
@@ -239,7 +239,7 @@ public final class PanelInstanceRoutes {
         return m;
     }
 
-    static Map<String, Object> json(Node n) {
+    private Map<String, Object> json(Node n) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("id", n.id().toString());
         m.put("name", n.name());
@@ -249,7 +249,7 @@ public final class PanelInstanceRoutes {
         m.put("processor", n.processor());
         m.put("address", n.address());
         m.put("port", n.port());
-        m.put("status", n.status().wire());
+        m.put("status", nodes.status(n).wire());
         return m;
     }
 }

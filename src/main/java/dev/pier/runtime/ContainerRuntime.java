@@ -151,6 +151,13 @@ public interface ContainerRuntime extends AutoCloseable {
     List<VolumeSummary> listManagedVolumes();
 
     /**
+     * The size in bytes of every volume on the engine, by name, as the engine measures it (its disk usage
+     * report, which walks the volumes: seconds on a busy node). A volume the engine could not measure is
+     * left out.
+     */
+    Map<String, Long> volumeSizes();
+
+    /**
      * The last {@code tail} lines of the container's output (stdout and stderr interleaved), at most
      * 1 MiB; the beginning is cut when it is longer.
      *

@@ -468,6 +468,29 @@ public final class DockerRuntime implements ContainerRuntime {
     }
 
     @Override
+    public Map<String, Long> volumeSizes() {
+        return call("measure volumes", "", () -> {
+            try (DockerHttpClient.Response r = get("/system/df?type=volume")) {
+                expectOk(r, "measure", "its volumes");
+                JsonNode answer;
+                try (InputStream body = r.getBody()) {
+                    answer = JSON.readTree(body);
+                }
+                Map<String, Long> sizes = new java.util.HashMap<>();
+                for (JsonNode v : answer.path("Volumes")) {
+                    long size = v.path("UsageData").path("Size").asLong(-1);
+                    if (v.hasNonNull("Name") && size >= 0) {
+                        sizes.put(v.get("Name").asText(), size);
+                    }
+                }
+                return sizes;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    @Override
     public List<VolumeSummary> listManagedVolumes() {
         return call("list volumes", "", () -> {
             List<InspectVolumeResponse> volumes = docker.listVolumesCmd()

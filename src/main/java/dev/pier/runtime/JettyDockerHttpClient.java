@@ -222,6 +222,10 @@ final class JettyDockerHttpClient implements DockerHttpClient {
             }
             return new Exchange(null, d.read(), null, Long.MAX_VALUE, MAX_LINE_BYTES, true, true);
         }
+        if (get && path.equals("/system/df")) {
+            // the engine walks every volume to measure it
+            return Exchange.call(d.read().multipliedBy(8), MAX_STREAM_BYTES);
+        }
         if (method.equalsIgnoreCase("POST") && STOP.matcher(path).matches()) {
             Duration grace = Duration.ofSeconds(queryInt(query, "t", 10));
             return Exchange.call(d.stop(grace), MAX_ANSWER_BYTES);

@@ -126,6 +126,11 @@ final class HookedRuntime implements ContainerRuntime {
     }
 
     @Override
+    public Map<String, Long> volumeSizes() {
+        return delegate.volumeSizes();
+    }
+
+    @Override
     public Attachment runHelper(HelperSpec spec) {
         return delegate.runHelper(spec);
     }

@@ -49,6 +49,7 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
         REMOVE_VOLUME,
         LIST_VOLUMES,
         RUN_HELPER,
+        VOLUME_SIZES,
         LOGS,
         READ_LOGS,
         READ_STATS,
@@ -313,6 +314,11 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
     @Override
     public void removeVolume(String name) {
         around(Operation.REMOVE_VOLUME, () -> delegate.removeVolume(name));
+    }
+
+    @Override
+    public Map<String, Long> volumeSizes() {
+        return around(Operation.VOLUME_SIZES, delegate::volumeSizes);
     }
 
     @Override
