@@ -206,6 +206,7 @@ public final class Core implements AutoCloseable {
         events.close();
         backups.close();
         disks.close();
+        files.close();
         reconciler.close();
         nodes.close();
         changes.close();

@@ -10,11 +10,13 @@ import dev.pier.instances.InstanceService;
 import dev.pier.nodes.Node;
 import dev.pier.nodes.NodeService;
 import dev.pier.runtime.Attachment;
+import dev.pier.runtime.ContainerNotFoundException;
 import dev.pier.runtime.ContainerRuntime;
 import dev.pier.runtime.ContainerRuntimeException;
 import dev.pier.runtime.HelperSpec;
 import dev.pier.runtime.ImageNotFoundException;
 import dev.pier.runtime.Output;
+import dev.pier.runtime.RuntimeOperationException;
 import dev.pier.runtime.RuntimeUnavailableException;
 import dev.pier.security.Policy;
 import dev.pier.security.Principal;
@@ -75,6 +77,7 @@ public final class FileService {
     private final AuditLog audit;
     private final String helperImage;
     private final Map<String, String> labels;
+    private final Map<String, String> warmLabels;
     private final Set<UUID> helperOnNode = ConcurrentHashMap.newKeySet();
     private final SecureRandom random = new SecureRandom();
     private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -99,7 +102,17 @@ public final class FileService {
         this.images = images;
         this.audit = audit;
         this.helperImage = helperImage;
-        this.labels = Map.of("pier.installation", installation.toString());
+        this.labels = Map.of("pier.installation", installation.toString(), "pier.helper-role", "job");
+        this.warmLabels = Map.of("pier.installation", installation.toString(), "pier.helper-role", "warm");
+        deadlines.scheduleWithFixedDelay(this::reapGuarded, 15, 15, TimeUnit.SECONDS);
+    }
+
+    private void reapGuarded() {
+        try {
+            reap();
+        } catch (RuntimeException e) {
+            log.warn("removing idle file helpers failed: {}", e.toString());
+        }
     }
 
     /** One entry of a directory. {@code type} is file, directory, symlink or other; {@code mode} octal. */
@@ -112,7 +125,14 @@ public final class FileService {
         VolumePath p = VolumePath.parse(path);
         String nonce = nonce();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        run(t, List.of("list", p.relative(), nonce), null, -1, Sink.collect(out, MAX_LISTING_BYTES), SHORT_DEADLINE);
+        run(
+                t,
+                List.of("list", p.relative(), nonce),
+                null,
+                -1,
+                Sink.collect(out, MAX_LISTING_BYTES),
+                SHORT_DEADLINE,
+                true);
         String prefix = HelperSpec.MOUNT + (p.root() ? "" : "/" + p.relative()) + "/";
         List<Entry> entries = new ArrayList<>();
         for (String record : out.toString(StandardCharsets.UTF_8).split(nonce + "\n")) {
@@ -357,8 +377,13 @@ public final class FileService {
         }
     }
 
+    /** A short operation (mkdir, move, delete): in the volume's warm helper. */
     private String run(Target t, List<String> args, Duration deadline) {
-        return run(t, args, null, -1, Sink.collect(new ByteArrayOutputStream(), 0), deadline);
+        return run(t, args, null, -1, Sink.collect(new ByteArrayOutputStream(), 0), deadline, true);
+    }
+
+    private String run(Target t, List<String> args, InputStream in, long length, Sink sink, Duration deadline) {
+        return run(t, args, in, length, sink, deadline, false);
     }
 
     /**
@@ -439,11 +464,22 @@ public final class FileService {
      * "pier-ok"; a "pier-err" is thrown in Pier's words. A streaming sink gets the helper when it said it may
      * go on, and this returns null at once after that.
      */
-    private String run(Target t, List<String> args, InputStream in, long length, Sink sink, Duration deadline) {
+    /**
+     * @param warm run it in the volume's warm helper (an exec: no container to make) rather than in a helper
+     *             of its own; for short operations without input
+     */
+    private String run(
+            Target t, List<String> args, InputStream in, long length, Sink sink, Duration deadline, boolean warm) {
         List<String> command = new ArrayList<>(List.of("/bin/sh", "-c", SCRIPT, "pier"));
         command.addAll(args);
-        HelperSpec spec = new HelperSpec(helperImage, t.volume(), command, in != null, labels);
-        Attachment helper = start(t, spec);
+        Warm held = null;
+        Attachment helper;
+        if (warm) {
+            held = warmHelper(t, command);
+            helper = held.attachment;
+        } else {
+            helper = start(t, new HelperSpec(helperImage, t.volume(), command, in != null, labels));
+        }
         ScheduledFuture<?> timer =
                 deadline == null ? null : deadlines.schedule(helper::close, deadline.toMillis(), TimeUnit.MILLISECONDS);
         boolean handedOver = false;
@@ -493,11 +529,114 @@ public final class FileService {
             if (!handedOver) {
                 helper.close();
             }
+            if (held != null) {
+                held.helper.busy.decrementAndGet();
+                held.helper.used.set(System.nanoTime());
+            }
         }
     }
 
-    /** Starts the helper, putting its image on the node first when it is not there. */
+    // ---- warm helpers: one kept up per volume for short operations, for a while
+
+    /** How long a warm helper without work is kept. */
+    static final Duration WARM_IDLE = Duration.ofSeconds(60);
+    /** How long a warm helper takes new work; its sleep outlasts that by the longest short operation. */
+    static final Duration WARM_LIFE = Duration.ofMinutes(5);
+
+    private static final List<String> WARM_COMMAND = List.of(
+            "sleep", Long.toString(WARM_LIFE.plus(SHORT_DEADLINE).plusMinutes(1).toSeconds()));
+
+    private final Map<String, Helper> warm = new ConcurrentHashMap<>();
+
+    /** A warm helper: its container, when it was made and last used, and the commands running in it. */
+    private record Helper(
+            ContainerRuntime runtime,
+            String containerId,
+            long born,
+            java.util.concurrent.atomic.AtomicLong used,
+            java.util.concurrent.atomic.AtomicInteger busy) {}
+
+    private record Warm(Helper helper, Attachment attachment) {}
+
+    /**
+     * Runs {@code command} in the volume's warm helper, made when there is none (or it is too old to take
+     * work: it is left to end by itself). A helper gone meanwhile (reaped, or removed with its volume) is
+     * made again, once.
+     */
+    private Warm warmHelper(Target t, List<String> command) {
+        String key = t.node().id() + "/" + t.volume();
+        for (int attempt = 1; ; attempt++) {
+            Helper h = warm.compute(
+                    key,
+                    (k, cur) -> cur != null && System.nanoTime() - cur.born() < WARM_LIFE.toNanos()
+                            ? cur
+                            : withHelperImage(t, () -> {
+                                long now = System.nanoTime();
+                                String id = t.runtime()
+                                        .startHelper(new HelperSpec(
+                                                helperImage, t.volume(), WARM_COMMAND, false, warmLabels));
+                                return new Helper(
+                                        t.runtime(),
+                                        id,
+                                        now,
+                                        new java.util.concurrent.atomic.AtomicLong(now),
+                                        new java.util.concurrent.atomic.AtomicInteger());
+                            }));
+            h.busy().incrementAndGet();
+            try {
+                return new Warm(h, t.runtime().execInHelper(h.containerId(), command));
+            } catch (ContainerNotFoundException | RuntimeOperationException gone) {
+                h.busy().decrementAndGet();
+                warm.remove(key, h);
+                if (attempt >= 2) {
+                    throw gone;
+                }
+            } catch (RuntimeException e) {
+                h.busy().decrementAndGet();
+                throw e;
+            }
+        }
+    }
+
+    /** Removes the warm helpers that had no work for {@link #WARM_IDLE}, and forgets those past their life. */
+    private void reap() {
+        long now = System.nanoTime();
+        for (Map.Entry<String, Helper> e : warm.entrySet()) {
+            Helper h = e.getValue();
+            boolean idle = h.busy().get() == 0 && now - h.used().get() > WARM_IDLE.toNanos();
+            if (idle && warm.remove(e.getKey(), h)) {
+                removeQuietly(h);
+            } else if (now - h.born() > WARM_LIFE.toNanos()) {
+                // it ends by itself once the work it has is done
+                warm.remove(e.getKey(), h);
+            }
+        }
+    }
+
+    private static void removeQuietly(Helper h) {
+        try {
+            h.runtime().remove(h.containerId(), true);
+        } catch (RuntimeException e) {
+            log.debug("could not remove warm helper {}: {}", h.containerId(), e.toString());
+        }
+    }
+
+    /** Removes every warm helper (a server stopping). */
+    public void close() {
+        deadlines.shutdownNow();
+        for (Helper h : warm.values()) {
+            removeQuietly(h);
+        }
+        warm.clear();
+    }
+
+    /** Starts a helper of its own for one operation. */
     private Attachment start(Target t, HelperSpec spec) {
+        return withHelperImage(t, () -> t.runtime().runHelper(spec));
+    }
+
+    /** Runs {@code make} (which makes a helper), putting the helper image on the node first when it is not there. */
+    private <T> T withHelperImage(Target t, java.util.function.Supplier<T> make) {
         try {
             if (helperOnNode.add(t.node().id())) {
                 try {
@@ -508,11 +647,11 @@ public final class FileService {
                 }
             }
             try {
-                return t.runtime().runHelper(spec);
+                return make.get();
             } catch (ImageNotFoundException gone) {
                 // removed from the node since: pull it again, once
                 images.ensureOn(t.node(), t.runtime(), helperImage, line -> {});
-                return t.runtime().runHelper(spec);
+                return make.get();
             }
         } catch (PierException.Invalid e) {
             throw new PierException.Unavailable(

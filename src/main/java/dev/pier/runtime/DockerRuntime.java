@@ -455,15 +455,28 @@ public final class DockerRuntime implements ContainerRuntime {
     public void removeVolume(String name) {
         requireText(name, "name");
         call("remove volume", name, () -> {
-            try {
-                docker.removeVolumeCmd(name).exec();
-            } catch (NotFoundException e) {
-                // already gone
-            } catch (ConflictException e) {
-                logAnswer("remove volume", name, e.getHttpStatus(), engineMessage(e));
-                throw new ContainerConflictException("volume " + name + " is in use by a container", e);
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    docker.removeVolumeCmd(name).exec();
+                    return null;
+                } catch (NotFoundException e) {
+                    return null; // already gone
+                } catch (ConflictException e) {
+                    // helpers are throwaway: one kept up for quick file operations does not keep a volume
+                    List<Container> helpers = docker.listContainersCmd()
+                            .withShowAll(true)
+                            .withLabelFilter(Map.of(PierLabels.HELPER, "true"))
+                            .withVolumeFilter(List.of(name))
+                            .exec();
+                    if (attempt > 1 || helpers.isEmpty()) {
+                        logAnswer("remove volume", name, e.getHttpStatus(), engineMessage(e));
+                        throw new ContainerConflictException("volume " + name + " is in use by a container", e);
+                    }
+                    for (Container h : helpers) {
+                        remove(h.getId(), true);
+                    }
+                }
             }
-            return null;
         });
     }
 
@@ -684,6 +697,75 @@ public final class DockerRuntime implements ContainerRuntime {
 
     @Override
     public Attachment runHelper(HelperSpec spec) {
+        String id = createHelper(spec);
+        DockerAttachment attachment;
+        try {
+            // a helper whose attachment closes has no more use: gone (with its command, if that still runs)
+            attachment = call(
+                    "attach to helper",
+                    id,
+                    () -> hijackAttach(id, spec.stdin(), false, a -> {
+                        attachments.remove(a);
+                        Thread.ofVirtual().name("pier-helper-remove").start(() -> removeQuietly(id));
+                    }));
+            start(id);
+        } catch (RuntimeException e) {
+            removeQuietly(id);
+            throw e;
+        }
+        return registered(attachment);
+    }
+
+    @Override
+    public String startHelper(HelperSpec spec) {
+        String id = createHelper(spec);
+        try {
+            start(id);
+        } catch (RuntimeException e) {
+            removeQuietly(id);
+            throw e;
+        }
+        return id;
+    }
+
+    @Override
+    public Attachment execInHelper(String containerId, List<String> command) {
+        requireText(containerId, "containerId");
+        DockerAttachment attachment = call("run in helper", containerId, () -> {
+            String exec;
+            try {
+                exec = docker.execCreateCmd(containerId)
+                        .withCmd(command.toArray(String[]::new))
+                        .withUser("0:0")
+                        .withAttachStdin(false)
+                        .withAttachStdout(true)
+                        .withAttachStderr(true)
+                        .withTty(false)
+                        .exec()
+                        .getId();
+            } catch (NotFoundException e) {
+                throw new ContainerNotFoundException(containerId, e);
+            } catch (ConflictException e) {
+                throw new RuntimeOperationException("helper " + containerId + " is not running", e);
+            }
+            JettyDockerHttpClient.Hijacked h = http.hijack(
+                    "/exec/" + pathSegment(exec) + "/start",
+                    "{\"Detach\":false,\"Tty\":false}".getBytes(StandardCharsets.US_ASCII));
+            if (!h.upgraded()) {
+                logAnswer("run in helper", containerId, h.status(), answerMessage(h.refusal()));
+                if (h.status() == 404) {
+                    throw new ContainerNotFoundException(containerId);
+                }
+                throw new RuntimeOperationException("the node refused to run a command in helper " + containerId
+                        + " (HTTP " + h.status() + "); the server log has its answer");
+            }
+            return new DockerAttachment(this, containerId, h, false, false, attachments::remove);
+        });
+        return registered(attachment);
+    }
+
+    /** Creates (does not start) a helper container: see {@link ContainerRuntime#runHelper}. */
+    private String createHelper(HelperSpec spec) {
         Objects.requireNonNull(spec, "spec");
         Map<String, String> labels = new java.util.LinkedHashMap<>(spec.labels());
         labels.put(PierLabels.HELPER, "true");
@@ -731,22 +813,7 @@ public final class DockerRuntime implements ContainerRuntime {
                 throw new ImageNotFoundException(spec.image(), "not on the node", e);
             }
         });
-        DockerAttachment attachment;
-        try {
-            // a helper whose attachment closes has no more use: gone (with its command, if that still runs)
-            attachment = call(
-                    "attach to helper",
-                    id,
-                    () -> hijackAttach(id, spec.stdin(), false, a -> {
-                        attachments.remove(a);
-                        Thread.ofVirtual().name("pier-helper-remove").start(() -> removeQuietly(id));
-                    }));
-            start(id);
-        } catch (RuntimeException e) {
-            removeQuietly(id);
-            throw e;
-        }
-        return registered(attachment);
+        return id;
     }
 
     /** Removes a container, whatever its state, for a failure path; a failure to do so is only logged. */

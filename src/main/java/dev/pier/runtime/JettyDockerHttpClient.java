@@ -338,6 +338,11 @@ final class JettyDockerHttpClient implements DockerHttpClient {
      * @throws UncheckedIOException as {@link #execute} does
      */
     Hijacked hijack(String pathAndQuery) {
+        return hijack(pathAndQuery, null);
+    }
+
+    /** As {@link #hijack(String)}, with a JSON body (an exec's start takes its options in one). */
+    Hijacked hijack(String pathAndQuery, byte[] json) {
         RawConnection c;
         try {
             c = connect();
@@ -351,11 +356,15 @@ final class JettyDockerHttpClient implements DockerHttpClient {
                     + "User-Agent: Pier\r\n"
                     + "Connection: Upgrade\r\n"
                     + "Upgrade: tcp\r\n"
+                    + (json == null ? "" : "Content-Type: application/json\r\nContent-Length: " + json.length + "\r\n")
                     + "\r\n";
             Watchdog w = new Watchdog(c, endpoint.deadlines().read());
             Hijacked answer;
             try {
                 c.write(head.getBytes(StandardCharsets.US_ASCII));
+                if (json != null) {
+                    c.write(json);
+                }
                 answer = readAnswer(c);
             } catch (IOException | RuntimeException e) {
                 if (!w.cancel()) {

@@ -60,7 +60,13 @@ class BackupKillTest {
 
     private static boolean helperRunning(DockerClient docker, UUID installation) {
         return !docker.listContainersCmd()
-                .withLabelFilter(Map.of("dev.pier.helper", "true", "pier.installation", installation.toString()))
+                .withLabelFilter(Map.of(
+                        "dev.pier.helper",
+                        "true",
+                        "pier.installation",
+                        installation.toString(),
+                        "pier.helper-role",
+                        "job"))
                 .exec()
                 .isEmpty();
     }

@@ -131,6 +131,16 @@ final class HookedRuntime implements ContainerRuntime {
     }
 
     @Override
+    public String startHelper(HelperSpec spec) {
+        return delegate.startHelper(spec);
+    }
+
+    @Override
+    public Attachment execInHelper(String containerId, List<String> command) {
+        return delegate.execInHelper(containerId, command);
+    }
+
+    @Override
     public Attachment runHelper(HelperSpec spec) {
         return delegate.runHelper(spec);
     }

@@ -167,6 +167,16 @@ class InstanceDataTest {
         String id = pier.deployQuiet("gone").path("id").asText();
         writeToken(id);
         assertThat(TestEngine.volume(pier.docker, "pier-data-" + id)).isPresent();
+        // a listing leaves a warm helper on the volume for a while: it does not keep the volume
+        assertThat(http().get("/api/v1/instances/" + id + "/files", bearer(pier.manager))
+                        .status())
+                .isEqualTo(200);
+        assertThat(pier.docker
+                        .listContainersCmd()
+                        .withLabelFilter(Map.of("pier.helper-role", "warm"))
+                        .withVolumeFilter(List.of("pier-data-" + id))
+                        .exec())
+                .hasSize(1);
 
         Http.Response d = http().delete("/api/v1/instances/" + id, bearer(pier.manager));
         assertThat(d.status()).as(d.body()).isEqualTo(204);

@@ -49,6 +49,8 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
         REMOVE_VOLUME,
         LIST_VOLUMES,
         RUN_HELPER,
+        START_HELPER,
+        EXEC_IN_HELPER,
         VOLUME_SIZES,
         LOGS,
         READ_LOGS,
@@ -319,6 +321,16 @@ public final class FaultInjectingRuntime implements ContainerRuntime {
     @Override
     public Map<String, Long> volumeSizes() {
         return around(Operation.VOLUME_SIZES, delegate::volumeSizes);
+    }
+
+    @Override
+    public String startHelper(HelperSpec spec) {
+        return around(Operation.START_HELPER, () -> delegate.startHelper(spec));
+    }
+
+    @Override
+    public Attachment execInHelper(String containerId, List<String> command) {
+        return around(Operation.EXEC_IN_HELPER, () -> delegate.execInHelper(containerId, command));
     }
 
     @Override
