@@ -169,6 +169,7 @@ public final class Core implements AutoCloseable {
         Core core = new Core(config, clock, 16, runtimes);
         core.changes.start(config.cachePoll());
         core.nodes.ensureLocal(config.dataDir(), config.dockerHost());
+        core.backups.failUnfinished();
         return core;
     }
 

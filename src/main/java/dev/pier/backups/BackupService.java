@@ -411,16 +411,23 @@ public final class BackupService implements InstanceService.Seeder {
     // ---- after a restart
 
     /**
-     * For a server, once: ends what a stopped process left. Unfinished backups fail now (their partial files
-     * go); unfinished restores are finished or undone in their volumes, and their instances want again what
-     * they wanted, as soon as their nodes answer (looked at every few seconds until none is left).
+     * For a server, before it answers anything: the backups a stopped process left unfinished fail (their
+     * partial files go), so that no client ever sees one stuck in running.
      */
-    public void start() {
+    public void failUnfinished() {
         for (BackupRow r : jdbi.withHandle(h -> h.attach(BackupDao.class).unfinished())) {
             fail(r.id(), "Pier stopped while the backup was being made");
             deleteQuietly(part(r.id()));
             log.info("backup {} of {} failed: Pier stopped while it was being made", r.id(), r.instanceName());
         }
+    }
+
+    /**
+     * For a server, once its nodes are being checked: the restores a stopped process left unfinished are
+     * finished or undone in their volumes, and their instances want again what they wanted, as soon as their
+     * nodes answer (looked at every few seconds).
+     */
+    public void start() {
         recovery.scheduleWithFixedDelay(
                 () -> {
                     try {
