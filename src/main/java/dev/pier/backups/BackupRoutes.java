@@ -14,14 +14,15 @@ import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Function;
 
 /** Backups under {@code /api/v1/instances/{id}/backups} and {@code /api/v1/backups}: a thin adapter on {@link BackupService}. */
 public final class BackupRoutes {
     private final BackupService backups;
-    private final java.util.function.Function<Instance, Object> instanceJson;
+    private final Function<Instance, Object> instanceJson;
 
     /** @param instanceJson how the native API shows an instance (a restore answers with it) */
-    public BackupRoutes(BackupService backups, java.util.function.Function<Instance, Object> instanceJson) {
+    public BackupRoutes(BackupService backups, Function<Instance, Object> instanceJson) {
         this.backups = backups;
         this.instanceJson = instanceJson;
     }
@@ -78,18 +79,16 @@ public final class BackupRoutes {
         ctx.status(204);
     }
 
+    /** Restores into the instance of the path a backup of any instance (a copy of another's data). */
     public void restore(Context ctx) {
-        Backup b = backup(ctx);
-        Instance i = backups.restore(RequestContext.principal(ctx), id(ctx, "id"), b.id());
+        Instance i = backups.restore(RequestContext.principal(ctx), id(ctx, "id"), id(ctx, "bid"));
         ctx.json(instanceJson.apply(i));
     }
 
     /** The backup in the path; under an instance's path, one of that instance's (or 404). */
     private Backup backup(Context ctx) {
         Backup b = backups.get(RequestContext.principal(ctx), id(ctx, "bid"));
-        if (ctx.pathParamMap().containsKey("id")
-                && !b.instanceId().equals(id(ctx, "id"))
-                && !ctx.path().endsWith("/restore")) {
+        if (ctx.pathParamMap().containsKey("id") && !b.instanceId().equals(id(ctx, "id"))) {
             throw new PierException.NotFound("backup " + b.id() + " is not one of this instance's");
         }
         return b;

@@ -34,6 +34,7 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HexFormat;
@@ -42,6 +43,7 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
@@ -74,12 +76,11 @@ public final class BackupService implements InstanceService.Seeder {
     /** When this process began: restores that began before it were cut short by a stop. */
     private final Instant startedAt;
 
-    private final java.util.concurrent.ScheduledExecutorService recovery =
-            Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "pier-restore-recovery");
-                t.setDaemon(true);
-                return t;
-            });
+    private final ScheduledExecutorService recovery = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "pier-restore-recovery");
+        t.setDaemon(true);
+        return t;
+    });
 
     /**
      * @param store where backups are kept ({@code PIER_BACKUP_DIR})
@@ -344,7 +345,7 @@ public final class BackupService implements InstanceService.Seeder {
     }
 
     /** Waits until the backup is completed or failed (the CLI waits for its own backups); returns it then. */
-    public Backup await(UUID id, java.time.Duration atMost) {
+    public Backup await(UUID id, Duration atMost) {
         long until = System.nanoTime() + atMost.toNanos();
         while (true) {
             Backup b = require(id);

@@ -47,7 +47,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * An instance's files, in its data volume, for managers and up. Every operation runs in a throwaway helper
@@ -550,11 +553,7 @@ public final class FileService {
 
     /** A warm helper: its container, when it was made and last used, and the commands running in it. */
     private record Helper(
-            ContainerRuntime runtime,
-            String containerId,
-            long born,
-            java.util.concurrent.atomic.AtomicLong used,
-            java.util.concurrent.atomic.AtomicInteger busy) {}
+            ContainerRuntime runtime, String containerId, long born, AtomicLong used, AtomicInteger busy) {}
 
     private record Warm(Helper helper, Attachment attachment) {}
 
@@ -575,12 +574,7 @@ public final class FileService {
                                 String id = t.runtime()
                                         .startHelper(new HelperSpec(
                                                 helperImage, t.volume(), WARM_COMMAND, false, warmLabels));
-                                return new Helper(
-                                        t.runtime(),
-                                        id,
-                                        now,
-                                        new java.util.concurrent.atomic.AtomicLong(now),
-                                        new java.util.concurrent.atomic.AtomicInteger());
+                                return new Helper(t.runtime(), id, now, new AtomicLong(now), new AtomicInteger());
                             }));
             h.busy().incrementAndGet();
             try {
@@ -636,7 +630,7 @@ public final class FileService {
     }
 
     /** Runs {@code make} (which makes a helper), putting the helper image on the node first when it is not there. */
-    private <T> T withHelperImage(Target t, java.util.function.Supplier<T> make) {
+    private <T> T withHelperImage(Target t, Supplier<T> make) {
         try {
             if (helperOnNode.add(t.node().id())) {
                 try {

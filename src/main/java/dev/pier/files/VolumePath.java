@@ -2,6 +2,7 @@ package dev.pier.files;
 
 import dev.pier.errors.PierException;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -35,7 +36,7 @@ record VolumePath(List<String> segments) {
             if (seg.equals("..")) {
                 throw new PierException.Invalid("path must not contain '..': paths are inside the instance's volume");
             }
-            if (seg.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+            if (seg.getBytes(StandardCharsets.UTF_8).length > 255) {
                 throw new PierException.Invalid("a name in the path is longer than 255 bytes");
             }
             out.add(seg);

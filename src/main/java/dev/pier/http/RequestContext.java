@@ -39,8 +39,7 @@ public final class RequestContext {
      * Uploads, by their path: the size check runs before a route is matched. The route's own {@link Access}
      * ({@link Access#UPLOAD}) still decides who may send one.
      */
-    private static final java.util.regex.Pattern UPLOAD =
-            java.util.regex.Pattern.compile("^/api/v1/instances/[^/]+/files/content$");
+    private static final Pattern UPLOAD = Pattern.compile("^/api/v1/instances/[^/]+/files/content$");
 
     private static boolean upload(Context ctx) {
         return "PUT".equals(ctx.method().name()) && UPLOAD.matcher(ctx.path()).matches();

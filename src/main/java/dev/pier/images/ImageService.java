@@ -25,12 +25,14 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Images (templates): an admin registers a Docker reference with default command, ports and variables.
@@ -303,10 +305,9 @@ public final class ImageService {
         boolean printable = path.chars().allMatch(c -> c >= 0x20 && c != 0x7f && c != ':' && c != ',');
         boolean normalized = path.startsWith("/")
                 && !path.endsWith("/")
-                && java.util.Arrays.stream(path.substring(1).split("/", -1))
+                && Arrays.stream(path.substring(1).split("/", -1))
                         .noneMatch(seg -> seg.isEmpty() || seg.equals(".") || seg.equals(".."));
-        boolean kernel = java.util.stream.Stream.of("/proc", "/sys", "/dev")
-                .anyMatch(k -> path.equals(k) || path.startsWith(k + "/"));
+        boolean kernel = Stream.of("/proc", "/sys", "/dev").anyMatch(k -> path.equals(k) || path.startsWith(k + "/"));
         if (path.length() > 255 || !printable || !normalized || kernel) {
             throw new PierException.Invalid("data_path must be an absolute path such as /data (no . or .. segments, "
                     + "not /, /proc, /sys or /dev), or empty for an image that keeps no data");

@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 /**
  * Instances: deploy, lifecycle actions, delete, logs. Pier owns the desired state; every action
@@ -165,7 +166,7 @@ public final class InstanceService {
     }
 
     /** Runs {@code work} with the instance held as a user action holds it: no action or reconcile meanwhile. */
-    public <T> T holding(UUID id, java.util.function.Supplier<T> work) {
+    public <T> T holding(UUID id, Supplier<T> work) {
         return locks.exclusive(id, work);
     }
 

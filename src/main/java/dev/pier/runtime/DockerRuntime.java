@@ -46,12 +46,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -489,7 +492,7 @@ public final class DockerRuntime implements ContainerRuntime {
                 try (InputStream body = r.getBody()) {
                     answer = JSON.readTree(body);
                 }
-                Map<String, Long> sizes = new java.util.HashMap<>();
+                Map<String, Long> sizes = new HashMap<>();
                 for (JsonNode v : answer.path("Volumes")) {
                     long size = v.path("UsageData").path("Size").asLong(-1);
                     if (v.hasNonNull("Name") && size >= 0) {
@@ -767,7 +770,7 @@ public final class DockerRuntime implements ContainerRuntime {
     /** Creates (does not start) a helper container: see {@link ContainerRuntime#runHelper}. */
     private String createHelper(HelperSpec spec) {
         Objects.requireNonNull(spec, "spec");
-        Map<String, String> labels = new java.util.LinkedHashMap<>(spec.labels());
+        Map<String, String> labels = new LinkedHashMap<>(spec.labels());
         labels.put(PierLabels.HELPER, "true");
         HostConfig host = HostConfig.newHostConfig()
                 .withMemory(HELPER_MEMORY)
@@ -791,7 +794,7 @@ public final class DockerRuntime implements ContainerRuntime {
                         .withSource(spec.volume())
                         .withTarget(HelperSpec.MOUNT)
                         .withReadOnly(false)));
-        String name = "pier-helper-" + java.util.UUID.randomUUID();
+        String name = "pier-helper-" + UUID.randomUUID();
         String id = call("create helper", spec.volume(), () -> {
             try (CreateContainerCmd cmd = docker.createContainerCmd(spec.image())) {
                 cmd.withName(name)

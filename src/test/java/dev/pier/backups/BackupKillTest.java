@@ -2,8 +2,6 @@ package dev.pier.backups;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.api.model.Bind;
-import com.github.dockerjava.api.model.HostConfig;
 import dev.pier.Core;
 import dev.pier.db.Installation;
 import dev.pier.instances.TestEngine;
@@ -29,27 +27,8 @@ import static org.awaitility.Awaitility.await;
  * runs again as it did before.
  */
 class BackupKillTest {
-    private static final String MANIFEST = "cd /data && find . | sort | while read -r f; do"
-            + " if [ -d \"$f\" ]; then echo \"$f dir\"; else echo \"$f $(sha256sum < \"$f\" | cut -c1-64)\"; fi;"
-            + " done";
-
     private static String bearer(String token) {
         return "Bearer " + token;
-    }
-
-    /** A shell script as root on the volume, in a container of the test's own. */
-    private static String onVolume(DockerClient docker, String volume, String script) {
-        String c = docker.createContainerCmd(TestEngine.BUSYBOX)
-                .withHostConfig(HostConfig.newHostConfig().withBinds(Bind.parse(volume + ":/data")))
-                .withCmd("sleep", "120")
-                .exec()
-                .getId();
-        try {
-            docker.startContainerCmd(c).exec();
-            return TestEngine.exec(docker, c, "/bin/sh", "-c", script);
-        } finally {
-            docker.removeContainerCmd(c).withForce(true).exec();
-        }
     }
 
     private static JsonNode backupState(Http http, String token, String bid) {
@@ -98,8 +77,9 @@ class BackupKillTest {
             String id = dep.json().path("id").asText();
             String volume = dep.json().path("volume").asText();
             // enough data that a copy takes seconds (random bytes do not compress)
-            onVolume(docker, volume, "head -c 150000000 /dev/urandom > /data/big && echo version=1 > /data/marker");
-            String backedUp = onVolume(docker, volume, MANIFEST);
+            TestEngine.onVolume(
+                    docker, volume, "head -c 150000000 /dev/urandom > /data/big && echo version=1 > /data/marker");
+            String backedUp = TestEngine.onVolume(docker, volume, TestEngine.MANIFEST);
 
             // 1. a backup that completes, to restore from later
             Http.Response made =
@@ -138,15 +118,20 @@ class BackupKillTest {
             });
 
             // 3. a restore killed while it unpacks
-            onVolume(docker, volume, "rm /data/big && echo version=2 > /data/marker && echo extra > /data/extra");
-            String changed = onVolume(docker, volume, MANIFEST);
+            TestEngine.onVolume(
+                    docker, volume, "rm /data/big && echo version=2 > /data/marker && echo extra > /data/extra");
+            String changed = TestEngine.onVolume(docker, volume, TestEngine.MANIFEST);
             Http live = server.http();
             CompletableFuture<Http.Response> restoring = CompletableFuture.supplyAsync(() -> live.postJson(
                     "/api/v1/instances/" + id + "/backups/" + good + "/restore", "{}", "Authorization", bearer(token)));
             await().atMost(Duration.ofSeconds(60))
                     .pollInterval(Duration.ofMillis(20))
                     .until(() -> helperRunning(docker, inst));
-            Thread.sleep(700);
+            // killed while it unpacks: its staging directory is in the volume
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(20))
+                    .until(() ->
+                            TestEngine.onVolume(docker, volume, "ls -a /data").contains(".pier-restore-"));
             server.kill9();
             assertThat(restoring
                             .handle((r, e) -> r == null || r.status() != 200)
@@ -155,9 +140,9 @@ class BackupKillTest {
                     .isTrue();
             server.restart();
             await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
-                String now = onVolume(docker, volume, MANIFEST);
+                String now = TestEngine.onVolume(docker, volume, TestEngine.MANIFEST);
                 assertThat(now).isIn(backedUp, changed);
-                assertThat(onVolume(docker, volume, "ls -a /data")).doesNotContain(".pier-");
+                assertThat(TestEngine.onVolume(docker, volume, "ls -a /data")).doesNotContain(".pier-");
                 JsonNode i = server.http()
                         .get("/api/v1/instances/" + id, "Authorization", bearer(token))
                         .json();
@@ -174,7 +159,7 @@ class BackupKillTest {
                             "Authorization",
                             bearer(token));
             assertThat(again.status()).as(again.body()).isEqualTo(200);
-            assertThat(onVolume(docker, volume, MANIFEST)).isEqualTo(backedUp);
+            assertThat(TestEngine.onVolume(docker, volume, TestEngine.MANIFEST)).isEqualTo(backedUp);
             List<String> leftovers;
             try (var files = Files.list(server.config().backupStore())) {
                 leftovers = files.map(p -> p.getFileName().toString())

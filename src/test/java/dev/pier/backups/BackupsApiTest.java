@@ -38,31 +38,13 @@ class BackupsApiTest {
     @Shared
     static InstanceFixture pier;
 
-    /** Every file of the volume with its type, mode, owner and checksum: what a restore must give back. */
-    private static final String MANIFEST = "cd /data && find . | sort | while read -r f; do"
-            + " if [ -L \"$f\" ]; then echo \"$f link $(readlink \"$f\")\";"
-            + " elif [ -d \"$f\" ]; then echo \"$f dir $(stat -c %a:%u:%g \"$f\")\";"
-            + " else echo \"$f file $(stat -c %a:%u:%g \"$f\") $(sha256sum < \"$f\" | cut -c1-64)\"; fi; done";
-
     private static Http http() {
         return pier.http();
     }
 
-    /** Runs a shell script as root with the instance's volume at /data, in a container of the test's own. */
-    static String onVolume(String id, String script) {
-        var c = pier.docker
-                .createContainerCmd(TestEngine.BUSYBOX)
-                .withHostConfig(com.github.dockerjava.api.model.HostConfig.newHostConfig()
-                        .withBinds(com.github.dockerjava.api.model.Bind.parse("pier-data-" + id + ":/data")))
-                .withCmd("sleep", "60")
-                .exec()
-                .getId();
-        try {
-            pier.docker.startContainerCmd(c).exec();
-            return TestEngine.exec(pier.docker, c, "/bin/sh", "-c", script);
-        } finally {
-            pier.docker.removeContainerCmd(c).withForce(true).exec();
-        }
+    /** Runs a shell script as root with the instance's volume at /data (whatever its files' owners). */
+    private static String onVolume(String id, String script) {
+        return TestEngine.onVolume(pier.docker, "pier-data-" + id, script);
     }
 
     private static void fill(String id) {
@@ -142,7 +124,7 @@ class BackupsApiTest {
     void a_backup_restored_in_place_gives_back_every_file_as_it_was() throws Exception {
         String id = pier.deployQuiet("backup").path("id").asText();
         fill(id);
-        String before = onVolume(id, MANIFEST);
+        String before = onVolume(id, TestEngine.MANIFEST);
         assertThat(before).contains("./.hidden file 600:1000:1000", "./link link world/region", "./empty dir");
         String cid = pier.inspectInstance(id).getId();
         long since = System.currentTimeMillis() / 1000 - 1;
@@ -171,7 +153,7 @@ class BackupsApiTest {
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         assertThat(r.json().path("observed_state").asText()).isEqualTo("running");
         assertThat(r.json().path("desired_state").asText()).isEqualTo("running");
-        assertThat(onVolume(id, MANIFEST)).isEqualTo(before);
+        assertThat(onVolume(id, TestEngine.MANIFEST)).isEqualTo(before);
         assertThat(pier.audit("backup.restore")).contains("success");
         assertThat(get(id, bid).path("state").asText()).isEqualTo("completed");
     }
@@ -180,7 +162,7 @@ class BackupsApiTest {
     void a_backup_restores_into_a_new_instance_and_a_live_one_does_not_freeze_the_instance() throws Exception {
         String id = pier.deployQuiet("source").path("id").asText();
         fill(id);
-        String before = onVolume(id, MANIFEST);
+        String before = onVolume(id, TestEngine.MANIFEST);
         String cid = pier.inspectInstance(id).getId();
         long since = System.currentTimeMillis() / 1000 - 1;
         JsonNode b = backup(id, "live", true);
@@ -199,7 +181,7 @@ class BackupsApiTest {
                 "from_backup",
                 b.path("id").asText());
         assertThat(copy.path("observed_state").asText()).isEqualTo("running");
-        assertThat(onVolume(copy.path("id").asText(), MANIFEST)).isEqualTo(before);
+        assertThat(onVolume(copy.path("id").asText(), TestEngine.MANIFEST)).isEqualTo(before);
 
         // refused before anything is recorded: an unknown backup, a malformed id
         int records = pier.records();
@@ -225,7 +207,7 @@ class BackupsApiTest {
         fill(id);
         String bid = backup(id).path("id").asText();
         pier.sh(id, "echo after > /data/after");
-        String now = onVolume(id, MANIFEST);
+        String now = onVolume(id, TestEngine.MANIFEST);
         String cid = pier.inspectInstance(id).getId();
         String startedAt =
                 pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt();
@@ -243,7 +225,7 @@ class BackupsApiTest {
         assertThat(pier.docker.inspectContainerCmd(cid).exec().getState().getStartedAt())
                 .isEqualTo(startedAt);
         assertThat(pier.running(cid)).isTrue();
-        assertThat(onVolume(id, MANIFEST)).isEqualTo(now);
+        assertThat(onVolume(id, TestEngine.MANIFEST)).isEqualTo(now);
         JsonNode failed = get(id, bid);
         assertThat(failed.path("state").asText()).isEqualTo("failed");
         assertThat(failed.path("error").asText()).contains("checksum");

@@ -309,6 +309,21 @@ class FilesApiTest {
         assertThat(r.json().path("detail").asText()).contains("no data volume");
     }
 
+    /** This server's helpers that run one operation each (not the warm ones kept for short operations). */
+    private static List<com.github.dockerjava.api.model.Container> jobHelpers() {
+        return pier.docker
+                .listContainersCmd()
+                .withShowAll(true)
+                .withLabelFilter(java.util.Map.of(
+                        "dev.pier.helper",
+                        "true",
+                        "pier.installation",
+                        pier.installation.toString(),
+                        "pier.helper-role",
+                        "job"))
+                .exec();
+    }
+
     @Test
     void an_upload_cut_short_leaves_the_file_as_it_was() throws Exception {
         String id = pier.deployQuiet("cut").path("id").asText();
@@ -324,7 +339,10 @@ class FilesApiTest {
                             + "only a little")
                     .getBytes(StandardCharsets.UTF_8));
             out.flush();
-            Thread.sleep(1500);
+            // cut off once the upload's helper is taking it
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofSeconds(15))
+                    .until(() -> !jobHelpers().isEmpty());
         }
         org.awaitility.Awaitility.await()
                 .atMost(Duration.ofSeconds(15))
@@ -334,17 +352,6 @@ class FilesApiTest {
         // and the upload's helper is not left behind on the node (a warm one for short operations may be)
         org.awaitility.Awaitility.await()
                 .atMost(Duration.ofSeconds(15))
-                .until(() -> pier.docker
-                        .listContainersCmd()
-                        .withShowAll(true)
-                        .withLabelFilter(java.util.Map.of(
-                                "dev.pier.helper",
-                                "true",
-                                "pier.installation",
-                                pier.installation.toString(),
-                                "pier.helper-role",
-                                "job"))
-                        .exec()
-                        .isEmpty());
+                .until(() -> jobHelpers().isEmpty());
     }
 }

@@ -282,30 +282,8 @@ class InstanceDataTest {
     @Test
     void a_volume_without_an_instance_is_kept_through_the_grace_period() {
         String id = pier.deployQuiet("owned").path("id").asText();
-        String stray = "pier-data-" + UUID.randomUUID();
-        String foreign = "pier-data-" + UUID.randomUUID();
-        pier.docker
-                .createVolumeCmd()
-                .withName(stray)
-                .withLabels(Map.of(
-                        "dev.pier.managed",
-                        "true",
-                        "dev.pier.instance",
-                        UUID.randomUUID().toString(),
-                        TestEngine.INSTALLATION_LABEL,
-                        pier.installation.toString()))
-                .exec();
-        pier.docker
-                .createVolumeCmd()
-                .withName(foreign)
-                .withLabels(Map.of(
-                        "dev.pier.managed",
-                        "true",
-                        "dev.pier.instance",
-                        UUID.randomUUID().toString(),
-                        TestEngine.INSTALLATION_LABEL,
-                        UUID.randomUUID().toString()))
-                .exec();
+        String stray = TestEngine.labelledVolume(pier.docker, UUID.randomUUID(), pier.installation);
+        String foreign = TestEngine.labelledVolume(pier.docker, UUID.randomUUID(), UUID.randomUUID());
         try {
             // the shared server keeps orphans an hour (OrphanVolumeTest runs one with a short grace)
             pier.server.core().reconciler.passAll();

@@ -40,19 +40,7 @@ class OrphanVolumeTest {
     }
 
     private static String volume(UUID instance, UUID installation) {
-        String name = "pier-data-" + UUID.randomUUID();
-        pier.docker
-                .createVolumeCmd()
-                .withName(name)
-                .withLabels(Map.of(
-                        "dev.pier.managed",
-                        "true",
-                        "dev.pier.instance",
-                        instance.toString(),
-                        TestEngine.INSTALLATION_LABEL,
-                        installation.toString()))
-                .exec();
-        return name;
+        return TestEngine.labelledVolume(pier.docker, instance, installation);
     }
 
     private static boolean exists(String volume) {

@@ -5,8 +5,10 @@ import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.command.InspectVolumeResponse;
 import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
@@ -160,6 +162,49 @@ public final class TestEngine {
                 // gone, or in use by a container of another test's
             }
         }
+    }
+
+    /**
+     * A shell script that prints every entry of the volume at /data with its type, mode, owner and (for a
+     * file) SHA-256, sorted: what a backup and its restore must agree on.
+     */
+    public static final String MANIFEST = "cd /data && find . | sort | while read -r f; do"
+            + " if [ -L \"$f\" ]; then echo \"$f link $(readlink \"$f\")\";"
+            + " elif [ -d \"$f\" ]; then echo \"$f dir $(stat -c %a:%u:%g \"$f\")\";"
+            + " else echo \"$f file $(stat -c %a:%u:%g \"$f\") $(sha256sum < \"$f\" | cut -c1-64)\"; fi; done";
+
+    /**
+     * Runs a shell script as root (with Docker's default capabilities) with {@code volume} at /data, in a
+     * container of the test's own, and returns its output: what is in a volume, whatever its owners.
+     */
+    public static String onVolume(DockerClient docker, String volume, String script) {
+        String c = docker.createContainerCmd(BUSYBOX)
+                .withHostConfig(HostConfig.newHostConfig().withBinds(Bind.parse(volume + ":/data")))
+                .withCmd("sleep", "120")
+                .exec()
+                .getId();
+        try {
+            docker.startContainerCmd(c).exec();
+            return exec(docker, c, "/bin/sh", "-c", script);
+        } finally {
+            docker.removeContainerCmd(c).withForce(true).exec();
+        }
+    }
+
+    /** A volume with Pier's labels for {@code instance} of {@code installation}, as Pier would make it. */
+    public static String labelledVolume(DockerClient docker, UUID instance, UUID installation) {
+        String name = "pier-data-" + UUID.randomUUID();
+        docker.createVolumeCmd()
+                .withName(name)
+                .withLabels(Map.of(
+                        PierLabels.MANAGED,
+                        "true",
+                        PierLabels.INSTANCE,
+                        instance.toString(),
+                        INSTALLATION_LABEL,
+                        installation.toString()))
+                .exec();
+        return name;
     }
 
     /** Runs a command in a running container and returns its output (stdout and stderr). */

@@ -2,8 +2,6 @@ package dev.pier.nodes;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.api.model.Bind;
-import com.github.dockerjava.api.model.HostConfig;
 import dev.pier.instances.InstanceFixture;
 import dev.pier.instances.TestEngine;
 import dev.pier.support.Http;
@@ -35,12 +33,6 @@ import static org.awaitility.Awaitility.await;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DataAcrossNodesTest {
-    /** Every file with its type, mode, owner and checksum. */
-    private static final String MANIFEST = "cd /data && find . | sort | while read -r f; do"
-            + " if [ -L \"$f\" ]; then echo \"$f link $(readlink \"$f\")\";"
-            + " elif [ -d \"$f\" ]; then echo \"$f dir $(stat -c %a:%u:%g \"$f\")\";"
-            + " else echo \"$f file $(stat -c %a:%u:%g \"$f\") $(sha256sum < \"$f\" | cut -c1-64)\"; fi; done";
-
     private InstanceFixture pier;
     private SecondEngine engine;
 
@@ -73,21 +65,6 @@ class DataAcrossNodesTest {
         }
     }
 
-    /** A shell script as root with a volume at /data, in a container of the test's own on that engine. */
-    private static String onVolume(DockerClient docker, String volume, String script) {
-        String c = docker.createContainerCmd(TestEngine.BUSYBOX)
-                .withHostConfig(HostConfig.newHostConfig().withBinds(Bind.parse(volume + ":/data")))
-                .withCmd("sleep", "60")
-                .exec()
-                .getId();
-        try {
-            docker.startContainerCmd(c).exec();
-            return TestEngine.exec(docker, c, "/bin/sh", "-c", script);
-        } finally {
-            docker.removeContainerCmd(c).withForce(true).exec();
-        }
-    }
-
     @Test
     void a_backup_restored_into_an_instance_on_another_node_has_the_same_bytes() throws Exception {
         Http http = pier.http();
@@ -108,12 +85,12 @@ class DataAcrossNodesTest {
                 "memory_mib",
                 32);
         String id = source.path("id").asText();
-        onVolume(
+        TestEngine.onVolume(
                 pier.docker,
                 source.path("volume").asText(),
                 "mkdir -p /data/a/b && head -c 3000000 /dev/urandom > /data/a/b/blob && echo hi > /data/a/note"
                         + " && chown -R 1000:1000 /data/a && chmod 640 /data/a/note && ln -s a/b /data/link");
-        String before = onVolume(pier.docker, source.path("volume").asText(), MANIFEST);
+        String before = TestEngine.onVolume(pier.docker, source.path("volume").asText(), TestEngine.MANIFEST);
 
         Http.Response made = http.postJson("/api/v1/instances/" + id + "/backups", "{}", bearer(pier.manager));
         assertThat(made.status()).as(made.body()).isEqualTo(202);
@@ -152,7 +129,8 @@ class DataAcrossNodesTest {
         assertThat(copy.path("node").asText()).isEqualTo("second");
         assertThat(copy.path("observed_state").asText()).isEqualTo("running");
         try (DockerClient second = engine.client()) {
-            assertThat(onVolume(second, copy.path("volume").asText(), MANIFEST)).isEqualTo(before);
+            assertThat(TestEngine.onVolume(second, copy.path("volume").asText(), TestEngine.MANIFEST))
+                    .isEqualTo(before);
             // never on the first engine
             assertThat(TestEngine.volume(pier.docker, copy.path("volume").asText()))
                     .isEmpty();
