@@ -73,8 +73,15 @@ public final class Containers {
                         .filter(c -> ours(c)
                                 && c.instanceId().filter(inst.id()::equals).isPresent())
                         .findFirst()
-                        .orElseThrow(() -> exists);
-                if (found.image().equals(spec.image()) || attempt >= 3) {
+                        .orElse(null);
+                if (found == null) {
+                    // the name is held by a container another process is removing (or has just made and the
+                    // listing does not show yet): ask again shortly
+                    if (attempt >= 5) {
+                        throw exists;
+                    }
+                    pause(Duration.ofMillis(300L * attempt));
+                } else if (found.image().equals(spec.image()) || attempt >= 3) {
                     cid = found.id();
                 } else {
                     // made from another image than the record's (by another process that read the record before
